@@ -1,0 +1,64 @@
+/**
+ * A system's configuration as validated by src/config/load.ts (YAML or JSON on disk). Sizes are
+ * bytes after parsing ("1G", "10T" are accepted in files); paths are absolute after loading
+ * (relative ones resolve against the config file's folder, or the state dir for LUN files).
+ */
+
+export interface PortalConfig {
+  readonly address: string;   // IPv4 or IPv6 literal, or a host name
+  readonly port: number;
+  readonly portalGroupTag: number;
+}
+
+export interface ChapConfig {
+  readonly user: string;
+  readonly secret: string;
+  readonly mutualUser?: string;
+  readonly mutualSecret?: string;
+}
+
+export interface LunConfig {
+  readonly lun: number;
+  readonly file: string;
+  readonly sizeBytes: number;
+  readonly blockSize: number;   // 512 or 4096
+  /** Product serial / NAA seed; derived from system+target+lun when absent. */
+  readonly serial?: string;
+  readonly readOnly: boolean;
+}
+
+export interface TargetConfig {
+  readonly iqn: string;
+  readonly alias?: string;
+  readonly portalGroupTags: readonly number[];
+  readonly luns: readonly LunConfig[];
+  readonly allowedInitiators: readonly string[];
+  readonly chap?: ChapConfig;
+}
+
+export interface CimConfig {
+  readonly enabled: boolean;
+  readonly address: string;
+  readonly port: number;
+  readonly user?: string;
+  readonly password?: string;
+}
+
+export interface PeerConfig {
+  readonly name: string;
+  readonly cimUrl: string;
+  readonly user?: string;
+  readonly password?: string;
+}
+
+export interface SystemConfig {
+  readonly name: string;
+  readonly stateDir: string;
+  readonly portals: readonly PortalConfig[];
+  readonly targets: readonly TargetConfig[];
+  readonly discoveryChap?: ChapConfig;
+  readonly cim: CimConfig;
+  readonly peers: readonly PeerConfig[];
+  readonly redisUrl?: string;
+  readonly metrics?: { readonly address: string; readonly port: number };
+}
