@@ -1,0 +1,7 @@
+export type * from './types.ts';
+export { ConfigError } from './errors.ts';
+export { loadConfigFile, parseConfigText } from './load.ts';
+export { validateConfig, DEFAULTS, type ValidateContext } from './validate.ts';
+export { parseSize, formatSize } from './size.ts';
+export { iscsiNameProblem, normalizeIscsiName, sanitizeNameComponent } from './names.ts';
+export { parseHostPort, formatHostPort, type HostPort } from './portal-address.ts';

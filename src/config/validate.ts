@@ -1,0 +1,270 @@
+/**
+ * Turns a parsed config document (YAML or JSON) into a SystemConfig: types, ranges, defaults,
+ * cross-references and duplicates, each error naming the field. Pure apart from the optional
+ * `fileSize` probe used when a LUN gives no size (an existing backing file's size is used).
+ */
+import { statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { ConfigError } from './errors.ts';
+import { Fields, describe } from './fields.ts';
+import { iscsiNameProblem, normalizeIscsiName } from './names.ts';
+import { addressProblem, parseHostPort } from './portal-address.ts';
+import { formatSize, parseSize } from './size.ts';
+import type { ChapConfig, CimConfig, LunConfig, PeerConfig, PortalConfig, SystemConfig, TargetConfig } from './types.ts';
+
+export interface ValidateContext {
+  /** Folder relative paths in the document resolve against (the config file's folder). */
+  readonly baseDir: string;
+  /** Folder the default state dir (./state/<name>) resolves against. */
+  readonly cwd: string;
+  /** Size of an existing file, undefined when missing. */
+  readonly fileSize?: (path: string) => number | undefined;
+}
+
+export const DEFAULTS = {
+  portalGroupTag: 1,
+  iscsiPort: 3260,
+  blockSize: 512,
+  cimAddress: '127.0.0.1',
+  cimPort: 5988,
+} as const;
+
+const SYSTEM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const MAX_LUN = 16383; // SAM-5 flat space addressing
+const BLOCK_SIZES = [512, 4096];
+
+function statSize(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch {
+    return undefined;
+  }
+}
+
+export function validateConfig(document: unknown, context: ValidateContext): SystemConfig {
+  const root = Fields.of(document, '', ['name', 'stateDir', 'portals', 'targets', 'discoveryChap', 'cim', 'peers', 'redisUrl', 'metrics']);
+  const name = root.string('name');
+  if (!SYSTEM_NAME.test(name)) root.fail('name', `"${name}" must be 1-63 letters, digits, '.', '_' or '-'`);
+  const stateDirText = root.optionalString('stateDir');
+  const stateDir = stateDirText === undefined ? resolve(context.cwd, 'state', name) : resolve(context.baseDir, stateDirText);
+
+  const portals = root.list('portals').map(({ value, path }) => portal(value, path));
+  if (portals.length === 0) root.fail('portals', 'at least one portal is required');
+  checkDuplicatePortals(portals, root.at('portals'));
+  const groups = new Set(portals.map((p) => p.portalGroupTag));
+
+  const targetItems = root.list('targets');
+  if (targetItems.length === 0) root.fail('targets', 'at least one target is required');
+  const fileSize = context.fileSize ?? statSize;
+  const targets = targetItems.map(({ value, path }) => target(value, path, { stateDir, groups, fileSize }));
+  checkDuplicateTargets(targets, root.at('targets'));
+
+  return {
+    name,
+    stateDir,
+    portals,
+    targets,
+    ...(root.has('discoveryChap') ? { discoveryChap: chap(root.raw('discoveryChap'), root.at('discoveryChap')) } : {}),
+    cim: cim(root.raw('cim'), root.at('cim')),
+    peers: root.list('peers').map(({ value, path }) => peer(value, path)),
+    ...(root.has('redisUrl') ? { redisUrl: url(root, 'redisUrl', ['redis:', 'rediss:']) } : {}),
+    ...(root.has('metrics') ? { metrics: hostPort(root.raw('metrics'), root.at('metrics'), 9464) } : {}),
+  };
+}
+
+function hostPort(value: unknown, path: string, defaultPort: number): { address: string; port: number } {
+  if (typeof value === 'string') {
+    try {
+      return parseHostPort(value, defaultPort);
+    } catch (error) {
+      throw new ConfigError(path, (error as Error).message);
+    }
+  }
+  const fields = Fields.of(value, path, ['address', 'port']);
+  const address = fields.string('address');
+  const problem = addressProblem(address);
+  if (problem !== undefined) fields.fail('address', problem);
+  return { address, port: fields.integer('port', 0, 65535, defaultPort) };
+}
+
+function portal(value: unknown, path: string): PortalConfig {
+  if (typeof value === 'string') return { ...hostPort(value, path, DEFAULTS.iscsiPort), portalGroupTag: DEFAULTS.portalGroupTag };
+  const fields = Fields.of(value, path, ['address', 'port', 'portalGroupTag']);
+  const { address, port } = hostPort({ address: fields.raw('address'), port: fields.raw('port') }, path, DEFAULTS.iscsiPort);
+  // RFC 7143 §13.9: TargetPortalGroupTag is a 16-bit value.
+  return { address, port, portalGroupTag: fields.integer('portalGroupTag', 1, 65535, DEFAULTS.portalGroupTag) };
+}
+
+function checkDuplicatePortals(portals: readonly PortalConfig[], path: string): void {
+  const seen = new Map<string, number>();
+  portals.forEach((p, index) => {
+    if (p.port === 0) return; // each port-0 portal gets its own ephemeral port
+    const key = `${p.address.toLowerCase()}|${p.port}`;
+    const first = seen.get(key);
+    if (first !== undefined) throw new ConfigError(`${path}[${index}]`, `${p.address}:${p.port} is already used by ${path}[${first}]`);
+    seen.set(key, index);
+  });
+}
+
+interface TargetContext {
+  readonly stateDir: string;
+  readonly groups: ReadonlySet<number>;
+  readonly fileSize: (path: string) => number | undefined;
+}
+
+function iscsiName(fields: Fields, key: string, text: string): string {
+  const problem = iscsiNameProblem(text);
+  if (problem !== undefined) fields.fail(key, problem);
+  return normalizeIscsiName(text);
+}
+
+function target(value: unknown, path: string, context: TargetContext): TargetConfig {
+  const fields = Fields.of(value, path, ['iqn', 'alias', 'portalGroupTags', 'luns', 'allowedInitiators', 'chap']);
+  const iqn = iscsiName(fields, 'iqn', fields.string('iqn'));
+  const alias = fields.optionalString('alias');
+  const tagItems = fields.list('portalGroupTags');
+  const portalGroupTags = tagItems.length === 0 ? [...context.groups].sort((a, b) => a - b) : tagItems.map(({ value: tag, path: tagPath }) => {
+    if (typeof tag !== 'number' || !context.groups.has(tag)) {
+      throw new ConfigError(tagPath, `${describe(tag)} is not the portalGroupTag of any portal (have ${[...context.groups].join(', ')})`);
+    }
+    return tag;
+  });
+  const allowedInitiators = fields.list('allowedInitiators').map(({ value: initiator, path: initiatorPath }) => {
+    const problem = typeof initiator === 'string' ? iscsiNameProblem(initiator) : `expected an iSCSI name, got ${describe(initiator)}`;
+    if (problem !== undefined) throw new ConfigError(initiatorPath, problem);
+    return normalizeIscsiName(initiator as string);
+  });
+  const lunItems = fields.list('luns');
+  if (lunItems.length === 0) fields.fail('luns', 'at least one LUN is required');
+  const luns = lunItems.map(({ value: lunValue, path: lunPath }, index) => lun(lunValue, lunPath, index, iqn, context));
+  checkDuplicateLuns(luns, fields.at('luns'));
+  return {
+    iqn,
+    ...(alias === undefined ? {} : { alias }),
+    portalGroupTags,
+    luns,
+    allowedInitiators,
+    ...(fields.has('chap') ? { chap: chap(fields.raw('chap'), fields.at('chap')) } : {}),
+  };
+}
+
+function defaultLunFile(iqn: string, lunNumber: number): string {
+  return `${iqn.replace(/[^a-z0-9.-]+/g, '_')}.lun${lunNumber}.img`;
+}
+
+function lun(value: unknown, path: string, index: number, iqn: string, context: TargetContext): LunConfig {
+  const fields: Fields = Fields.of(value, path, ['lun', 'file', 'size', 'blockSize', 'serial', 'readOnly']);
+  const lunNumber = fields.integer('lun', 0, MAX_LUN, index);
+  const fileText = fields.optionalString('file') ?? defaultLunFile(iqn, lunNumber);
+  const file = isAbsolute(fileText) ? fileText : join(context.stateDir, fileText);
+  const blockSize = fields.integer('blockSize', 512, 4096, DEFAULTS.blockSize);
+  if (!BLOCK_SIZES.includes(blockSize)) fields.fail('blockSize', `${blockSize} is not 512 or 4096`);
+  let sizeBytes: number;
+  const sizeValue = fields.raw('size');
+  if (sizeValue === undefined) {
+    const existing = context.fileSize(file);
+    if (existing === undefined) fields.fail('size', `is required because ${file} does not exist yet`);
+    sizeBytes = existing;
+  } else {
+    const parsed = typeof sizeValue === 'string' || typeof sizeValue === 'number' ? parseSize(sizeValue) : undefined;
+    if (parsed === undefined) fields.fail('size', `${describe(sizeValue)} is not a size (use 512, 64K, 1G, 10T)`);
+    sizeBytes = parsed;
+  }
+  if (sizeBytes < blockSize || sizeBytes % blockSize !== 0) {
+    fields.fail('size', `${formatSize(sizeBytes)} is not a positive multiple of the block size ${blockSize}`);
+  }
+  const serial = fields.optionalString('serial');
+  // VPD 0x80 carries the serial as printable ASCII.
+  if (serial !== undefined && !/^[\x21-\x7e]{1,64}$/.test(serial)) fields.fail('serial', `"${serial}" must be 1-64 printable ASCII characters without spaces`);
+  return {
+    lun: lunNumber,
+    file,
+    sizeBytes,
+    blockSize,
+    ...(serial === undefined ? {} : { serial }),
+    readOnly: fields.boolean('readOnly', false),
+  };
+}
+
+function checkDuplicateLuns(luns: readonly LunConfig[], path: string): void {
+  const seen = new Map<number, number>();
+  luns.forEach((entry, index) => {
+    const first = seen.get(entry.lun);
+    if (first !== undefined) throw new ConfigError(`${path}[${index}].lun`, `LUN ${entry.lun} is already defined by ${path}[${first}]`);
+    seen.set(entry.lun, index);
+  });
+}
+
+function checkDuplicateTargets(targets: readonly TargetConfig[], path: string): void {
+  const iqns = new Map<string, number>();
+  const files = new Map<string, string>();
+  targets.forEach((entry, index) => {
+    const first = iqns.get(entry.iqn);
+    if (first !== undefined) throw new ConfigError(`${path}[${index}].iqn`, `"${entry.iqn}" is already used by ${path}[${first}]`);
+    iqns.set(entry.iqn, index);
+    entry.luns.forEach((lunEntry, lunIndex) => {
+      const here = `${path}[${index}].luns[${lunIndex}].file`;
+      const owner = files.get(lunEntry.file);
+      if (owner !== undefined) throw new ConfigError(here, `${lunEntry.file} is already the backing file of ${owner}`);
+      files.set(lunEntry.file, here);
+    });
+  });
+}
+
+function chap(value: unknown, path: string): ChapConfig {
+  const fields = Fields.of(value, path, ['user', 'secret', 'mutualUser', 'mutualSecret']);
+  const user = fields.string('user');
+  const secret = fields.string('secret');
+  const mutualUser = fields.optionalString('mutualUser');
+  const mutualSecret = fields.optionalString('mutualSecret');
+  if ((mutualUser === undefined) !== (mutualSecret === undefined)) {
+    fields.fail(mutualUser === undefined ? 'mutualUser' : 'mutualSecret', 'mutual CHAP needs both mutualUser and mutualSecret');
+  }
+  // RFC 7143 §9.2.1: the same secret must not be used in both directions.
+  if (mutualSecret !== undefined && mutualSecret === secret) fields.fail('mutualSecret', 'must differ from secret');
+  return { user, secret, ...(mutualUser === undefined ? {} : { mutualUser, mutualSecret }) };
+}
+
+/** No `cim` section: CIM off. A `cim` section: on (unless enabled: false), 127.0.0.1:5988 by default. */
+function cim(value: unknown, path: string): CimConfig {
+  if (value === undefined || value === null) return { enabled: false, address: DEFAULTS.cimAddress, port: DEFAULTS.cimPort };
+  const fields = Fields.of(value, path, ['enabled', 'address', 'port', 'user', 'password']);
+  const address = fields.optionalString('address') ?? DEFAULTS.cimAddress;
+  const problem = addressProblem(address);
+  if (problem !== undefined) fields.fail('address', problem);
+  const user = fields.optionalString('user');
+  const password = fields.optionalString('password');
+  if ((user === undefined) !== (password === undefined)) fields.fail(user === undefined ? 'user' : 'password', 'HTTP basic auth needs both user and password');
+  return {
+    enabled: fields.boolean('enabled', true),
+    address,
+    port: fields.integer('port', 0, 65535, DEFAULTS.cimPort),
+    ...(user === undefined ? {} : { user, password }),
+  };
+}
+
+function url(fields: Fields, key: string, protocols: readonly string[]): string {
+  const text = fields.string(key);
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    return fields.fail(key, `"${text}" is not a URL`);
+  }
+  if (!protocols.includes(parsed.protocol)) fields.fail(key, `"${text}" must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  return text;
+}
+
+function peer(value: unknown, path: string): PeerConfig {
+  const fields = Fields.of(value, path, ['name', 'cimUrl', 'user', 'password']);
+  const name = fields.string('name');
+  if (!SYSTEM_NAME.test(name)) fields.fail('name', `"${name}" must be 1-63 letters, digits, '.', '_' or '-'`);
+  const user = fields.optionalString('user');
+  const password = fields.optionalString('password');
+  return {
+    name,
+    cimUrl: url(fields, 'cimUrl', ['http:', 'https:']),
+    ...(user === undefined ? {} : { user }),
+    ...(password === undefined ? {} : { password }),
+  };
+}

@@ -1,0 +1,102 @@
+import t, { type Test } from 'tap';
+import { ConfigError } from '../../../src/config/errors.ts';
+import { validateConfig } from '../../../src/config/validate.ts';
+
+const context = { baseDir: '/etc/sim', cwd: '/work', fileSize: (path: string) => (path === '/data/existing.img' ? 1048576 : undefined) };
+
+function minimal(): Record<string, unknown> {
+  return {
+    name: 'sim1',
+    portals: ['127.0.0.1:3260'],
+    targets: [{ iqn: 'iqn.2026-11.org.iscsi-sim:sim1.t0', luns: [{ size: '1G' }] }],
+  };
+}
+
+function fails(t: Test, document: unknown, pattern: RegExp): void {
+  t.throws(() => validateConfig(document, context), pattern);
+}
+
+t.test('fills defaults', async (t) => {
+  const config = validateConfig(minimal(), context);
+  t.equal(config.stateDir, '/work/state/sim1');
+  t.same(config.portals, [{ address: '127.0.0.1', port: 3260, portalGroupTag: 1 }]);
+  const target = config.targets[0];
+  t.same(target.portalGroupTags, [1]);
+  t.same(target.allowedInitiators, []);
+  t.same(target.luns[0], { lun: 0, file: '/work/state/sim1/iqn.2026-11.org.iscsi-sim_sim1.t0.lun0.img', sizeBytes: 1073741824, blockSize: 512, readOnly: false });
+  t.same(config.cim, { enabled: false, address: '127.0.0.1', port: 5988 });
+  t.same(config.peers, []);
+});
+
+t.test('reads a full document', async (t) => {
+  const config = validateConfig({
+    name: 'primary',
+    stateDir: 'state',
+    portals: [{ address: '127.0.0.1', port: 3260 }, { address: '127.0.0.1', port: 3262, portalGroupTag: 2 }, '[::1]:3260'],
+    targets: [{
+      iqn: 'IQN.2026-11.org.iscsi-sim:Primary.Disk',
+      alias: 'disk',
+      portalGroupTags: [2],
+      allowedInitiators: ['iqn.1993-08.org.debian:01:abc'],
+      chap: { user: 'u', secret: 'secretsecret', mutualUser: 't', mutualSecret: 'othersecret12' },
+      luns: [{ lun: 3, file: 'disk.img', size: '10T', blockSize: 4096, serial: 'SER1', readOnly: true }, { file: '/data/existing.img' }],
+    }],
+    discoveryChap: { user: 'd', secret: 'discoverysecret' },
+    cim: { port: 15988, user: 'admin', password: 'pw' },
+    peers: [{ name: 'peer', cimUrl: 'http://127.0.0.1:5989' }],
+    redisUrl: 'redis://127.0.0.1:6379',
+    metrics: '127.0.0.1:9464',
+  }, context);
+  t.equal(config.stateDir, '/etc/sim/state');
+  t.equal(config.portals[2].address, '::1');
+  t.equal(config.targets[0].iqn, 'iqn.2026-11.org.iscsi-sim:primary.disk');
+  t.same(config.targets[0].luns.map((l) => [l.lun, l.file, l.sizeBytes, l.blockSize]), [[3, '/etc/sim/state/disk.img', 10 * 1024 ** 4, 4096], [1, '/data/existing.img', 1048576, 512]]);
+  t.same(config.cim, { enabled: true, address: '127.0.0.1', port: 15988, user: 'admin', password: 'pw' });
+  t.same(config.metrics, { address: '127.0.0.1', port: 9464 });
+  t.equal(config.targets[0].chap?.mutualUser, 't');
+});
+
+t.test('names the offending field', async (t) => {
+  const badSize = minimal();
+  (badSize.targets as Array<Record<string, unknown>>)[0].luns = [{ size: '1G' }, { size: '12Q' }];
+  try {
+    validateConfig(badSize, context);
+    t.fail('should throw');
+  } catch (error) {
+    t.ok(error instanceof ConfigError);
+    t.equal((error as ConfigError).field, 'targets[0].luns[1].size');
+    t.equal((error as Error).message, 'targets[0].luns[1].size: "12Q" is not a size (use 512, 64K, 1G, 10T)');
+  }
+});
+
+t.test('rejects bad documents', async (t) => {
+  fails(t, 'text', /expected an object/);
+  fails(t, { ...minimal(), name: undefined }, /^name: is required/);
+  fails(t, { ...minimal(), name: 'bad name' }, /^name: /);
+  fails(t, { ...minimal(), portal: [] }, /^portal: unknown field/);
+  fails(t, { ...minimal(), portals: [] }, /^portals: at least one/);
+  fails(t, { ...minimal(), portals: ['127.0.0.1:3260', '127.0.0.1:3260'] }, /^portals\[1\]: 127\.0\.0\.1:3260 is already used by portals\[0\]/);
+  fails(t, { ...minimal(), portals: [{ address: '127.0.0.1', port: 70000 }] }, /^portals\[0\]\.port: 70000 is outside/);
+  fails(t, { ...minimal(), portals: [{ address: '127.0.0.1', portalGroupTag: 0 }] }, /^portals\[0\]\.portalGroupTag/);
+  fails(t, { ...minimal(), targets: [] }, /^targets: at least one/);
+  fails(t, { ...minimal(), targets: [{ iqn: 'disk', luns: [{ size: '1G' }] }] }, /^targets\[0\]\.iqn: "disk" is not an iSCSI name/);
+  fails(t, { ...minimal(), targets: [{ iqn: 'iqn.2026-11.org.a', portalGroupTags: [7], luns: [{ size: '1G' }] }] }, /^targets\[0\]\.portalGroupTags\[0\]: 7 is not the portalGroupTag/);
+  fails(t, { ...minimal(), targets: [{ iqn: 'iqn.2026-11.org.a', luns: [] }] }, /^targets\[0\]\.luns: at least one LUN/);
+  fails(t, { ...minimal(), targets: [{ iqn: 'iqn.2026-11.org.a', luns: [{ lun: 1, size: '1G' }, { lun: 1, size: '1G', file: 'b' }] }] }, /^targets\[0\]\.luns\[1\]\.lun: LUN 1 is already defined by targets\[0\]\.luns\[0\]/);
+  fails(t, { ...minimal(), targets: [{ iqn: 'iqn.2026-11.org.a', luns: [{ size: '1G', file: 'x' }] }, { iqn: 'iqn.2026-11.org.A', luns: [{ size: '1G', file: 'y' }] }] }, /^targets\[1\]\.iqn: .* already used by targets\[0\]/);
+  fails(t, { ...minimal(), targets: [{ iqn: 'iqn.2026-11.org.a', luns: [{ size: '1G', file: '/d/x' }] }, { iqn: 'iqn.2026-11.org.b', luns: [{ size: '1G', file: '/d/x' }] }] }, /^targets\[1\]\.luns\[0\]\.file: \/d\/x is already the backing file of targets\[0\]\.luns\[0\]\.file/);
+  fails(t, { ...minimal(), targets: [{ iqn: 'iqn.2026-11.org.a', luns: [{ file: 'missing.img' }] }] }, /^targets\[0\]\.luns\[0\]\.size: is required because .*missing\.img does not exist/);
+  fails(t, { ...minimal(), targets: [{ iqn: 'iqn.2026-11.org.a', luns: [{ size: 1000 }] }] }, /not a positive multiple of the block size 512/);
+  fails(t, { ...minimal(), targets: [{ iqn: 'iqn.2026-11.org.a', luns: [{ size: '1G', blockSize: 1024 }] }] }, /blockSize: 1024 is not 512 or 4096/);
+  fails(t, { ...minimal(), targets: [{ iqn: 'iqn.2026-11.org.a', allowedInitiators: ['bob'], luns: [{ size: '1G' }] }] }, /^targets\[0\]\.allowedInitiators\[0\]: "bob"/);
+  fails(t, { ...minimal(), targets: [{ iqn: 'iqn.2026-11.org.a', chap: { user: 'u' }, luns: [{ size: '1G' }] }] }, /^targets\[0\]\.chap\.secret: is required/);
+  fails(t, { ...minimal(), discoveryChap: { user: 'u', secret: 's', mutualUser: 'm' } }, /^discoveryChap\.mutualSecret: mutual CHAP needs both/);
+  fails(t, { ...minimal(), discoveryChap: { user: 'u', secret: 's', mutualUser: 'm', mutualSecret: 's' } }, /must differ from secret/);
+  fails(t, { ...minimal(), cim: { enabled: 'yes' } }, /^cim\.enabled: expected true or false/);
+  fails(t, { ...minimal(), peers: [{ name: 'p', cimUrl: 'ftp://x' }] }, /^peers\[0\]\.cimUrl: .* must start with http/);
+  fails(t, { ...minimal(), redisUrl: 'nonsense' }, /^redisUrl: "nonsense" is not a URL/);
+});
+
+t.test('cim can be switched off explicitly', async (t) => {
+  t.equal(validateConfig({ ...minimal(), cim: { enabled: false } }, context).cim.enabled, false);
+});
