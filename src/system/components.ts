@@ -1,0 +1,52 @@
+/**
+ * The parts a System is assembled from, behind small interfaces so the assembly can be tested with
+ * fakes. `defaultComponents()` (default-components.ts) wires the real backstore, SCSI core, fabric and
+ * CIM server.
+ */
+import type { CimConfig, LunConfig, PortalConfig, TargetConfig } from '../config/types.ts';
+import type { ScsiTargetDevice } from '../scsi/command.ts';
+import type { Backstore } from '../storage/backstore.ts';
+import type { TargetCatalog } from '../iscsi/catalog.ts';
+import type { SystemView } from './view.ts';
+
+/** The per-LUN SCSI state whose write protection the system exposes (the SCSI core's LogicalUnit). */
+export interface UnitHandle {
+  writeProtected: boolean;
+}
+
+export interface UnitSpec {
+  readonly config: LunConfig;
+  readonly backstore: Backstore;
+  readonly naa: string;
+  readonly serial: string;
+}
+
+export interface BuiltTarget {
+  readonly device: ScsiTargetDevice;
+  /** One handle per LUN number. */
+  readonly units: ReadonlyMap<number, UnitHandle>;
+}
+
+export interface BoundPortal {
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface Fabric {
+  listen(portal: PortalConfig): Promise<BoundPortal>;
+  /** Closes all portals and sessions. */
+  close(): Promise<void>;
+}
+
+export interface CimServerHandle {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export interface SystemComponents {
+  openBackstore(lun: LunConfig): Promise<Backstore>;
+  buildTarget(target: TargetConfig, units: readonly UnitSpec[]): BuiltTarget;
+  createFabric(catalog: TargetCatalog): Fabric;
+  /** Undefined while the CIM server is not part of the build. */
+  startCim?: (view: SystemView, cim: CimConfig) => Promise<CimServerHandle>;
+}

@@ -1,0 +1,50 @@
+/** A LUN as the SystemView shows it; write protection is the SCSI unit's own flag, not a copy. */
+import type { Backstore } from '../storage/backstore.ts';
+import type { UnitHandle } from './components.ts';
+import type { LunView } from './view.ts';
+
+export interface LiveLunInit {
+  readonly targetIqn: string;
+  readonly lun: number;
+  readonly file: string;
+  readonly naa: string;
+  readonly serial: string;
+  readonly backstore: Backstore;
+  readonly unit: UnitHandle;
+}
+
+export class LiveLun implements LunView {
+  readonly targetIqn: string;
+  readonly lun: number;
+  readonly file: string;
+  readonly naa: string;
+  readonly serial: string;
+  readonly backstore: Backstore;
+  private readonly unit: UnitHandle;
+
+  constructor(init: LiveLunInit) {
+    this.targetIqn = init.targetIqn;
+    this.lun = init.lun;
+    this.file = init.file;
+    this.naa = init.naa;
+    this.serial = init.serial;
+    this.backstore = init.backstore;
+    this.unit = init.unit;
+  }
+
+  get sizeBytes(): number {
+    return this.backstore.sizeBytes;
+  }
+
+  get blockSize(): number {
+    return this.backstore.blockSize;
+  }
+
+  get writeProtected(): boolean {
+    return this.unit.writeProtected;
+  }
+
+  set writeProtected(value: boolean) {
+    this.unit.writeProtected = value;
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * One simulated storage system: opens the LUN backstores of a SystemConfig, builds the SCSI targets
+ * and the catalog, listens on every portal and (when configured) starts the CIM server. Implements the
+ * SystemView that CIM, the CLI and replication read. The real parts come from
+ * `defaultComponents()` (default-components.ts); unit tests pass fakes.
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { SystemConfig } from '../config/types.ts';
+import type { TargetEntry } from '../iscsi/catalog.ts';
+import { deriveNaa, deriveSerial, identitySeed } from '../scsi/identity.ts';
+import type { Backstore } from '../storage/backstore.ts';
+import { logger } from '../util/log.ts';
+import { SystemCatalog } from './catalog.ts';
+import type { CimServerHandle, Fabric, SystemComponents, UnitSpec } from './components.ts';
+import { LiveLun } from './live-lun.ts';
+import type { LunView, PeerView, PortalView, SystemView, TargetView } from './view.ts';
+
+interface LivePortal extends PortalView {
+  port: number;
+  listening: boolean;
+}
+
+export interface SystemSummary {
+  readonly name: string;
+  readonly stateDir: string;
+  readonly portals: ReadonlyArray<{ address: string; port: number; portalGroupTag: number }>;
+  readonly targets: ReadonlyArray<{ iqn: string; alias?: string; portalGroupTags: readonly number[]; luns: ReadonlyArray<{ lun: number; file: string; sizeBytes: number; blockSize: number; naa: string; serial: string }> }>;
+  readonly cimUrl?: string;
+}
+
+export class System implements SystemView {
+  readonly name: string;
+  readonly stateDir: string;
+  readonly peers: readonly PeerView[];
+  private readonly livePortals: LivePortal[];
+  private liveTargets: TargetView[] = [];
+  private readonly backstores: Backstore[] = [];
+  private fabric: Fabric | undefined;
+  private cim: CimServerHandle | undefined;
+  private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+
+  constructor(
+    readonly config: SystemConfig,
+    private readonly components: SystemComponents,
+  ) {
+    this.name = config.name;
+    this.stateDir = config.stateDir;
+    this.peers = config.peers;
+    this.livePortals = config.portals.map((p) => ({ address: p.address, port: p.port, portalGroupTag: p.portalGroupTag, listening: false }));
+  }
+
+  get portals(): readonly PortalView[] {
+    return this.livePortals;
+  }
+
+  get targets(): readonly TargetView[] {
+    return this.liveTargets;
+  }
+
+  get cimUrl(): string | undefined {
+    return this.cim?.url;
+  }
+
+  lun(targetIqn: string, lun: number): LunView | undefined {
+    return this.liveTargets.find((t) => t.iqn === targetIqn.toLowerCase())?.luns.find((l) => l.lun === lun);
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`system ${this.name} was already started`);
+    this.state = 'starting';
+    const log = logger.child({ component: 'system', system: this.name });
+    try {
+      const components = this.components;
+      await mkdir(this.stateDir, { recursive: true });
+      const entries = await this.openTargets(components);
+      const catalog = new SystemCatalog(entries, () => this.livePortals.filter((p) => p.listening), this.config.discoveryChap);
+      const fabric = components.createFabric(catalog);
+      this.fabric = fabric;
+      for (const portal of this.livePortals) {
+        const bound = await fabric.listen({ address: portal.address, port: portal.port, portalGroupTag: portal.portalGroupTag }).catch((error: unknown) => {
+          throw new Error(`cannot listen on ${portal.address}:${portal.port}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+        });
+        portal.port = bound.port;
+        portal.listening = true;
+      }
+      if (this.config.cim.enabled) {
+        // CIM call site: wired when src/cim/index.ts exports startCimServer (see default-components.ts).
+        if (components.startCim === undefined) log.warn('CIM is enabled in the config but this build has no CIM server');
+        else this.cim = await components.startCim(this, this.config.cim);
+      }
+      this.state = 'running';
+    } catch (error) {
+      await this.release(log);
+      this.state = 'stopped';
+      throw error;
+    }
+  }
+
+  /** Closes portals and sessions, the CIM server, then flushes and closes every backing file. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped' || this.state === 'new') {
+      this.state = 'stopped';
+      return;
+    }
+    this.state = 'stopping';
+    await this.release(logger.child({ component: 'system', system: this.name }));
+    this.state = 'stopped';
+  }
+
+  summary(): SystemSummary {
+    return {
+      name: this.name,
+      stateDir: this.stateDir,
+      portals: this.livePortals.map((p) => ({ address: p.address, port: p.port, portalGroupTag: p.portalGroupTag })),
+      targets: this.liveTargets.map((t) => ({
+        iqn: t.iqn,
+        ...(t.alias === undefined ? {} : { alias: t.alias }),
+        portalGroupTags: t.portalGroupTags,
+        luns: t.luns.map((l) => ({ lun: l.lun, file: l.file, sizeBytes: l.sizeBytes, blockSize: l.blockSize, naa: l.naa, serial: l.serial })),
+      })),
+      ...(this.cimUrl === undefined ? {} : { cimUrl: this.cimUrl }),
+    };
+  }
+
+  private async openTargets(components: SystemComponents): Promise<TargetEntry[]> {
+    const entries: TargetEntry[] = [];
+    for (const target of this.config.targets) {
+      const specs: UnitSpec[] = [];
+      for (const lunConfig of target.luns) {
+        await mkdir(dirname(lunConfig.file), { recursive: true });
+        const backstore = await components.openBackstore(lunConfig);
+        this.backstores.push(backstore);
+        const seed = identitySeed(this.name, target.iqn, lunConfig.lun);
+        specs.push({ config: lunConfig, backstore, naa: deriveNaa(seed), serial: lunConfig.serial ?? deriveSerial(seed) });
+      }
+      const built = components.buildTarget(target, specs);
+      const luns = specs.map((spec) => {
+        const unit = built.units.get(spec.config.lun);
+        if (unit === undefined) throw new Error(`target ${target.iqn} built no unit for LUN ${spec.config.lun}`);
+        return new LiveLun({ targetIqn: target.iqn, lun: spec.config.lun, file: spec.config.file, naa: spec.naa, serial: spec.serial, backstore: spec.backstore, unit });
+      });
+      this.liveTargets.push({ iqn: target.iqn, ...(target.alias === undefined ? {} : { alias: target.alias }), portalGroupTags: target.portalGroupTags, luns });
+      entries.push({
+        iqn: target.iqn,
+        ...(target.alias === undefined ? {} : { alias: target.alias }),
+        portalGroupTags: target.portalGroupTags,
+        allowedInitiators: target.allowedInitiators,
+        ...(target.chap === undefined ? {} : { chap: target.chap }),
+        device: built.device,
+      });
+    }
+    return entries;
+  }
+
+  /** Best effort: every step runs even if an earlier one failed; failures are logged. */
+  private async release(log: typeof logger): Promise<void> {
+    const step = async (what: string, action: () => Promise<void>): Promise<void> => {
+      try {
+        await action();
+      } catch (error) {
+        log.error({ err: error }, `${what} failed during shutdown`);
+      }
+    };
+    const fabric = this.fabric;
+    this.fabric = undefined;
+    if (fabric !== undefined) await step('closing portals and sessions', () => fabric.close());
+    for (const portal of this.livePortals) portal.listening = false;
+    const cim = this.cim;
+    this.cim = undefined;
+    if (cim !== undefined) await step('closing the CIM server', () => cim.close());
+    for (const backstore of this.backstores.splice(0)) {
+      await step(`flushing ${backstore.path}`, () => backstore.flush());
+      await step(`closing ${backstore.path}`, () => backstore.close());
+    }
+  }
+}

@@ -1,0 +1,96 @@
+import t from 'tap';
+import { join } from 'node:path';
+import { validateConfig } from '../../../src/config/validate.ts';
+import { System } from '../../../src/system/system.ts';
+import { fakeWorld } from './fakes.ts';
+
+function config(dir: string, extra: Record<string, unknown> = {}) {
+  return validateConfig({
+    name: 'sim',
+    stateDir: 'state',
+    portals: ['127.0.0.1:0', { address: '127.0.0.1', port: 0, portalGroupTag: 2 }],
+    targets: [
+      { iqn: 'iqn.2026-11.org.example:a', luns: [{ size: '1M' }, { lun: 5, size: '2M', readOnly: true }] },
+      { iqn: 'iqn.2026-11.org.example:b', portalGroupTags: [2], alias: 'bee', luns: [{ size: '1M', serial: 'MYSERIAL' }] },
+    ],
+    ...extra,
+  }, { baseDir: dir, cwd: dir });
+}
+
+t.test('starts, exposes the view and the catalog, stops in order', async (t) => {
+  const dir = t.testdir();
+  const world = fakeWorld();
+  const system = new System(config(dir), world.components);
+  await system.start();
+  t.same(system.portals.map((p) => [p.port, p.portalGroupTag, p.listening]), [[40000, 1, true], [40001, 2, true]]);
+  t.equal(system.targets.length, 2);
+  const lun5 = system.lun('IQN.2026-11.org.example:A', 5);
+  t.ok(lun5);
+  t.equal(lun5?.sizeBytes, 2 * 1024 * 1024);
+  t.equal(lun5?.writeProtected, true);
+  t.match(lun5?.naa, /^3[0-9a-f]{15}$/);
+  t.equal(system.lun('iqn.2026-11.org.example:b', 0)?.serial, 'MYSERIAL');
+  t.equal(lun5?.file, join(dir, 'state', 'iqn.2026-11.org.example_a.lun5.img'));
+
+  const catalog = world.catalog;
+  t.ok(catalog);
+  t.equal(catalog?.targets().length, 2);
+  t.equal(catalog?.target('IQN.2026-11.ORG.EXAMPLE:B')?.alias, 'bee');
+  t.same(catalog?.portalsOfGroup(2), [{ address: '127.0.0.1', port: 40001, portalGroupTag: 2, listening: true }]);
+  t.same(catalog?.target('iqn.2026-11.org.example:a')?.device.luns, [0, 5]);
+
+  const summary = system.summary();
+  t.same(summary.targets[0].luns.map((l) => l.lun), [0, 5]);
+  t.equal(summary.cimUrl, undefined);
+
+  lun5!.writeProtected = false;
+  t.equal(system.lun('iqn.2026-11.org.example:a', 5)?.writeProtected, false);
+
+  await system.stop();
+  await system.stop();
+  const after = world.events.slice(world.events.indexOf('fabric close'));
+  t.equal(after[0], 'fabric close');
+  t.equal(after.filter((e) => e.startsWith('flush')).length, 3);
+  t.equal(after.filter((e) => e.startsWith('close')).length, 3);
+  t.same(system.portals.map((p) => p.listening), [false, false]);
+});
+
+t.test('identities are stable across restarts and distinct per LUN', async (t) => {
+  const dir = t.testdir();
+  const first = new System(config(dir), fakeWorld().components);
+  await first.start();
+  const naas = first.summary().targets.flatMap((target) => target.luns.map((l) => l.naa));
+  await first.stop();
+  const second = new System(config(dir), fakeWorld().components);
+  await second.start();
+  t.same(second.summary().targets.flatMap((target) => target.luns.map((l) => l.naa)), naas);
+  t.equal(new Set(naas).size, 3);
+  await second.stop();
+});
+
+t.test('a portal that cannot listen fails start and releases everything', async (t) => {
+  const dir = t.testdir();
+  const world = fakeWorld();
+  world.failListenOn = 3260;
+  const system = new System(config(dir, { portals: ['127.0.0.1:3260'], targets: [{ iqn: 'iqn.2026-11.org.example:a', luns: [{ size: '1M' }] }] }), world.components);
+  await t.rejects(system.start(), /cannot listen on 127\.0\.0\.1:3260: EADDRINUSE/);
+  t.ok(world.events.includes('fabric close'));
+  t.equal(world.events.filter((e) => e.startsWith('close')).length, 1);
+});
+
+t.test('starts the CIM server when enabled and available', async (t) => {
+  const dir = t.testdir();
+  const world = fakeWorld();
+  let closed = false;
+  const components = {
+    ...world.components,
+    startCim: async (view: { name: string }, cim: { port: number }) => ({ url: `http://127.0.0.1:${cim.port}/${view.name}`, close: async () => void (closed = true) }),
+  };
+  const system = new System(config(dir, { cim: { port: 15988 } }), components);
+  await system.start();
+  t.equal(system.cimUrl, 'http://127.0.0.1:15988/sim');
+  t.equal(system.summary().cimUrl, 'http://127.0.0.1:15988/sim');
+  await system.stop();
+  t.ok(closed);
+  t.equal(system.cimUrl, undefined);
+});
