@@ -1,0 +1,81 @@
+/**
+ * One logical unit: a backstore plus everything the SCSI layer keeps per LU — identity (INQUIRY,
+ * VPD 0x80/0x83), mode pages, unit attentions per I_T nexus, the SPC-2 reservation, medium removal
+ * prevention, and a range lock for COMPARE AND WRITE.
+ */
+import type { Backstore } from '../storage/backstore.ts';
+import { deriveNaa, deriveSerial } from './identity.ts';
+import { PersistentReservations } from './pr/persistent-reservations.ts';
+import { RangeLock } from './range-lock.ts';
+import { ModePages } from './spc/mode-pages.ts';
+import { UnitAttentions } from './unit-attentions.ts';
+
+export interface LogicalUnitOptions {
+  readonly lun: number;
+  readonly backstore: Backstore;
+  /** VPD 0x80 serial; derived from `naa` when absent. */
+  readonly serial?: string;
+  /** 16 hex digits (NAA 3 locally assigned, see identity.ts deriveNaa); derived from the serial/path when absent. */
+  readonly naa?: string;
+  readonly vendor?: string;
+  readonly product?: string;
+  readonly revision?: string;
+  /** Refuse writes with DATA PROTECT / WRITE PROTECTED (read-only LUNs, replica mirror targets). */
+  readonly writeProtected?: boolean;
+  /** Report LBPME and accept UNMAP / WRITE SAME with UNMAP (needs a backstore that punches holes). */
+  readonly thinProvisioning?: boolean;
+}
+
+export class LogicalUnit {
+  readonly lun: number;
+  readonly backstore: Backstore;
+  readonly serial: string;
+  readonly naa: string;
+  readonly vendor: string;
+  readonly product: string;
+  readonly revision: string;
+  readonly thinProvisioning: boolean;
+  /** Settable at run time (replication makes a mirror target read-only). */
+  writeProtected: boolean;
+
+  readonly modePages = new ModePages();
+  readonly unitAttentions = new UnitAttentions();
+  readonly rangeLock = new RangeLock();
+  readonly persistentReservations = new PersistentReservations();
+  /** SPC-2 RESERVE(6/10) holder. */
+  reservationHolder: string | undefined;
+  /** Nexuses that issued PREVENT ALLOW MEDIUM REMOVAL with PREVENT=1. */
+  readonly preventingNexuses = new Set<string>();
+
+  constructor(options: LogicalUnitOptions) {
+    this.lun = options.lun;
+    this.backstore = options.backstore;
+    this.naa = (options.naa ?? deriveNaa(options.serial ?? options.backstore.path)).toLowerCase();
+    if (!/^[0-9a-f]{16}$/.test(this.naa)) throw new Error(`naa must be 16 hex digits (got ${options.naa})`);
+    this.serial = options.serial ?? deriveSerial(this.naa);
+    this.vendor = options.vendor ?? 'ISCSISIM';
+    this.product = options.product ?? 'iscsi-sim LUN';
+    this.revision = options.revision ?? '0001';
+    this.writeProtected = options.writeProtected ?? false;
+    this.thinProvisioning = options.thinProvisioning ?? false;
+  }
+
+  get blockSize(): number {
+    return this.backstore.blockSize;
+  }
+
+  /** Capacity in logical blocks. */
+  get blocks(): number {
+    return Math.floor(this.backstore.sizeBytes / this.backstore.blockSize);
+  }
+
+  /** Write protection from any source (configuration, replication role, Control page SWP). */
+  get isWriteProtected(): boolean {
+    return this.writeProtected || this.modePages.softwareWriteProtect;
+  }
+
+  /** Writes without FUA must still be stable when the initiator turned the write cache off. */
+  get writeCacheEnabled(): boolean {
+    return this.modePages.writeCacheEnabled;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The opcode table's shape: each descriptor decodes its CDB (`parse`) into a ParsedCommand or a
+ * SenseFailure; the target then applies the shared checks (LBA range, data-out length, write
+ * protection, reservations) before calling `run`. The same descriptors answer REPORT SUPPORTED
+ * OPERATION CODES.
+ */
+import type { ScsiCommand, ScsiResponse } from './command.ts';
+import type { LogicalUnit } from './logical-unit.ts';
+import { buildSense, type SenseFailure } from './sense.ts';
+
+/** What a command can see of the target (REPORT LUNS, nexus bookkeeping). */
+export interface TargetContext {
+  readonly targetIqn: string;
+  readonly luns: readonly number[];
+  /** TPGS in INQUIRY and REPORT TARGET PORT GROUPS. */
+  readonly alua: boolean;
+  /** 3PC in INQUIRY: EXTENDED COPY across this target's LUNs. */
+  readonly extendedCopy: boolean;
+  unitFor(lun: number): LogicalUnit | undefined;
+  /** The opcode table (REPORT SUPPORTED OPERATION CODES answers from it). */
+  readonly opcodes: ReadonlyMap<number, OpcodeEntry>;
+  /** Every I_T nexus currently logged in to this target. */
+  nexusIds(): Iterable<string>;
+}
+
+export interface ExecutionContext {
+  readonly command: ScsiCommand;
+  readonly unit: LogicalUnit;
+  readonly target: TargetContext;
+}
+
+export type CommandOutcome = ScsiResponse | SenseFailure;
+
+export interface ParsedCommand {
+  /** Blocks the command touches; checked against the capacity (LBA OUT OF RANGE). */
+  readonly range?: { readonly lba: number; readonly blocks: number };
+  /** Bytes of Data-Out the CDB announces; a shorter Data-Out is refused before `run`. */
+  readonly dataOutBytes?: number;
+  /** Modifies the medium: refused on write-protected units. */
+  readonly writesMedium?: boolean;
+  /** Returns the response, or a SenseFailure the target turns into CHECK CONDITION. */
+  run(context: ExecutionContext): CommandOutcome | Promise<CommandOutcome>;
+}
+
+/** How a command interacts with an SPC-2 RESERVE held by another nexus (SPC-2 §5.5.1 table 10). */
+export type ReservationPolicy = 'conflict' | 'allowed';
+
+export interface OpcodeDescriptor {
+  readonly name: string;
+  readonly opcode: number;
+  readonly serviceAction?: number;
+  readonly cdbLength: number;
+  /** CDB USAGE DATA for REPORT SUPPORTED OPERATION CODES: byte 0 is the opcode, then the bits we honour. */
+  readonly usageBits: readonly number[];
+  readonly reservation: ReservationPolicy;
+  /** Also served for a LUN that does not exist (INQUIRY, REPORT LUNS, REQUEST SENSE). */
+  readonly withoutUnit?: boolean;
+  /** Neither reports nor clears a pending unit attention (SAM-5 §5.14: INQUIRY, REPORT LUNS, REQUEST SENSE). */
+  readonly unitAttentionExempt?: boolean;
+  /** Nominal/recommended timeouts in seconds for the RCTD timeouts descriptor. */
+  readonly timeoutSeconds?: number;
+  parse(cdb: Buffer, unit: LogicalUnit | undefined): ParsedCommand | SenseFailure;
+}
+
+/** An opcode whose CDB carries a service action (byte 1, bits 4-0). */
+export interface ServiceActionOpcode {
+  readonly opcode: number;
+  readonly name: string;
+  readonly serviceActions: ReadonlyMap<number, OpcodeDescriptor>;
+}
+
+export type OpcodeEntry = OpcodeDescriptor | ServiceActionOpcode;
+
+export function hasServiceActions(entry: OpcodeEntry): entry is ServiceActionOpcode {
+  return 'serviceActions' in entry;
+}
+
+// ---- responses ----
+
+export function good(dataIn?: readonly Buffer[], release?: () => void): ScsiResponse {
+  return { status: 0x00, dataIn, release };
+}
+
+/** Data-In truncated to the CDB's ALLOCATION LENGTH (SPC-4 §4.2.5.6). */
+export function goodData(data: Buffer, allocationLength: number): ScsiResponse {
+  return { status: 0x00, dataIn: [data.length > allocationLength ? data.subarray(0, allocationLength) : data] };
+}
+
+export function checkCondition(failure: SenseFailure): ScsiResponse {
+  return { status: 0x02, sense: buildSense(failure) };
+}
+
+export const RESERVATION_CONFLICT: ScsiResponse = { status: 0x18 };
+
+/** Builds a descriptor with defaults (reservation conflicts unless stated). */
+export function defineOpcode(descriptor: Omit<OpcodeDescriptor, 'reservation'> & { reservation?: ReservationPolicy }): OpcodeDescriptor {
+  return { reservation: 'conflict', ...descriptor };
+}

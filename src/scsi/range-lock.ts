@@ -1,0 +1,55 @@
+/**
+ * Exclusive locks over LBA ranges of one LU: COMPARE AND WRITE holds one for its read-compare-write so
+ * that it is atomic against other writers (SBC-3 §5.2). Waiters queue FIFO; no timeouts are needed
+ * because every holder releases in a finally block.
+ */
+
+interface Held {
+  readonly lba: number;
+  readonly end: number;
+}
+
+export class RangeLock {
+  private readonly held = new Set<Held>();
+  private readonly waiters: Array<{ range: Held; grant: (release: () => void) => void }> = [];
+
+  acquire(lba: number, blocks: number): Promise<() => void> {
+    const range: Held = { lba, end: lba + Math.max(blocks, 1) };
+    return new Promise((resolve) => {
+      if (!this.overlaps(range) && this.waiters.length === 0) resolve(this.grant(range));
+      else this.waiters.push({ range, grant: resolve });
+    });
+  }
+
+  /** Waits until no lock overlaps the range (plain writes respect COMPARE AND WRITE's atomicity). */
+  async waitUnlocked(lba: number, blocks: number): Promise<void> {
+    if (this.held.size === 0) return;
+    const release = await this.acquire(lba, blocks);
+    release();
+  }
+
+  private overlaps(range: Held): boolean {
+    for (const h of this.held) if (range.lba < h.end && h.lba < range.end) return true;
+    return false;
+  }
+
+  private grant(range: Held): () => void {
+    this.held.add(range);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.held.delete(range);
+      this.wake();
+    };
+  }
+
+  private wake(): void {
+    for (let i = 0; i < this.waiters.length; ) {
+      const waiter = this.waiters[i];
+      if (this.overlaps(waiter.range)) { i++; continue; }
+      this.waiters.splice(i, 1);
+      waiter.grant(this.grant(waiter.range));
+    }
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * One SCSI target device: its logical units, the I_T nexuses logged in, and the command dispatcher
+ * (SAM-5 order: LUN → unit attention → reservation → CDB parse → shared range / protection /
+ * data-out checks → execute). Every failure becomes a CHECK CONDITION; nothing throws to the fabric.
+ */
+import { logger } from '../util/log.ts';
+import type { ItNexus, ScsiCommand, ScsiResponse, ScsiTargetDevice } from './command.ts';
+import { dataOutLength } from './data-out.ts';
+import type { LogicalUnit } from './logical-unit.ts';
+import {
+  checkCondition, goodData, hasServiceActions, RESERVATION_CONFLICT,
+  type CommandOutcome, type ExecutionContext, type OpcodeDescriptor, type OpcodeEntry, type TargetContext,
+} from './opcode.ts';
+import { DEFAULT_OPCODE_TABLE } from './opcode-table.ts';
+import { buildSense, invalidCdbField, isSenseFailure, senseFailure, type SenseFailure } from './sense.ts';
+import { standardInquiry } from './spc/inquiry.ts';
+import { reportLuns } from './spc/report-luns.ts';
+
+export interface ScsiTargetOptions {
+  readonly targetIqn: string;
+  readonly units: readonly LogicalUnit[];
+  /** Report TPGS and serve REPORT TARGET PORT GROUPS (default true). */
+  readonly alua?: boolean;
+  /** Override the opcode table (tests). */
+  readonly opcodes?: ReadonlyMap<number, OpcodeEntry>;
+}
+
+const OP_INQUIRY = 0x12;
+const OP_REQUEST_SENSE = 0x03;
+const OP_REPORT_LUNS = 0xa0;
+
+let log: ReturnType<typeof logger.child> | undefined;
+function scsiLog() {
+  log ??= logger.child({ component: 'scsi' });
+  return log;
+}
+
+export class ScsiTarget implements ScsiTargetDevice, TargetContext {
+  readonly targetIqn: string;
+  readonly luns: readonly number[];
+  readonly alua: boolean;
+  readonly extendedCopy: boolean;
+  readonly opcodes: ReadonlyMap<number, OpcodeEntry>;
+  private readonly units = new Map<number, LogicalUnit>();
+  private readonly nexuses = new Map<string, ItNexus>();
+
+  constructor(options: ScsiTargetOptions) {
+    this.targetIqn = options.targetIqn;
+    for (const unit of options.units) {
+      if (this.units.has(unit.lun)) throw new Error(`duplicate LUN ${unit.lun} in ${options.targetIqn}`);
+      this.units.set(unit.lun, unit);
+    }
+    this.luns = [...this.units.keys()].sort((a, b) => a - b);
+    this.opcodes = options.opcodes ?? DEFAULT_OPCODE_TABLE;
+    this.alua = options.alua ?? this.opcodes.get(0xa3) !== undefined && hasRtpg(this.opcodes);
+    this.extendedCopy = this.opcodes.has(0x83);
+  }
+
+  unitFor(lun: number): LogicalUnit | undefined {
+    return this.units.get(lun);
+  }
+
+  nexusIds(): Iterable<string> {
+    return this.nexuses.keys();
+  }
+
+  async execute(command: ScsiCommand): Promise<ScsiResponse> {
+    try {
+      return await this.dispatch(command);
+    } catch (error) {
+      scsiLog().error({ err: error, lun: command.lun, opcode: command.cdb[0] }, 'SCSI command failed');
+      return checkCondition(senseFailure('internal-target-failure'));
+    }
+  }
+
+  reset(kind: 'lun' | 'target-warm' | 'target-cold', lun: number | undefined, _nexus: ItNexus): void {
+    const affected = kind === 'lun' ? [this.units.get(lun ?? -1)].filter((u) => u !== undefined) : [...this.units.values()];
+    for (const unit of affected) {
+      // SPC-2 reservations and PREVENT state do not survive a reset; persistent reservations do (SPC-4 §5.12.1).
+      unit.reservationHolder = undefined;
+      unit.preventingNexuses.clear();
+      unit.unitAttentions.raiseAll(this.nexuses.keys(), kind === 'lun' ? 'bus-device-reset' : 'power-on-reset');
+    }
+  }
+
+  nexusAdded(nexus: ItNexus): void {
+    this.nexuses.set(nexus.id, nexus);
+    for (const unit of this.units.values()) unit.unitAttentions.raise(nexus.id, 'power-on-reset');
+  }
+
+  nexusRemoved(nexus: ItNexus): void {
+    this.nexuses.delete(nexus.id);
+    for (const unit of this.units.values()) {
+      if (unit.reservationHolder === nexus.id) unit.reservationHolder = undefined;
+      unit.preventingNexuses.delete(nexus.id);
+      unit.unitAttentions.clear(nexus.id);
+    }
+  }
+
+  private async dispatch(command: ScsiCommand): Promise<ScsiResponse> {
+    const { cdb } = command;
+    if (cdb.length < 6) return checkCondition(senseFailure('invalid-opcode'));
+    const unit = this.units.get(command.lun);
+    if (!unit) return this.withoutUnit(command);
+
+    const entry = this.opcodes.get(cdb[0]);
+    const descriptor = entry && (hasServiceActions(entry) ? entry.serviceActions.get(cdb[1] & 0x1f) : entry);
+    const nexusId = command.nexus.id;
+    if (!descriptor?.unitAttentionExempt) {
+      const attention = unit.unitAttentions.take(nexusId);
+      if (attention) return checkCondition(senseFailure(attention));
+    }
+    if (!entry) return checkCondition(senseFailure('invalid-opcode'));
+    if (!descriptor) return checkCondition(invalidCdbField(1, 4));
+    if (cdb.length < descriptor.cdbLength) return checkCondition(invalidCdbField(0));
+    if (this.reservationConflict(unit, descriptor, command)) return RESERVATION_CONFLICT;
+
+    const parsed = descriptor.parse(cdb, unit);
+    if (isSenseFailure(parsed)) return checkCondition(parsed);
+    if (parsed.range) {
+      const { lba, blocks } = parsed.range;
+      if (lba > unit.blocks || lba + blocks > unit.blocks) return checkCondition(senseFailure('lba-out-of-range'));
+    }
+    const transferLength = parsed.dataOutBytes;
+    if (parsed.writesMedium && unit.isWriteProtected) return withTransfer(checkCondition(senseFailure('write-protected')), transferLength);
+    if (transferLength !== undefined && dataOutLength(command) < transferLength) {
+      // Less Data-Out than the CDB announces (EDTL < SPDTL): refuse without writing (SAM-5 §5.4.3 option b).
+      return withTransfer(checkCondition(senseFailure('invalid-field-in-information-unit')), transferLength);
+    }
+    const outcome = await parsed.run({ command, unit, target: this });
+    return withTransfer(toResponse(outcome), transferLength);
+  }
+
+  /** LUN not present: INQUIRY says so with qualifier 3, REPORT LUNS and REQUEST SENSE still work. */
+  private async withoutUnit(command: ScsiCommand): Promise<ScsiResponse> {
+    const { cdb } = command;
+    switch (cdb[0]) {
+      case OP_INQUIRY: {
+        if ((cdb[1] & 0x01) !== 0) return checkCondition(senseFailure('lun-not-supported'));
+        return goodData(standardInquiry(undefined, this), cdb.readUInt16BE(3));
+      }
+      case OP_REPORT_LUNS: {
+        const parsed = reportLuns.parse(cdb, undefined);
+        if (isSenseFailure(parsed)) return checkCondition(parsed);
+        const anyUnit = this.units.values().next().value;
+        if (!anyUnit) return goodData(Buffer.from([0, 0, 0, 0, 0, 0, 0, 0]), cdb.readUInt32BE(6));
+        return toResponse(await parsed.run({ command, unit: anyUnit, target: this }));
+      }
+      case OP_REQUEST_SENSE:
+        return goodData(buildSense(senseFailure('lun-not-supported')), cdb[4]);
+      default:
+        return checkCondition(senseFailure('lun-not-supported'));
+    }
+  }
+
+  private reservationConflict(unit: LogicalUnit, descriptor: OpcodeDescriptor, command: ScsiCommand): boolean {
+    const holder = unit.reservationHolder;
+    if (holder !== undefined && holder !== command.nexus.id && descriptor.reservation === 'conflict') return true;
+    return unit.persistentReservations.conflicts(command.nexus.id, descriptor, command.cdb);
+  }
+}
+
+function hasRtpg(table: ReadonlyMap<number, OpcodeEntry>): boolean {
+  const entry = table.get(0xa3);
+  return entry !== undefined && hasServiceActions(entry) && entry.serviceActions.has(0x0a);
+}
+
+function toResponse(outcome: CommandOutcome): ScsiResponse {
+  return isSenseFailure(outcome) ? checkCondition(outcome as SenseFailure) : outcome;
+}
+
+function withTransfer(response: ScsiResponse, transferLength: number | undefined): ScsiResponse {
+  if (transferLength === undefined || response.transferLength !== undefined) return response;
+  return { ...response, transferLength };
+}
+
+/** The factory the system assembly calls. */
+export function createScsiTarget(options: ScsiTargetOptions): ScsiTarget {
+  return new ScsiTarget(options);
+}
+
+export type { ExecutionContext };

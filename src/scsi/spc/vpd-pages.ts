@@ -1,0 +1,106 @@
+/** Vital product data pages (SPC-4 §7.8, SBC-3 §6.5). Each builder returns the whole page. */
+import type { LogicalUnit } from '../logical-unit.ts';
+import type { TargetContext } from '../opcode.ts';
+
+export const MAX_TRANSFER_BYTES = 32 * 1024 * 1024;
+/** Bounded so one UNMAP / WRITE SAME cannot occupy the backstore for long. */
+export const MAX_UNMAP_BLOCKS = 4 * 1024 * 1024;
+export const MAX_UNMAP_DESCRIPTORS = 256;
+export const MAX_WRITE_SAME_BYTES = 1024 * 1024 * 1024;
+
+type VpdBuilder = (unit: LogicalUnit, target: TargetContext) => Buffer;
+
+function page(code: number, body: Buffer): Buffer {
+  const header = Buffer.alloc(4);
+  header[1] = code;
+  header.writeUInt16BE(body.length, 2);
+  return Buffer.concat([header, body]);
+}
+
+function ascii(text: string, length: number): Buffer {
+  const out = Buffer.alloc(length, 0x20);
+  out.write(text.slice(0, length), 'ascii');
+  return out;
+}
+
+/** One designation descriptor (SPC-4 §7.8.6.1). */
+function designator(codeSet: number, association: number, type: number, value: Buffer, protocolIdentifier?: number): Buffer {
+  const header = Buffer.alloc(4);
+  header[0] = ((protocolIdentifier ?? 0) << 4) | codeSet;
+  header[1] = (protocolIdentifier !== undefined ? 0x80 : 0) | (association << 4) | type;
+  header[3] = value.length;
+  return Buffer.concat([header, value]);
+}
+
+/** SCSI name string: UTF-8, NUL-terminated, padded to a multiple of 4 bytes (SPC-4 §7.8.6.11). */
+function scsiName(name: string): Buffer {
+  const raw = Buffer.from(name, 'utf8');
+  const length = Math.ceil((raw.length + 1) / 4) * 4;
+  const out = Buffer.alloc(length);
+  raw.copy(out);
+  return out;
+}
+
+const ISCSI_PROTOCOL = 0x5;
+const RELATIVE_TARGET_PORT = 1;
+
+function supportedPages(): Buffer {
+  return page(0x00, Buffer.from([...VPD_PAGES.keys()]));
+}
+
+function unitSerialNumber(unit: LogicalUnit): Buffer {
+  return page(0x80, Buffer.from(unit.serial, 'ascii'));
+}
+
+function deviceIdentification(unit: LogicalUnit, target: TargetContext): Buffer {
+  const relativePort = Buffer.alloc(4);
+  relativePort.writeUInt16BE(RELATIVE_TARGET_PORT, 2);
+  return page(0x83, Buffer.concat([
+    designator(1, 0, 3, Buffer.from(unit.naa, 'hex')), // NAA, logical unit
+    designator(2, 0, 1, Buffer.concat([ascii(unit.vendor, 8), Buffer.from(unit.serial, 'ascii')])), // T10 vendor ID
+    designator(1, 1, 4, relativePort, ISCSI_PROTOCOL), // relative target port
+    designator(3, 1, 8, scsiName(`${target.targetIqn},t,0x0001`), ISCSI_PROTOCOL), // target port name
+    designator(3, 2, 8, scsiName(target.targetIqn), ISCSI_PROTOCOL), // target device name
+  ]));
+}
+
+function blockLimits(unit: LogicalUnit): Buffer {
+  const body = Buffer.alloc(0x3c);
+  body[1] = 1; // MAXIMUM COMPARE AND WRITE LENGTH: one block
+  body.writeUInt16BE(1, 2); // OPTIMAL TRANSFER LENGTH GRANULARITY
+  body.writeUInt32BE(MAX_TRANSFER_BYTES / unit.blockSize, 4); // MAXIMUM TRANSFER LENGTH
+  body.writeUInt32BE(Math.max(1, (128 * 1024) / unit.blockSize), 8); // OPTIMAL TRANSFER LENGTH
+  body.writeUInt32BE(MAX_TRANSFER_BYTES / unit.blockSize, 12); // MAXIMUM PREFETCH LENGTH
+  if (unit.thinProvisioning) {
+    body.writeUInt32BE(MAX_UNMAP_BLOCKS, 16); // MAXIMUM UNMAP LBA COUNT
+    body.writeUInt32BE(MAX_UNMAP_DESCRIPTORS, 20); // MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
+    body.writeUInt32BE(Math.max(1, 4096 / unit.blockSize), 24); // OPTIMAL UNMAP GRANULARITY: a file system block
+    body.writeUInt32BE(0x80000000, 28); // UGAVALID=1, alignment 0
+  }
+  body.writeBigUInt64BE(BigInt(MAX_WRITE_SAME_BYTES / unit.blockSize), 32); // MAXIMUM WRITE SAME LENGTH
+  return page(0xb0, body);
+}
+
+function blockDeviceCharacteristics(): Buffer {
+  const body = Buffer.alloc(0x3c);
+  body.writeUInt16BE(1, 0); // MEDIUM ROTATION RATE: non-rotating medium
+  return page(0xb1, body);
+}
+
+function logicalBlockProvisioning(unit: LogicalUnit): Buffer {
+  const body = Buffer.alloc(4);
+  if (unit.thinProvisioning) {
+    body[1] = 0x80 | 0x40 | 0x20 | 0x04; // LBPU, LBPWS, LBPWS10, LBPRZ (holes read as zeros)
+    body[2] = 0x02; // PROVISIONING TYPE: thin
+  }
+  return page(0xb2, body);
+}
+
+export const VPD_PAGES: ReadonlyMap<number, VpdBuilder> = new Map<number, VpdBuilder>([
+  [0x00, supportedPages],
+  [0x80, unitSerialNumber],
+  [0x83, deviceIdentification],
+  [0xb0, blockLimits],
+  [0xb1, blockDeviceCharacteristics],
+  [0xb2, logicalBlockProvisioning],
+]);

@@ -1,0 +1,210 @@
+/**
+ * A LUN backed by a sparse file: positional I/O on one FileHandle (pread/pwritev), a second O_DSYNC
+ * handle for FUA writes, holes punched with fallocate and found with SEEK_DATA/SEEK_HOLE (see
+ * native-file-ops.ts; zero-fill and "all mapped" are the fallbacks).
+ */
+import { constants, type FileHandle, open, stat } from 'node:fs/promises';
+import type {
+  AllocationExtent, Backstore, FlushListener, WriteListener, WriteOptions,
+} from './backstore.ts';
+import { nativeFileOpsAvailable, punchHole, seekDataOrHole } from './native-file-ops.ts';
+
+export interface SparseFileOpenOptions {
+  readonly path: string;
+  /** Capacity; when absent the file's current size. A smaller existing file is grown (sparse). */
+  readonly sizeBytes?: number;
+  readonly blockSize?: number;
+  /** Create the file when missing (default true). */
+  readonly create?: boolean;
+  /** Open read-only (no writes, unmap or growth). */
+  readonly readOnly?: boolean;
+}
+
+const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
+
+export class SparseFileBackstore implements Backstore {
+  private readonly writeListeners = new Set<WriteListener>();
+  private readonly flushListeners = new Set<FlushListener>();
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    readonly sizeBytes: number,
+    readonly blockSize: number,
+    private readonly handle: FileHandle,
+    private readonly syncHandle: FileHandle | undefined,
+  ) {}
+
+  static async open(options: SparseFileOpenOptions): Promise<SparseFileBackstore> {
+    const blockSize = options.blockSize ?? 512;
+    if (![512, 1024, 2048, 4096].includes(blockSize)) throw new Error(`blockSize must be 512, 1024, 2048 or 4096 (got ${blockSize})`);
+    const readOnly = options.readOnly ?? false;
+    const create = (options.create ?? true) && !readOnly;
+    const flags = readOnly ? constants.O_RDONLY : constants.O_RDWR | (create ? constants.O_CREAT : 0);
+    const handle = await open(options.path, flags, 0o644);
+    try {
+      const current = (await handle.stat()).size;
+      const sizeBytes = options.sizeBytes ?? current;
+      if (sizeBytes <= 0 || sizeBytes % blockSize !== 0) {
+        throw new Error(`size of ${options.path} must be a positive multiple of ${blockSize} bytes (got ${sizeBytes})`);
+      }
+      // ftruncate only extends the file size: no blocks are allocated, so 10 TiB is instant.
+      if (current < sizeBytes && !readOnly) await handle.truncate(sizeBytes);
+      else if (current < sizeBytes) throw new Error(`${options.path} is smaller than ${sizeBytes} bytes`);
+      const syncHandle = readOnly ? undefined : await open(options.path, constants.O_RDWR | constants.O_DSYNC);
+      return new SparseFileBackstore(options.path, sizeBytes, blockSize, handle, syncHandle);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  /** Whether unmap really frees blocks and allocation() reports real holes. */
+  get punchesHoles(): boolean {
+    return nativeFileOpsAvailable;
+  }
+
+  async read(offset: number, length: number, target?: Buffer): Promise<Buffer> {
+    this.checkRange(offset, length);
+    const out = target ? target.subarray(0, length) : Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.handle.read(out, done, length - done, offset + done);
+      if (bytesRead === 0) {
+        out.fill(0, done); // past the file's end (should not happen after ftruncate) reads as zeros
+        break;
+      }
+      done += bytesRead;
+    }
+    return out;
+  }
+
+  async write(offset: number, chunks: readonly Buffer[], options: WriteOptions): Promise<void> {
+    let length = 0;
+    for (const chunk of chunks) length += chunk.length;
+    this.checkRange(offset, length);
+    const handle = options.fua ? this.syncHandle : this.handle;
+    if (!handle) throw new Error(`${this.path} is read-only`);
+    await writeAll(handle, offset, chunks, length);
+    await this.notifyWrite(offset, chunks, options);
+  }
+
+  async flush(): Promise<void> {
+    await this.handle.datasync();
+    const pending: Promise<void>[] = [];
+    for (const listener of this.flushListeners) {
+      const result = listener();
+      if (result) pending.push(result);
+    }
+    await Promise.all(pending);
+  }
+
+  async unmap(offset: number, length: number): Promise<void> {
+    this.checkRange(offset, length);
+    if (length === 0) return;
+    if (!this.syncHandle) throw new Error(`${this.path} is read-only`);
+    const punched = await punchHole(this.handle.fd, offset, length).catch(() => false);
+    if (!punched) {
+      await this.zeroFill(offset, length);
+      return; // zeroFill already notified the listeners
+    }
+    await this.notifyWrite(offset, zeroChunks(length), { fua: false });
+  }
+
+  async allocation(offset: number, length: number): Promise<AllocationExtent[]> {
+    this.checkRange(offset, length);
+    const end = offset + length;
+    const extents: AllocationExtent[] = [];
+    let position = offset;
+    // Bounded: each step advances `position` to a strictly larger data/hole boundary.
+    while (position < end) {
+      const dataStart = await seekDataOrHole(this.handle.fd, position, 'data');
+      if (dataStart === undefined) return [{ offset, length, mapped: true }];
+      const holeEnd = dataStart < 0 || dataStart >= end ? end : dataStart;
+      if (holeEnd > position) extents.push({ offset: position, length: holeEnd - position, mapped: false });
+      if (holeEnd >= end) break;
+      const holeStart = await seekDataOrHole(this.handle.fd, dataStart, 'hole');
+      const dataEnd = holeStart === undefined || holeStart < 0 ? end : Math.min(holeStart, end);
+      if (dataEnd <= dataStart) break;
+      extents.push({ offset: dataStart, length: dataEnd - dataStart, mapped: true });
+      position = dataEnd;
+    }
+    return extents;
+  }
+
+  addWriteListener(listener: WriteListener): () => void {
+    this.writeListeners.add(listener);
+    return () => this.writeListeners.delete(listener);
+  }
+
+  addFlushListener(listener: FlushListener): () => void {
+    this.flushListeners.add(listener);
+    return () => this.flushListeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.syncHandle) await this.handle.datasync().catch(() => undefined);
+    await Promise.all([this.handle.close(), this.syncHandle?.close()]);
+  }
+
+  /** Allocated bytes on disk (st_blocks × 512), for tests and status. */
+  async allocatedBytes(): Promise<number> {
+    return (await stat(this.path)).blocks * 512;
+  }
+
+  private async zeroFill(offset: number, length: number): Promise<void> {
+    const chunks = zeroChunks(length);
+    await writeAll(this.handle, offset, chunks, length);
+    await this.notifyWrite(offset, chunks, { fua: false });
+  }
+
+  private async notifyWrite(offset: number, chunks: readonly Buffer[], options: WriteOptions): Promise<void> {
+    if (this.writeListeners.size === 0) return;
+    const pending: Promise<void>[] = [];
+    for (const listener of this.writeListeners) {
+      const result = listener(offset, chunks, options);
+      if (result) pending.push(result);
+    }
+    if (pending.length > 0) await Promise.all(pending);
+  }
+
+  private checkRange(offset: number, length: number): void {
+    if (this.closed) throw new Error(`${this.path} is closed`);
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.sizeBytes) {
+      throw new RangeError(`range ${offset}+${length} outside ${this.path} (${this.sizeBytes} bytes)`);
+    }
+  }
+}
+
+/** Views of one shared zero buffer covering `length` bytes (never written to). */
+function zeroChunks(length: number): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (let left = length; left > 0; left -= ZERO_CHUNK.length) chunks.push(ZERO_CHUNK.subarray(0, Math.min(left, ZERO_CHUNK.length)));
+  return chunks;
+}
+
+/** pwritev until every byte is written (a short write continues from where it stopped). */
+async function writeAll(handle: FileHandle, offset: number, chunks: readonly Buffer[], length: number): Promise<void> {
+  let written = (await handle.writev(chunks as Buffer[], offset)).bytesWritten;
+  let position = offset + written;
+  while (written < length) {
+    const remaining = remainingChunks(chunks, written);
+    const { bytesWritten } = await handle.writev(remaining, position);
+    if (bytesWritten <= 0) throw new Error('short write made no progress');
+    written += bytesWritten;
+    position += bytesWritten;
+  }
+}
+
+function remainingChunks(chunks: readonly Buffer[], skip: number): Buffer[] {
+  const out: Buffer[] = [];
+  let left = skip;
+  for (const chunk of chunks) {
+    if (left >= chunk.length) { left -= chunk.length; continue; }
+    out.push(left > 0 ? chunk.subarray(left) : chunk);
+    left = 0;
+  }
+  return out;
+}
