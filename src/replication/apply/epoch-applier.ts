@@ -1,0 +1,170 @@
+/**
+ * The replica side of one mirror pair: a BullMQ Worker whose jobs only announce "epoch (g, N) is in
+ * Redis"; the payloads stay in their keys until applied, so a crash of this process loses nothing (on
+ * restart, and periodically, the applier probes for the next epoch's key itself). Epochs are applied
+ * strictly in order through the journal, then acknowledged back to the source through an ack key and
+ * a pub/sub message.
+ */
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Backstore } from '../../storage/backstore.ts';
+import { logger } from '../../util/log.ts';
+import { pairKeys, type PairKeys } from '../keys.ts';
+import type { ReplicationOptions } from '../options.ts';
+import { ApplyJournal } from './apply-journal.ts';
+import { ReorderBuffer } from './reorder-buffer.ts';
+
+/** The job data: small, JSON (BullMQ). */
+export interface EpochJobData {
+  readonly pair: string;
+  readonly generation: number;
+  readonly epoch: number;
+  readonly key: string;
+  readonly bytes: number;
+  readonly resync: boolean;
+}
+
+export interface AckMessage {
+  readonly generation: number;
+  readonly applied: number;
+  /** ms since epoch of the recording. */
+  readonly at: number;
+}
+
+export interface EpochApplierSettings {
+  readonly pairId: string;
+  readonly backstore: Backstore;
+  /** Path prefix of the journal and applied-position files. */
+  readonly journalBase: string;
+  /** Own command connection (payload GET/DEL, acks). */
+  readonly redis: Redis;
+  readonly redisUrl: string;
+  readonly options: Pick<ReplicationOptions, 'probeIntervalMs' | 'applyConcurrency'>;
+}
+
+export class EpochApplier {
+  private readonly keys: PairKeys;
+  private journal: ApplyJournal | undefined;
+  private reorder = new ReorderBuffer(0, 0);
+  private worker: Worker<EpochJobData> | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private draining = false;
+  private paused = false;
+  private closed = false;
+  private appliedBytes = 0;
+  private readonly log = logger.child({ component: 'replication', role: 'replica' });
+
+  constructor(private readonly settings: EpochApplierSettings) {
+    this.keys = pairKeys(settings.pairId);
+  }
+
+  get generation(): number { return this.reorder.generation; }
+  get applied(): number { return this.reorder.applied; }
+  get bytesApplied(): number { return this.appliedBytes; }
+
+  async start(): Promise<void> {
+    this.journal = await ApplyJournal.open(this.settings.journalBase);
+    const position = await this.journal.recover(this.settings.backstore);
+    this.reorder = new ReorderBuffer(position.generation, position.epoch);
+    this.log.info({ pair: this.settings.pairId, ...position }, 'replica applier starting');
+    this.worker = new Worker<EpochJobData>(this.keys.queueName, (job) => this.onJob(job), {
+      connection: { url: this.settings.redisUrl, maxRetriesPerRequest: null },
+      prefix: this.keys.queuePrefix,
+      concurrency: this.settings.options.applyConcurrency,
+      autorun: true,
+    });
+    this.worker.on('error', (err) => this.log.warn({ err: err.message }, 'replica worker error'));
+    this.probeTimer = setInterval(() => void this.probe(), this.settings.options.probeIntervalMs);
+    void this.probe();
+  }
+
+  /** Stops applying (jobs still arrive and are buffered); used by Suspend and by tests to stall the replica. */
+  pause(): void { this.paused = true; }
+
+  resume(): void {
+    this.paused = false;
+    this.kick();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.probeTimer) clearInterval(this.probeTimer);
+    await this.worker?.close().catch(() => undefined);
+    while (this.draining) await new Promise((resolve) => setTimeout(resolve, 5));
+    await this.journal?.close();
+  }
+
+  private async onJob(job: Job<EpochJobData>): Promise<void> {
+    const { generation, epoch } = job.data ?? {};
+    if (!Number.isFinite(generation) || !Number.isSafeInteger(epoch) || epoch < 1) {
+      this.log.warn({ jobId: job.id }, 'dropping malformed epoch job');
+      return;
+    }
+    const result = this.reorder.offer(generation, epoch);
+    if (result === 'stale') {
+      // Redelivery of something already recorded (or superseded): exactly-once effect, just tidy up.
+      await this.settings.redis.del(this.keys.payload(generation, epoch)).catch(() => undefined);
+      return;
+    }
+    if (result === 'new-generation') this.log.info({ generation }, 'source started a new stream generation');
+    this.kick();
+  }
+
+  private kick(): void {
+    if (!this.draining && !this.paused && !this.closed) void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      for (let next = this.reorder.next(); next !== undefined && !this.paused && !this.closed; next = this.reorder.next()) {
+        const generation = this.reorder.generation;
+        const key = this.keys.payload(generation, next);
+        const payload = await this.settings.redis.getBuffer(key);
+        if (!payload) { this.reorder.drop(next); break; }
+        try {
+          await this.journal!.apply(this.settings.backstore, generation, next, payload);
+        } catch (err) {
+          // A payload we cannot apply stalls the stream; the source notices and starts a resync.
+          this.log.error({ err, generation, epoch: next }, 'cannot apply epoch');
+          this.reorder.drop(next);
+          await this.settings.redis.del(key).catch(() => undefined);
+          break;
+        }
+        this.reorder.recorded(generation, next);
+        this.appliedBytes += payload.length;
+        await this.acknowledge(generation, next);
+        await this.settings.redis.del(key);
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'replica drain interrupted');
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async acknowledge(generation: number, applied: number): Promise<void> {
+    const message = JSON.stringify({ generation, applied, at: Date.now() } satisfies AckMessage);
+    await this.settings.redis.multi().set(this.keys.ack, message).publish(this.keys.ackChannel, message).exec();
+  }
+
+  /** Finds epochs whose job we never saw (crash, lost notification) and keeps the heartbeat up. */
+  private async probe(): Promise<void> {
+    if (this.closed) return;
+    const redis = this.settings.redis;
+    try {
+      await redis.set(this.keys.replicaAlive, String(Date.now()), 'PX', this.settings.options.probeIntervalMs * 4);
+      const announced = Number(await redis.get(this.keys.generation));
+      if (Number.isFinite(announced) && announced > this.reorder.generation) this.reorder.offer(announced, 1);
+      const next = this.reorder.applied + 1;
+      if (await redis.exists(this.keys.payload(this.reorder.generation, next))) this.reorder.offer(this.reorder.generation, next);
+      if (this.reorder.applied > 0 || this.reorder.generation > 0) {
+        const ack = await redis.get(this.keys.ack);
+        if (!ack) await this.acknowledge(this.reorder.generation, this.reorder.applied);
+      }
+      this.kick();
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, 'replica probe failed');
+    }
+  }
+}

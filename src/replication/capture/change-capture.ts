@@ -1,0 +1,125 @@
+/**
+ * Change capture on a source LUN: subscribes to the backstore's write and flush hooks, marks the dirty
+ * map and fills the open epoch. Epochs are numbered when they open (1, 2, ... within a stream
+ * generation) and closed by time, size, FUA or SYNCHRONIZE CACHE. While not streaming (ahead,
+ * fractured, suspended) only the dirty map is kept.
+ */
+import type { Backstore, WriteOptions } from '../../storage/backstore.ts';
+import type { ReplicationOptions } from '../options.ts';
+import { NEEDS_RESYNC, type DirtyMap } from './dirty-map.ts';
+import { OpenEpoch, type SealedEpoch } from './open-epoch.ts';
+
+export interface CaptureHooks {
+  /** A closed epoch, in epoch order. */
+  sealed(epoch: SealedEpoch): void;
+  /** Sync mode: resolves when the replica recorded `epoch` (or the pair gave up waiting). */
+  waitForReplica?(epoch: number): Promise<void>;
+}
+
+export class ChangeCapture {
+  private open: OpenEpoch | undefined;
+  private nextEpoch = 1;
+  private timer: NodeJS.Timeout | undefined;
+  private sealSoon = false;
+  private streaming = false;
+  private detachers: Array<() => void> = [];
+  syncMode = false;
+
+  constructor(
+    private readonly backstore: Backstore,
+    readonly dirty: DirtyMap,
+    private readonly options: Pick<ReplicationOptions, 'epochMaxMs' | 'epochMaxBytes'>,
+    private readonly hooks: CaptureHooks,
+  ) {}
+
+  attach(): void {
+    if (this.detachers.length > 0) return;
+    this.detachers.push(this.backstore.addWriteListener((offset, chunks, options) => this.onWrite(offset, chunks, options)));
+    this.detachers.push(this.backstore.addFlushListener(() => this.onFlush()));
+  }
+
+  detach(): void {
+    for (const detach of this.detachers.splice(0)) detach();
+    this.stopStreaming();
+  }
+
+  get isStreaming(): boolean { return this.streaming; }
+  /** Number the next opened (or reserved) epoch will get. */
+  get upcomingEpoch(): number { return this.nextEpoch; }
+
+  /** Starts a new stream generation: numbering restarts at 1 and epochs are shipped again. */
+  startGeneration(): void {
+    this.stopStreaming();
+    this.nextEpoch = 1;
+    this.streaming = true;
+  }
+
+  /** Back to dirty-map-only: the open epoch is dropped (its grains will be resynced). */
+  stopStreaming(): void {
+    this.clearTimer();
+    if (this.open) {
+      for (const extent of this.open.seal().extents) this.dirty.mark(extent.offset, extent.data?.length ?? extent.zeroLength ?? 0, NEEDS_RESYNC);
+    }
+    this.open = undefined;
+    this.streaming = false;
+  }
+
+  /** Closes the open epoch now and returns the number of a fresh epoch for the caller (resync). */
+  reserveEpoch(): number {
+    this.seal();
+    return this.nextEpoch++;
+  }
+
+  /** Closes the open epoch (if any) and hands it to the sink; returns its number. */
+  seal(): number | undefined {
+    this.clearTimer();
+    const epoch = this.open;
+    this.open = undefined;
+    if (!epoch || epoch.empty) return undefined;
+    this.hooks.sealed(epoch.seal());
+    return epoch.epoch;
+  }
+
+  private onWrite(offset: number, chunks: readonly Buffer[], options: WriteOptions): void | Promise<void> {
+    let length = 0;
+    for (const chunk of chunks) length += chunk.length;
+    if (!this.streaming) return this.dirty.mark(offset, length, NEEDS_RESYNC);
+    const epoch = this.openEpoch();
+    epoch.append(offset, chunks);
+    const persisted = this.dirty.mark(offset, length, epoch.epoch);
+    if (options.fua || epoch.bytes >= this.options.epochMaxBytes) this.seal();
+    else this.armTimer();
+    if (!this.syncMode || !this.hooks.waitForReplica) return persisted;
+    // Protocol C: group every write of this tick into one epoch, then wait for the replica.
+    this.sealOnNextTick();
+    const replicated = this.hooks.waitForReplica(epoch.epoch);
+    return persisted ? Promise.all([persisted, replicated]).then(() => undefined) : replicated;
+  }
+
+  private onFlush(): void | Promise<void> {
+    if (!this.streaming) return this.dirty.persist();
+    const sealed = this.seal();
+    if (this.syncMode && sealed !== undefined && this.hooks.waitForReplica) return this.hooks.waitForReplica(sealed);
+  }
+
+  private openEpoch(): OpenEpoch {
+    if (!this.open) this.open = new OpenEpoch(this.nextEpoch++);
+    return this.open;
+  }
+
+  private armTimer(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => { this.timer = undefined; this.seal(); }, this.options.epochMaxMs);
+  }
+
+  private sealOnNextTick(): void {
+    if (this.sealSoon) return;
+    this.sealSoon = true;
+    setImmediate(() => { this.sealSoon = false; this.seal(); });
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

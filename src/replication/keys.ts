@@ -1,0 +1,50 @@
+/**
+ * Redis key and BullMQ naming for one mirror pair. Every key of a pair carries the same hash tag
+ * (`{pairId}`) so a Redis Cluster keeps a pair's queue, payloads and acks in one slot.
+ */
+
+export const PAIR_EVENTS_CHANNEL = 'iscsi-sim:pair-events';
+
+/** The set of pair ids whose replica lives on `systemName`. */
+export function pairsTargetingKey(systemName: string): string {
+  return `iscsi-sim:targets:${systemName}`;
+}
+
+export interface PairKeys {
+  /** BullMQ prefix (hash-tagged) and queue name. */
+  readonly queuePrefix: string;
+  readonly queueName: string;
+  /** JSON PairRecord. */
+  readonly config: string;
+  /** Current stream generation (set by the source when a generation starts). */
+  readonly generation: string;
+  /** JSON {generation, applied} last recorded by the replica. */
+  readonly ack: string;
+  readonly ackChannel: string;
+  /** Present (with a TTL) while the replica's applier runs. */
+  readonly replicaAlive: string;
+  /** JSON status snapshot written by the source for other processes (CLI, CIM on the peer). */
+  readonly status: string;
+  payload(generation: number, epoch: number): string;
+  jobId(generation: number, epoch: number): string;
+  verifyDigests(requestId: string): string;
+}
+
+export function pairKeys(pairId: string): PairKeys {
+  if (!/^[A-Za-z0-9_.-]+$/.test(pairId)) throw new Error(`invalid pair id ${JSON.stringify(pairId)}`);
+  const base = `iscsi-sim:{${pairId}}`;
+  return {
+    queuePrefix: base,
+    queueName: 'epochs',
+    config: `${base}:config`,
+    generation: `${base}:generation`,
+    ack: `${base}:ack`,
+    ackChannel: `${base}:ack-channel`,
+    replicaAlive: `${base}:replica-alive`,
+    status: `${base}:status`,
+    payload: (generation, epoch) => `${base}:payload:g${generation}:e${epoch}`,
+    // BullMQ: custom ids must not contain ':' nor be all digits.
+    jobId: (generation, epoch) => `${pairId}-g${generation}-e${epoch}`,
+    verifyDigests: (requestId) => `${base}:verify:${requestId}`,
+  };
+}

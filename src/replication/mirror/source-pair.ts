@@ -1,0 +1,337 @@
+/**
+ * The source side of one mirror pair: change capture → epochs → Redis, acks back, and the pair's
+ * life: initial sync, streaming, ahead (link down or too much in flight: dirty map only, the initiator
+ * never waits), incremental resync, fracture/suspend/resume, sync-mode waits.
+ */
+import type { Redis } from 'ioredis';
+import type { Backstore } from '../../storage/backstore.ts';
+import { logger } from '../../util/log.ts';
+import type { AckMessage } from '../apply/epoch-applier.ts';
+import { ChangeCapture } from '../capture/change-capture.ts';
+import { DirtyMap } from '../capture/dirty-map.ts';
+import type { Extent, SealedEpoch } from '../capture/open-epoch.ts';
+import type { ReplicationOptions } from '../options.ts';
+import {
+  copyStateOf, syncStateOf, type PairPhase, type PairRecord, type PairStatus,
+} from '../pair-types.ts';
+import { AckListener } from '../pipeline/ack-listener.ts';
+import { EpochShipper } from '../pipeline/epoch-shipper.ts';
+import { encodePayload } from '../pipeline/payload.ts';
+import { runResync } from '../sync/resync.ts';
+import { ThroughputMeter } from './throughput-meter.ts';
+
+export interface SourcePairSettings {
+  readonly record: PairRecord;
+  readonly backstore: Backstore;
+  /** Path of the persisted dirty map. */
+  readonly dirtyMapPath: string;
+  readonly redis: Redis;
+  readonly redisUrl: string;
+  readonly options: ReplicationOptions;
+  /** Phase to come back in after a restart (an operator's fracture/suspend survives restarts). */
+  readonly initialPhase?: PairPhase;
+  /** Called whenever the phase changes (the engine persists it). */
+  readonly onPhase?: (phase: PairPhase) => void;
+}
+
+interface InFlightEpoch { readonly bytes: number; readonly firstWriteAt: number; readonly resyncGrains: number }
+interface SyncWaiter { readonly epoch: number; readonly resolve: () => void }
+
+const HELD_PHASES: readonly PairPhase[] = ['fractured', 'suspended', 'failed-over', 'detached'];
+
+export class SourcePair {
+  private phaseValue: PairPhase = 'initial-sync';
+  private dirty: DirtyMap | undefined;
+  private capture: ChangeCapture | undefined;
+  private readonly shipper: EpochShipper;
+  private readonly acks: AckListener;
+  private generation = 0;
+  private acked = 0;
+  private lastShipped = 0;
+  private readonly inFlight = new Map<number, InFlightEpoch>();
+  private inFlightBytes = 0;
+  private syncWaiters: SyncWaiter[] = [];
+  private lastProgressAt = Date.now();
+  private aheadSince: number | undefined;
+  private resyncTarget: { lastEpoch: number; totalGrains: number; doneGrains: number } | undefined;
+  private resyncRunning = false;
+  private watchdog: NodeJS.Timeout | undefined;
+  private bytesShipped = 0;
+  private bytesResynced = 0;
+  private readonly meter = new ThroughputMeter();
+  private closed = false;
+  private readonly log = logger.child({ component: 'replication', role: 'source' });
+
+  constructor(private readonly settings: SourcePairSettings) {
+    this.shipper = new EpochShipper(settings.record.pairId, settings.redis, settings.redisUrl, settings.options);
+    this.acks = new AckListener(settings.record.pairId, settings.redis, (ack) => this.onAck(ack));
+  }
+
+  get pairId(): string { return this.settings.record.pairId; }
+  get phase(): PairPhase { return this.phaseValue; }
+  get dirtyMap(): DirtyMap | undefined { return this.dirty; }
+
+  /** Opens the dirty map, hooks the LUN and starts the initial sync (new pair) or a resync (restart). */
+  async start(isNew: boolean): Promise<void> {
+    const { backstore, options } = this.settings;
+    this.dirty = await DirtyMap.open(this.settings.dirtyMapPath, backstore.sizeBytes, options.grainBytes, options.cleanPersistMs);
+    this.capture = new ChangeCapture(backstore, this.dirty, options, {
+      sealed: (epoch) => this.onSealed(epoch),
+      waitForReplica: (epoch) => this.waitForReplica(epoch),
+    });
+    this.capture.syncMode = this.settings.record.mode === 'sync';
+    this.capture.attach();
+    this.acks.start(options.probeIntervalMs);
+    this.watchdog = setInterval(() => this.tick(), options.probeIntervalMs);
+    const held = this.settings.initialPhase && HELD_PHASES.includes(this.settings.initialPhase) ? this.settings.initialPhase : undefined;
+    if (held) { this.setPhase(held); return; }
+    if (isNew) await this.markAllocatedForInitialSync();
+    void this.startResync(isNew ? 'initial-sync' : 'resyncing');
+  }
+
+  /** Operator: stop shipping but keep tracking (Fracture / Suspend). */
+  hold(phase: 'fractured' | 'suspended' | 'failed-over' | 'detached'): void {
+    this.capture?.stopStreaming();
+    this.releaseSyncWaiters();
+    this.setPhase(phase);
+  }
+
+  /** Operator: Resume / Resync Replica. */
+  async resume(): Promise<void> {
+    if (this.phaseValue === 'streaming' || this.resyncRunning) return;
+    await this.startResync('resyncing');
+  }
+
+  /** Marks grains the replica may differ in (verify divergence, failback) and resyncs them. */
+  async resyncGrains(grains: readonly number[]): Promise<void> {
+    const dirty = this.dirty;
+    if (!dirty) return;
+    for (const grain of grains) await dirty.mark(grain * dirty.grainBytes, dirty.grainBytes, 0);
+    if (!HELD_PHASES.includes(this.phaseValue)) await this.startResync('resyncing');
+  }
+
+  /** Seals the open epoch so everything written so far is on its way; returns the last epoch number. */
+  flushEpoch(): number {
+    this.capture?.seal();
+    return this.lastShipped;
+  }
+
+  /** Resolves when the replica acknowledged everything written before the call (bounded by `timeoutMs`). */
+  async drained(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    this.capture?.seal();
+    while (Date.now() < deadline) {
+      if (this.phaseValue === 'streaming' && this.inFlight.size === 0 && (this.dirty?.pendingCount ?? 0) === 0) return true;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return false;
+  }
+
+  status(): PairStatus {
+    const now = Date.now();
+    let oldest: number | undefined = this.aheadSince;
+    for (const epoch of this.inFlight.values()) oldest = Math.min(oldest ?? epoch.firstWriteAt, epoch.firstWriteAt);
+    const pending = this.dirty?.pendingCount ?? 0;
+    const target = this.resyncTarget;
+    const percent = this.phaseValue === 'streaming' ? 100
+      : target && target.totalGrains > 0 ? Math.floor((100 * target.doneGrains) / target.totalGrains) : 0;
+    return {
+      pairId: this.pairId,
+      record: this.settings.record,
+      role: 'source',
+      phase: this.phaseValue,
+      copyState: copyStateOf(this.phaseValue),
+      syncState: syncStateOf(this.phaseValue),
+      percentSynced: Math.min(100, percent),
+      replicaConsistent: this.phaseValue === 'streaming' || (this.phaseValue === 'ahead' && !this.resyncTarget),
+      generation: this.generation,
+      lastShippedEpoch: this.lastShipped,
+      lastAppliedEpoch: this.acked,
+      epochsBehind: Math.max(0, this.lastShipped - this.acked),
+      bytesBehind: this.inFlightBytes + (this.phaseValue === 'streaming' ? 0 : pending * (this.dirty?.grainBytes ?? 0)),
+      dirtyGrains: pending,
+      grainBytes: this.settings.options.grainBytes,
+      rpoSeconds: oldest === undefined ? 0 : Math.max(0, (now - oldest) / 1000),
+      bytesShipped: this.bytesShipped,
+      bytesResynced: this.bytesResynced,
+      throughputBytesPerSecond: this.meter.rate(now),
+      updatedAt: new Date(now).toISOString(),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.capture?.detach();
+    this.releaseSyncWaiters();
+    await this.acks.close();
+    await this.shipper.close();
+    await this.dirty?.close();
+  }
+
+  private async markAllocatedForInitialSync(): Promise<void> {
+    const { backstore } = this.settings;
+    const dirty = this.dirty!;
+    for (const extent of await backstore.allocation(0, backstore.sizeBytes)) {
+      if (extent.mapped) await dirty.mark(extent.offset, extent.length, 0);
+    }
+  }
+
+  private async startResync(phase: 'initial-sync' | 'resyncing'): Promise<void> {
+    if (this.resyncRunning || this.closed) return;
+    this.resyncRunning = true;
+    const capture = this.capture!;
+    const dirty = this.dirty!;
+    try {
+      const previous = await this.shipper.previousGeneration();
+      this.discardInFlight();
+      this.generation = Math.max(previous + 1, Date.now(), this.generation + 1);
+      dirty.markAllForResync();
+      capture.startGeneration();
+      this.acked = 0;
+      this.lastShipped = 0;
+      this.aheadSince = undefined;
+      await this.shipper.announceGeneration(this.generation);
+      const grains = dirty.grainsNeedingResync();
+      this.resyncTarget = { lastEpoch: Number.MAX_SAFE_INTEGER, totalGrains: grains.length, doneGrains: 0 };
+      this.setPhase(phase);
+      this.lastProgressAt = Date.now();
+      this.log.info({ pair: this.pairId, generation: this.generation, grains: grains.length, phase }, 'resync started');
+      if (phase === 'initial-sync') await this.shipHoles();
+      const generation = this.generation;
+      const result = await runResync({
+        backstore: this.settings.backstore,
+        dirty,
+        chunkBytes: this.settings.options.resyncChunkBytes,
+        reserveEpoch: () => capture.reserveEpoch(),
+        shipEpoch: (epoch, extents, grainCount) => this.ship(epoch, extents, Date.now(), grainCount),
+        waitForRoom: () => this.waitForRoom(),
+        cancelled: () => this.closed || generation !== this.generation || this.phaseValue !== phase,
+      }, grains);
+      if (!result.completed) return;
+      this.resyncTarget = { ...this.resyncTarget, lastEpoch: result.lastEpoch };
+      this.checkResyncDone();
+    } catch (err) {
+      this.goAhead(`resync interrupted: ${(err as Error).message}`);
+    } finally {
+      this.resyncRunning = false;
+    }
+  }
+
+  /** Initial sync: ranges that are holes on the source are unmapped on the replica (no bytes travel). */
+  private async shipHoles(): Promise<void> {
+    const { backstore } = this.settings;
+    const holes: Extent[] = (await backstore.allocation(0, backstore.sizeBytes))
+      .filter((extent) => !extent.mapped)
+      .map((extent) => ({ offset: extent.offset, zeroLength: extent.length }));
+    if (holes.length > 0) await this.ship(this.capture!.reserveEpoch(), holes, Date.now(), 0);
+  }
+
+  private onSealed(epoch: SealedEpoch): void {
+    if (this.inFlightBytes + epoch.bytes > this.settings.options.maxInFlightBytes) {
+      this.goAhead(`in-flight bound exceeded (${this.inFlightBytes} bytes)`);
+      return;
+    }
+    this.ship(epoch.epoch, epoch.extents, epoch.firstWriteAt, 0).catch((err: Error) => this.goAhead(`ship failed: ${err.message}`));
+  }
+
+  private async ship(epoch: number, extents: Extent[], firstWriteAt: number, resyncGrains: number): Promise<void> {
+    const payload = encodePayload(extents);
+    if (this.inFlight.size === 0) this.lastProgressAt = Date.now();
+    this.inFlight.set(epoch, { bytes: payload.length, firstWriteAt, resyncGrains });
+    this.inFlightBytes += payload.length;
+    this.lastShipped = Math.max(this.lastShipped, epoch);
+    await this.shipper.ship(this.generation, epoch, payload, resyncGrains > 0);
+    this.bytesShipped += payload.length;
+    if (resyncGrains > 0) this.bytesResynced += payload.length;
+    this.meter.add(payload.length);
+  }
+
+  private onAck(ack: AckMessage): void {
+    if (ack.generation !== this.generation || ack.applied <= this.acked) return;
+    this.acked = ack.applied;
+    this.lastProgressAt = Date.now();
+    for (const [epoch, entry] of this.inFlight) {
+      if (epoch > ack.applied) continue;
+      this.inFlight.delete(epoch);
+      this.inFlightBytes -= entry.bytes;
+      if (this.resyncTarget) this.resyncTarget.doneGrains += entry.resyncGrains;
+    }
+    this.dirty?.cleanUpTo(ack.applied);
+    const ready = this.syncWaiters.filter((w) => w.epoch <= ack.applied);
+    this.syncWaiters = this.syncWaiters.filter((w) => w.epoch > ack.applied);
+    for (const waiter of ready) waiter.resolve();
+    this.checkResyncDone();
+  }
+
+  private checkResyncDone(): void {
+    const target = this.resyncTarget;
+    if (!target || this.acked < target.lastEpoch) return;
+    this.resyncTarget = undefined;
+    if (this.phaseValue === 'initial-sync' || this.phaseValue === 'resyncing') {
+      this.log.info({ pair: this.pairId, generation: this.generation }, 'replica in sync, streaming');
+      this.setPhase('streaming');
+    }
+  }
+
+  private waitForReplica(epoch: number): Promise<void> {
+    if (!this.capture?.isStreaming) return Promise.resolve();
+    if (epoch <= this.acked) return Promise.resolve();
+    return new Promise((resolve) => this.syncWaiters.push({ epoch, resolve }));
+  }
+
+  private async waitForRoom(): Promise<void> {
+    const bound = this.settings.options.maxInFlightBytes / 2;
+    const deadline = Date.now() + this.settings.options.stallTimeoutMs;
+    while (this.inFlightBytes > bound) {
+      if (Date.now() > deadline) throw new Error('replica is not keeping up');
+      if (!this.capture?.isStreaming) throw new Error('pair left streaming');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  /** Link down, bound exceeded or replica stalled: keep only the dirty map and probe for recovery. */
+  private goAhead(reason: string): void {
+    if (this.closed || HELD_PHASES.includes(this.phaseValue) || this.phaseValue === 'ahead') return;
+    this.log.warn({ pair: this.pairId, reason }, 'pair goes ahead (dirty map only)');
+    this.capture?.stopStreaming();
+    this.aheadSince = this.aheadSince ?? Date.now();
+    this.releaseSyncWaiters();
+    this.setPhase('ahead');
+  }
+
+  /** Watchdog: replica stalls (sync timeout, no acks) and recovery probes while ahead. */
+  private tick(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    const { stallTimeoutMs, syncTimeoutMs } = this.settings.options;
+    const streamingish = this.phaseValue === 'streaming' || this.phaseValue === 'resyncing' || this.phaseValue === 'initial-sync';
+    if (streamingish && this.inFlight.size > 0) {
+      const limit = this.syncWaiters.length > 0 ? Math.min(syncTimeoutMs, stallTimeoutMs) : stallTimeoutMs;
+      if (now - this.lastProgressAt > limit) this.goAhead('replica made no progress');
+    }
+    if (this.phaseValue === 'ahead' && !this.resyncRunning) {
+      void this.shipper.linkUp().then((up) => {
+        if (up && this.phaseValue === 'ahead') void this.startResync('resyncing');
+      });
+    }
+  }
+
+  private discardInFlight(): void {
+    if (this.inFlight.size > 0) void this.shipper.discard(this.generation, this.inFlight.keys());
+    this.inFlight.clear();
+    this.inFlightBytes = 0;
+  }
+
+  private releaseSyncWaiters(): void {
+    const waiters = this.syncWaiters;
+    this.syncWaiters = [];
+    for (const waiter of waiters) waiter.resolve();
+  }
+
+  private setPhase(phase: PairPhase): void {
+    if (this.phaseValue === phase) return;
+    this.phaseValue = phase;
+    this.settings.onPhase?.(phase);
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Shared vocabulary of the replication engine: what a mirror pair is (PairRecord, kept in Redis and
+ * in the source's state dir) and how it is doing (PairStatus, what CIM, the CLI and metrics read).
+ */
+
+export type ReplicationMode = 'sync' | 'async';
+
+/** Where a LUN lives: system name + target IQN + LUN number. */
+export interface LunAddress {
+  readonly system: string;
+  readonly targetIqn: string;
+  readonly lun: number;
+}
+
+export interface PairRecord {
+  readonly pairId: string;
+  /** The system whose LUN is written by initiators (the replication source right now). */
+  readonly source: LunAddress;
+  readonly target: LunAddress;
+  readonly mode: ReplicationMode;
+  readonly createdAt: string;
+}
+
+/**
+ * Life of a pair on the source side. 'ahead' = the link or Redis is down (or too much is in flight):
+ * only the dirty map is kept. 'resyncing' ships the dirty grains (replica inconsistent meanwhile).
+ */
+export type PairPhase =
+  | 'initial-sync'
+  | 'streaming'
+  | 'ahead'
+  | 'resyncing'
+  | 'fractured'
+  | 'suspended'
+  | 'failed-over'
+  | 'detached';
+
+/** CIM_StorageSynchronized.CopyState (DMTF value map). */
+export const enum CopyState {
+  Initialized = 2,
+  Unsynchronized = 3,
+  Synchronized = 4,
+  Broken = 5,
+  Fractured = 6,
+  Split = 7,
+  Inactive = 8,
+  Suspended = 9,
+  Failedover = 10,
+  Aborted = 12,
+  Skewed = 13,
+}
+
+/** CIM_StorageSynchronized.SyncState (DMTF value map). */
+export const enum SyncState {
+  Initialized = 2,
+  PrepareInProgress = 3,
+  Prepared = 4,
+  ResyncInProgress = 5,
+  Synchronized = 6,
+  FractureInProgress = 7,
+  QuiesceInProgress = 8,
+  Quiesced = 9,
+  RestoreInProgress = 10,
+  Idle = 11,
+  Broken = 12,
+  Fractured = 13,
+  Frozen = 14,
+  CopyInProgress = 15,
+}
+
+export interface PairStatus {
+  readonly pairId: string;
+  readonly record: PairRecord;
+  readonly role: 'source' | 'target';
+  readonly phase: PairPhase;
+  readonly copyState: CopyState;
+  readonly syncState: SyncState;
+  /** 0..100; 100 once the replica holds every grain the source had when the sync started. */
+  readonly percentSynced: number;
+  /** Replica content is a crash-consistent image of the source at some epoch boundary. */
+  readonly replicaConsistent: boolean;
+  readonly generation: number;
+  readonly lastShippedEpoch: number;
+  readonly lastAppliedEpoch: number;
+  readonly epochsBehind: number;
+  readonly bytesBehind: number;
+  /** Grains the source still has to ship (dirty map population). */
+  readonly dirtyGrains: number;
+  readonly grainBytes: number;
+  /** now − oldest unapplied write, seconds (0 when nothing is pending). */
+  readonly rpoSeconds: number;
+  readonly bytesShipped: number;
+  readonly bytesResynced: number;
+  readonly throughputBytesPerSecond: number;
+  readonly updatedAt: string;
+}
+
+export function copyStateOf(phase: PairPhase): CopyState {
+  switch (phase) {
+    case 'initial-sync': return CopyState.Unsynchronized;
+    case 'streaming': return CopyState.Synchronized;
+    case 'ahead': return CopyState.Unsynchronized;
+    case 'resyncing': return CopyState.Unsynchronized;
+    case 'fractured': return CopyState.Fractured;
+    case 'suspended': return CopyState.Suspended;
+    case 'failed-over': return CopyState.Failedover;
+    case 'detached': return CopyState.Inactive;
+  }
+}
+
+export function syncStateOf(phase: PairPhase): SyncState {
+  switch (phase) {
+    case 'initial-sync': return SyncState.CopyInProgress;
+    case 'streaming': return SyncState.Synchronized;
+    case 'ahead': return SyncState.Idle;
+    case 'resyncing': return SyncState.ResyncInProgress;
+    case 'fractured': return SyncState.Fractured;
+    case 'suspended': return SyncState.Frozen;
+    case 'failed-over': return SyncState.Idle;
+    case 'detached': return SyncState.Idle;
+  }
+}

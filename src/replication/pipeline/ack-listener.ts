@@ -1,0 +1,47 @@
+/**
+ * Source side: learns how far the replica got. Pub/sub gives low latency (sync mode waits on it);
+ * polling the ack key covers messages lost while the subscriber was disconnected.
+ */
+import type { Redis } from 'ioredis';
+import type { AckMessage } from '../apply/epoch-applier.ts';
+import { pairKeys, type PairKeys } from '../keys.ts';
+
+export class AckListener {
+  private readonly keys: PairKeys;
+  private subscriber: Redis | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+
+  constructor(pairId: string, private readonly redis: Redis, private readonly onAck: (ack: AckMessage) => void) {
+    this.keys = pairKeys(pairId);
+  }
+
+  start(pollMs: number): void {
+    this.subscriber = this.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
+    this.subscriber.on('error', () => undefined);
+    this.subscriber.on('message', (_channel: string, message: string) => this.handle(message));
+    void this.subscriber.subscribe(this.keys.ackChannel).catch(() => undefined);
+    this.pollTimer = setInterval(() => void this.poll(), pollMs);
+  }
+
+  async poll(): Promise<void> {
+    if (this.redis.status !== 'ready') return;
+    const message = await this.redis.get(this.keys.ack).catch(() => null);
+    if (message) this.handle(message);
+  }
+
+  private handle(message: string): void {
+    try {
+      const ack = JSON.parse(message) as Partial<AckMessage>;
+      if (typeof ack.generation === 'number' && typeof ack.applied === 'number') {
+        this.onAck({ generation: ack.generation, applied: ack.applied, at: typeof ack.at === 'number' ? ack.at : Date.now() });
+      }
+    } catch {
+      // not ours / malformed: ignore
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.subscriber?.disconnect();
+  }
+}

@@ -1,0 +1,46 @@
+/** Shared test helpers for the replication tests (not a test file: tap skips it). */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { SparseFileBackstore } from '../../../src/storage/sparse-file-backstore.ts';
+import type { Backstore } from '../../../src/storage/backstore.ts';
+
+export interface TapLike { teardown(fn: () => unknown): void }
+
+export async function tempDir(t: TapLike, prefix = 'iscsi-sim-repl-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export async function fileBackstore(t: TapLike, dir: string, name: string, sizeBytes: number): Promise<SparseFileBackstore> {
+  const backstore = await SparseFileBackstore.open({ path: join(dir, name), sizeBytes, blockSize: 512 });
+  t.teardown(() => backstore.close().catch(() => undefined));
+  return backstore;
+}
+
+export async function sha256Of(backstore: Backstore): Promise<string> {
+  const hash = createHash('sha256');
+  const step = 1024 * 1024;
+  for (let offset = 0; offset < backstore.sizeBytes; offset += step) {
+    hash.update(await backstore.read(offset, Math.min(step, backstore.sizeBytes - offset)));
+  }
+  return hash.digest('hex');
+}
+
+export function pattern(length: number, seed: number): Buffer {
+  const data = randomBytes(length);
+  data[0] = seed & 0xff;
+  return data;
+}
+
+/** Polls `check` until true or the bound; never depends on timing for correctness, only for giving up. */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 20_000, stepMs = 20): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, stepMs));
+  }
+  return check();
+}
