@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ChangeCapture } from '../../../src/replication/capture/change-capture.ts';
 import { DirtyMap, NEEDS_RESYNC } from '../../../src/replication/capture/dirty-map.ts';
 import type { SealedEpoch } from '../../../src/replication/capture/open-epoch.ts';
-import { fileBackstore, tempDir, waitFor } from './helpers.ts';
+import { fileBackstore, tempDir, waitFor, type TapLike } from './helpers.ts';
 
 const GRAIN = 4096;
 const SIZE = 256 * GRAIN;
