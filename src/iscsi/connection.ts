@@ -1,0 +1,255 @@
+/**
+ * One TCP connection: the thin layer between a socket and the protocol state machines. Bytes go
+ * through the PduParser into the login phase and then the full feature phase; PDUs come back out as
+ * header + data views written under cork (one writev), with CRC32C digests when negotiated.
+ */
+import type { Socket } from 'node:net';
+import { crc32c } from '@node-rs/crc32';
+import { logger, type Logger } from '../util/log.ts';
+import type { PortalAddress, TargetCatalog } from './catalog.ts';
+import { RejectReason, RESERVED_TAG } from './constants.ts';
+import { FullFeaturePhase, type ConnectionPort } from './full-feature.ts';
+import { LoginNegotiation } from './login.ts';
+import { KeepAlive, type KeepAliveOptions } from './nop.ts';
+import { padLength, serialAdd, type Pdu } from './pdu.ts';
+import { PduParser, type ParseError } from './parser.ts';
+import { loginResponse, reject, type OutPdu, type Sequence } from './serializer.ts';
+import { Session } from './session.ts';
+import type { SessionRegistry } from './session-registry.ts';
+
+export interface ConnectionContext {
+  readonly catalog: TargetCatalog;
+  readonly registry: SessionRegistry;
+  readonly portal: PortalAddress;
+  readonly keepAlive: KeepAliveOptions;
+  /** Commands a session may have outstanding (sets MaxCmdSN). */
+  readonly queueDepth: number;
+  /** A login must finish within this many ms. */
+  readonly loginTimeoutMs: number;
+}
+
+const PADDING = Buffer.alloc(4);
+const CLOSE_GRACE_MS = 5000;
+
+export class Connection implements ConnectionPort {
+  cid = 0;
+  readonly keepAlive: KeepAlive;
+  private readonly log: Logger;
+  private readonly parser: PduParser;
+  private readonly login: LoginNegotiation;
+  private phase: 'login' | 'full-feature' | 'closing' = 'login';
+  private ffp: FullFeaturePhase | undefined;
+  private session: Session | undefined;
+  private statSN = 1;
+  private loginCmdSN = 0;
+  private loginStarted = false;
+  private txHeaderDigest = false;
+  private txDataDigest = false;
+  private nextTag = 1;
+  private loginTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  readonly closedPromise: Promise<void>;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly ctx: ConnectionContext,
+  ) {
+    this.log = logger.child({ component: 'iscsi', peer: `${socket.remoteAddress}:${socket.remotePort}` });
+    this.parser = new PduParser({ pdu: (pdu) => this.onPdu(pdu), error: (error) => this.onParseError(error) });
+    this.login = new LoginNegotiation(ctx.catalog, ctx.portal, (tsih) => ctx.registry.has(tsih));
+    this.keepAlive = new KeepAlive(ctx.keepAlive, this, () => this.newTag(), (reason) => this.drop(reason));
+    socket.setNoDelay(true);
+    this.closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('data', (chunk: Buffer) => {
+      this.keepAlive.activity();
+      this.parser.push(chunk);
+    });
+    socket.on('error', (error) => this.log.debug({ err: error }, 'socket error'));
+    socket.on('close', () => this.onClose());
+    this.loginTimer = setTimeout(() => this.drop('login timeout'), ctx.loginTimeoutMs);
+    this.loginTimer.unref();
+  }
+
+  get localAddress(): string {
+    return this.socket.localAddress ?? this.ctx.portal.address;
+  }
+
+  newTag(): number {
+    const tag = this.nextTag;
+    this.nextTag = tag >= 0xfffffffe ? 1 : tag + 1;
+    return tag === RESERVED_TAG ? this.newTag() : tag;
+  }
+
+  private sequence(status: boolean): Sequence {
+    const statSN = this.statSN;
+    if (status) this.statSN = serialAdd(this.statSN, 1);
+    if (this.session) return { statSN, expCmdSN: this.session.window.expCmdSN, maxCmdSN: this.session.window.advertise() };
+    return { statSN, expCmdSN: this.loginCmdSN, maxCmdSN: serialAdd(this.loginCmdSN, this.ctx.queueDepth - 1) };
+  }
+
+  send(build: (seq: Sequence) => OutPdu, status: boolean, onWritten?: () => void): void {
+    if (this.closed) {
+      onWritten?.();
+      return;
+    }
+    this.write(build(this.sequence(status)), onWritten);
+  }
+
+  cork(): void {
+    this.socket.cork();
+  }
+
+  uncork(): void {
+    this.socket.uncork();
+  }
+
+  private write(pdu: OutPdu, onWritten?: () => void): void {
+    const parts: Buffer[] = [pdu.bhs];
+    if (this.txHeaderDigest) parts.push(digest(crc32c(pdu.bhs)));
+    if (pdu.dataLength > 0) {
+      let crc = 0;
+      for (const chunk of pdu.data) {
+        parts.push(chunk);
+        if (this.txDataDigest) crc = crc32c(chunk, crc);
+      }
+      const pad = padLength(pdu.dataLength);
+      if (pad > 0) {
+        const padding = PADDING.subarray(0, pad);
+        parts.push(padding);
+        if (this.txDataDigest) crc = crc32c(padding, crc);
+      }
+      if (this.txDataDigest) parts.push(digest(crc));
+    }
+    const socket = this.socket;
+    socket.cork();
+    const last = parts.length - 1;
+    for (let i = 0; i < last; i++) socket.write(parts[i]);
+    if (onWritten) socket.write(parts[last], () => onWritten());
+    else socket.write(parts[last]);
+    socket.uncork();
+  }
+
+  drop(reason: string): void {
+    if (this.closed) return;
+    this.log.info({ reason }, 'closing connection');
+    this.phase = 'closing';
+    this.parser.stop();
+    this.socket.destroy();
+  }
+
+  endAfterFlush(): void {
+    this.phase = 'closing';
+    this.parser.stop();
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  private onPdu(pdu: Pdu): void {
+    if (this.phase === 'login') this.onLoginPdu(pdu);
+    else if (this.phase === 'full-feature') this.ffp?.handle(pdu);
+  }
+
+  private onLoginPdu(pdu: Pdu): void {
+    if (!this.loginStarted) {
+      this.loginStarted = true;
+      this.loginCmdSN = pdu.bhs.readUInt32BE(24);
+    }
+    const step = this.login.handle(pdu);
+    if (step.outcome === 'failed') {
+      this.log.warn({ reason: step.reason, status: `0x${step.reply.status.toString(16).padStart(4, '0')}` }, 'login failed');
+      this.send((seq) => loginResponse(step.reply, seq), true);
+      this.endAfterFlush();
+      return;
+    }
+    if (step.outcome === 'more') {
+      this.send((seq) => loginResponse(step.reply, seq), true);
+      return;
+    }
+    const result = step.result;
+    const registry = this.ctx.registry;
+    const old = registry.findSame(result.initiatorName, result.isid.toString('hex'), result.target?.iqn);
+    if (old) {
+      // RFC 7143 §6.3.5: session reinstatement closes the old session first.
+      this.log.info({ tsih: old.tsih }, 'session reinstatement');
+      old.closeConnection('session reinstated');
+      registry.remove(old);
+    }
+    const tsih = registry.allocateTsih();
+    const session = new Session({
+      tsih,
+      isid: result.isid,
+      initiatorName: result.initiatorName,
+      initiatorAlias: result.initiatorAlias,
+      sessionType: result.sessionType,
+      target: result.target,
+      params: result.params,
+      portal: this.ctx.portal,
+      initiatorAddress: `${this.socket.remoteAddress}:${this.socket.remotePort}`,
+      firstCmdSN: this.loginCmdSN,
+      queueDepth: this.ctx.queueDepth,
+    });
+    session.closeConnection = (reason) => this.drop(reason);
+    this.cid = result.cid;
+    this.send((seq) => loginResponse({ ...step.reply, tsih }, seq), true);
+    this.session = session;
+    registry.add(session);
+    if (result.target && session.nexus) result.target.device.nexusAdded(session.nexus);
+    // RFC 7143 §13.1: digests start with the first PDU after the final Login Response.
+    this.parser.headerDigest = this.txHeaderDigest = result.params.headerDigest;
+    this.parser.dataDigest = this.txDataDigest = result.params.dataDigest;
+    this.ffp = new FullFeaturePhase(this, session, this.ctx.catalog, registry, this.log);
+    this.phase = 'full-feature';
+    if (this.loginTimer) clearTimeout(this.loginTimer);
+    this.keepAlive.start();
+    this.log.info(
+      { tsih, initiator: result.initiatorName, isid: session.isid, target: result.target?.iqn, type: result.sessionType, headerDigest: result.params.headerDigest, dataDigest: result.params.dataDigest },
+      'login complete',
+    );
+  }
+
+  private onParseError(error: ParseError): void {
+    this.log.warn({ kind: error.kind, detail: error.message }, 'malformed PDU');
+    if (this.phase === 'full-feature') {
+      const reason = error.kind === 'data-digest' ? RejectReason.DataDigestError : RejectReason.ProtocolError;
+      if (error.kind !== 'header-digest') this.send((seq) => reject(reason, error.bhs, seq), true);
+      // ERL 0 (RFC 7143 §7.8): a digest error or a PDU we cannot frame ends the connection.
+      this.endAfterFlush();
+      setTimeout(() => this.drop(error.message), 100).unref();
+      return;
+    }
+    this.drop(error.message);
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.phase = 'closing';
+    this.parser.stop();
+    this.keepAlive.stop();
+    if (this.loginTimer) clearTimeout(this.loginTimer);
+    const session = this.session;
+    if (!session) return;
+    this.ffp?.shutdown();
+    session.closed = true;
+    this.ctx.registry.remove(session);
+    if (session.target && session.nexus) {
+      try {
+        session.target.device.nexusRemoved(session.nexus);
+      } catch (error) {
+        this.log.error({ err: error }, 'nexusRemoved failed');
+      }
+    }
+    this.log.info({ tsih: session.tsih }, 'session closed');
+  }
+
+  /** Summary for status displays. */
+  get currentSession(): Session | undefined {
+    return this.session;
+  }
+}
+
+function digest(crc: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32LE(crc >>> 0, 0);
+  return b;
+}

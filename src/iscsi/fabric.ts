@@ -1,0 +1,138 @@
+/**
+ * The iSCSI fabric: portals (one net.Server each, IPv4 or IPv6, port 0 allowed) feeding connections,
+ * and the session registry that status displays and CIM read.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { logger } from '../util/log.ts';
+import type { PortalAddress, TargetCatalog } from './catalog.ts';
+import { Connection, type ConnectionContext } from './connection.ts';
+import type { SessionType } from './login.ts';
+import type { SessionParameters } from './negotiation.ts';
+import type { KeepAliveOptions } from './nop.ts';
+import { SessionRegistry } from './session-registry.ts';
+
+export interface SessionSummary {
+  readonly initiatorName: string;
+  readonly initiatorAlias: string | undefined;
+  /** 12 hex digits. */
+  readonly isid: string;
+  readonly tsih: number;
+  readonly sessionType: SessionType;
+  /** Undefined for discovery sessions. */
+  readonly target: string | undefined;
+  readonly portal: PortalAddress;
+  readonly initiatorAddress: string;
+  readonly connections: number;
+  readonly startedAt: Date;
+  readonly outstandingTasks: number;
+  readonly parameters: Readonly<SessionParameters>;
+}
+
+export interface FabricOptions {
+  readonly keepAlive?: KeepAliveOptions;
+  readonly queueDepth?: number;
+  readonly loginTimeoutMs?: number;
+}
+
+export interface Listening {
+  readonly address: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const CLOSE_WAIT_MS = 3000;
+
+export class IscsiFabric {
+  private readonly registry = new SessionRegistry();
+  private readonly servers = new Set<Server>();
+  private readonly connections = new Set<Connection>();
+  private readonly options: Required<FabricOptions>;
+
+  constructor(
+    private readonly catalog: TargetCatalog,
+    options: FabricOptions = {},
+  ) {
+    this.options = {
+      keepAlive: options.keepAlive ?? { idleMs: 15000, timeoutMs: 15000 },
+      queueDepth: options.queueDepth ?? 128,
+      loginTimeoutMs: options.loginTimeoutMs ?? 30000,
+    };
+  }
+
+  async listen(portal: PortalAddress): Promise<Listening> {
+    const log = logger.child({ component: 'iscsi' });
+    const server = createServer({ noDelay: true });
+    this.servers.add(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: portal.address, port: portal.port, ipv6Only: portal.address === '::' ? false : undefined }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const bound = server.address();
+    const port = typeof bound === 'object' && bound ? bound.port : portal.port;
+    const address = typeof bound === 'object' && bound ? bound.address : portal.address;
+    // The portal as initiators will see it (port 0 resolved), used in login and SendTargets.
+    const actual: PortalAddress = { address: portal.address, port, portalGroupTag: portal.portalGroupTag };
+    const ctx: ConnectionContext = {
+      catalog: this.catalog,
+      registry: this.registry,
+      portal: actual,
+      keepAlive: this.options.keepAlive,
+      queueDepth: this.options.queueDepth,
+      loginTimeoutMs: this.options.loginTimeoutMs,
+    };
+    server.on('connection', (socket: Socket) => this.accept(socket, ctx));
+    server.on('error', (error) => log.error({ err: error }, 'portal error'));
+    log.info({ address, port, tpgt: portal.portalGroupTag }, 'portal listening');
+    return {
+      address,
+      port,
+      close: () => this.closeServer(server),
+    };
+  }
+
+  private accept(socket: Socket, ctx: ConnectionContext): void {
+    try {
+      const connection = new Connection(socket, ctx);
+      this.connections.add(connection);
+      void connection.closedPromise.then(() => this.connections.delete(connection));
+    } catch (error) {
+      logger.child({ component: 'iscsi' }).error({ err: error }, 'could not set up a connection');
+      socket.destroy();
+    }
+  }
+
+  private async closeServer(server: Server): Promise<void> {
+    if (!this.servers.delete(server)) return;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Stops every portal and closes every session. */
+  async close(): Promise<void> {
+    const servers = [...this.servers];
+    const closing = servers.map((s) => this.closeServer(s));
+    const connections = [...this.connections];
+    for (const c of connections) c.drop('target shutting down');
+    const all = Promise.all([...closing, ...connections.map((c) => c.closedPromise)]);
+    await Promise.race([all, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
+  }
+
+  sessions(): readonly SessionSummary[] {
+    return this.registry.all().map((s) => ({
+      initiatorName: s.initiatorName,
+      initiatorAlias: s.initiatorAlias,
+      isid: s.isid,
+      tsih: s.tsih,
+      sessionType: s.sessionType,
+      target: s.target?.iqn,
+      portal: s.portal,
+      initiatorAddress: s.initiatorAddress,
+      connections: s.closed ? 0 : 1,
+      startedAt: s.startedAt,
+      outstandingTasks: s.tasks.size,
+      parameters: { ...s.params },
+    }));
+  }
+}

@@ -1,0 +1,274 @@
+/**
+ * Full feature phase of one connection (RFC 7143 §4, ERL 0): dispatches each PDU by opcode, keeps
+ * the CmdSN order, runs SCSI tasks through R2T/Data-Out collection to the SCSI device and back out as
+ * Data-In/SCSI Response, and answers text, NOP, TMF and logout requests.
+ */
+import { ScsiStatus, type ScsiCommand, type ScsiResponse, type TaskAttribute } from '../scsi/command.ts';
+import type { Logger } from '../util/log.ts';
+import type { TargetCatalog } from './catalog.ts';
+import { InitiatorOpcode, LogoutReason, LogoutResponseCode, RejectReason, RESERVED_TAG } from './constants.ts';
+import { acceptDataOut, nextR2Ts, startWrite, type DataOutResult } from './data-out.ts';
+import { sendScsiResult, type PduSender } from './data-in.ts';
+import { sendTargets, TextReply } from './discovery.ts';
+import type { KeepAlive } from './nop.ts';
+import { answerPing } from './nop.ts';
+import { continueBit, finalBit, isImmediate, lunOf, opcodeOf, type Pdu } from './pdu.ts';
+import { ScsiTask } from './scsi-task.ts';
+import { logoutResponse, r2t, reject, textResponse } from './serializer.ts';
+import type { Session } from './session.ts';
+import type { SessionRegistry } from './session-registry.ts';
+import { parseKeys, type KeyValue } from './text-keys.ts';
+import { performTaskManagement, sendTaskManagementResponse } from './tmf.ts';
+
+/** What the full feature phase needs from its connection. */
+export interface ConnectionPort extends PduSender {
+  readonly cid: number;
+  readonly localAddress: string;
+  readonly keepAlive: KeepAlive;
+  newTag(): number;
+  /** Protocol error at ERL 0: drop the connection (and with it the session). */
+  drop(reason: string): void;
+  /** Close gracefully once everything queued has been written (after a Logout Response). */
+  endAfterFlush(): void;
+}
+
+/** SAM-5 fixed sense: HARDWARE ERROR / INTERNAL TARGET FAILURE, for a device that threw. */
+const INTERNAL_FAILURE_SENSE = Buffer.from([0x70, 0, 0x04, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0x44, 0x00, 0, 0, 0, 0]);
+
+export class FullFeaturePhase {
+  private textReply: TextReply | undefined;
+  private loggingOut = false;
+
+  constructor(
+    private readonly port: ConnectionPort,
+    private readonly session: Session,
+    private readonly catalog: TargetCatalog,
+    private readonly registry: SessionRegistry,
+    private readonly log: Logger,
+  ) {}
+
+  handle(pdu: Pdu): void {
+    if (this.loggingOut) return;
+    const opcode = opcodeOf(pdu.bhs);
+    switch (opcode) {
+      case InitiatorOpcode.DataOut:
+        this.dataOut(pdu);
+        return;
+      case InitiatorOpcode.ScsiCommand:
+        if (this.session.sessionType === 'Discovery') return this.reject(RejectReason.ProtocolError, pdu, 'SCSI command in a discovery session');
+        return this.windowed(pdu, (p) => this.scsiCommand(p));
+      case InitiatorOpcode.NopOut:
+        return this.nopOut(pdu);
+      case InitiatorOpcode.TaskManagementRequest:
+        if (this.session.sessionType === 'Discovery') return this.reject(RejectReason.ProtocolError, pdu, 'TMF in a discovery session');
+        return this.windowed(pdu, (p) => this.taskManagement(p));
+      case InitiatorOpcode.TextRequest:
+        return this.windowed(pdu, (p) => this.text(p));
+      case InitiatorOpcode.LogoutRequest:
+        return this.windowed(pdu, (p) => this.logout(p));
+      case InitiatorOpcode.Snack:
+        // ErrorRecoveryLevel 0 has no SNACK support (RFC 7143 §11.16).
+        return this.reject(RejectReason.SnackReject, pdu, 'SNACK at ERL 0');
+      case InitiatorOpcode.LoginRequest:
+        return this.reject(RejectReason.ProtocolError, pdu, 'login request in full feature phase');
+      default:
+        return this.reject(RejectReason.CommandNotSupported, pdu, `opcode 0x${opcode.toString(16)}`);
+    }
+  }
+
+  /** Connection gone: every task is abandoned without a response. */
+  shutdown(): void {
+    this.session.abortTasks(() => true);
+    this.session.window.clear();
+  }
+
+  private reject(reason: RejectReason, pdu: Pdu, why: string): void {
+    this.log.warn({ reason, why }, 'reject');
+    const header = Buffer.from(pdu.bhs);
+    this.port.send((seq) => reject(reason, header, seq), true);
+  }
+
+  /** CmdSN ordering (RFC 7143 §3.2.2.1); immediate PDUs bypass the window. */
+  private windowed(pdu: Pdu, run: (pdu: Pdu) => void): void {
+    if (isImmediate(pdu.bhs)) {
+      run(pdu);
+      return;
+    }
+    const window = this.session.window;
+    const cmdSN = pdu.bhs.readUInt32BE(24);
+    const verdict = window.admit(cmdSN, () => run(pdu));
+    if (verdict === 'now') {
+      run(pdu);
+      window.drain();
+    } else if (verdict === 'ignore') {
+      this.log.debug({ cmdSN, expCmdSN: window.expCmdSN }, 'command outside the CmdSN window ignored');
+    }
+  }
+
+  private scsiCommand(pdu: Pdu): void {
+    const bhs = pdu.bhs;
+    const itt = bhs.readUInt32BE(16);
+    if (this.session.tasks.has(itt)) return this.reject(RejectReason.TaskInProgress, pdu, `ITT 0x${itt.toString(16)} in use`);
+    const flags = bhs[1];
+    const task = new ScsiTask({
+      itt,
+      lun: lunOf(bhs),
+      cdb: cdbOf(pdu),
+      expectedLength: bhs.readUInt32BE(20),
+      readFlag: (flags & 0x40) !== 0,
+      writeFlag: (flags & 0x20) !== 0,
+      attribute: (flags & 0x07) as TaskAttribute,
+      cmdSN: bhs.readUInt32BE(24),
+    });
+    this.session.tasks.set(itt, task);
+    this.session.window.taskStarted();
+    if (task.writeLength === 0) return this.execute(task);
+    this.afterData(task, startWrite(task, pdu.data, finalBit(bhs), this.session.params));
+  }
+
+  private dataOut(pdu: Pdu): void {
+    const bhs = pdu.bhs;
+    const task = this.session.tasks.get(bhs.readUInt32BE(16));
+    // Data for an aborted or unknown task is discarded (RFC 7143 §7.1, ERL 0).
+    if (!task || task.executing) return;
+    const result = acceptDataOut(task, bhs.readUInt32BE(20), bhs.readUInt32BE(36), bhs.readUInt32BE(40), finalBit(bhs), pdu.data);
+    this.afterData(task, result);
+  }
+
+  private afterData(task: ScsiTask, result: DataOutResult): void {
+    if (typeof result === 'object') {
+      this.log.warn({ itt: task.itt, error: result.error }, 'data-out protocol error; dropping the connection (ERL 0)');
+      this.port.drop(result.error);
+      return;
+    }
+    if (result === 'complete') return this.execute(task);
+    const r2ts = nextR2Ts(task, this.session.params, () => this.port.newTag());
+    if (r2ts.length === 0) return;
+    this.port.cork();
+    for (const fields of r2ts) this.port.send((seq) => r2t({ ...fields, lun: task.lun, itt: task.itt }, seq), false);
+    this.port.uncork();
+  }
+
+  private execute(task: ScsiTask): void {
+    const target = this.session.target;
+    const nexus = this.session.nexus;
+    if (!target || !nexus) return;
+    task.executing = true;
+    const command: ScsiCommand = {
+      cdb: task.cdb,
+      lun: task.lun,
+      nexus,
+      taskAttribute: task.attribute,
+      expectedLength: task.expectedLength,
+      readFlag: task.readFlag,
+      writeFlag: task.writeFlag,
+      dataOut: task.dataOut,
+      signal: task.controller.signal,
+    };
+    let pending: Promise<ScsiResponse>;
+    try {
+      pending = target.device.execute(command);
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    pending.then(
+      (response) => this.complete(task, response),
+      (error: unknown) => {
+        this.log.error({ err: error, itt: task.itt, opcode: task.cdb[0] }, 'SCSI device failed a command');
+        this.complete(task, { status: ScsiStatus.CheckCondition, sense: INTERNAL_FAILURE_SENSE });
+      },
+    );
+  }
+
+  private complete(task: ScsiTask, response: ScsiResponse): void {
+    if (task.aborted || this.session.closed || this.session.tasks.get(task.itt) !== task) {
+      response.release?.();
+      return;
+    }
+    this.session.tasks.delete(task.itt);
+    this.session.window.taskFinished();
+    sendScsiResult(this.port, task, response, this.session.params);
+  }
+
+  private nopOut(pdu: Pdu): void {
+    const itt = pdu.bhs.readUInt32BE(16);
+    if (itt === RESERVED_TAG) {
+      // The answer to our keep-alive ping (RFC 7143 §11.18.2); must be immediate, takes no CmdSN.
+      this.port.keepAlive.answered(pdu.bhs.readUInt32BE(20));
+      return;
+    }
+    this.windowed(pdu, (p) => answerPing(this.port, p));
+  }
+
+  private taskManagement(pdu: Pdu): void {
+    const itt = pdu.bhs.readUInt32BE(16);
+    const outcome = performTaskManagement(this.session, this.registry, pdu);
+    sendTaskManagementResponse(this.port, itt, outcome.response);
+    if (outcome.closeTargetSessions && this.session.target) {
+      for (const s of this.registry.ofTarget(this.session.target.iqn)) s.closeConnection('target cold reset');
+    }
+  }
+
+  private text(pdu: Pdu): void {
+    const bhs = pdu.bhs;
+    const itt = bhs.readUInt32BE(16);
+    const ttt = bhs.readUInt32BE(20);
+    const lun = Buffer.from(bhs.subarray(8, 16));
+    if (ttt !== RESERVED_TAG) {
+      if (!this.textReply || this.textReply.ttt !== ttt) return this.reject(RejectReason.InvalidPduField, pdu, 'unknown text TTT');
+    } else {
+      if (continueBit(bhs)) return this.reject(RejectReason.ProtocolError, pdu, 'continued text requests are not supported');
+      const { pairs } = parseKeys(pdu.data);
+      const answers: KeyValue[] = [];
+      for (const [key, value] of pairs) {
+        if (key === 'SendTargets') {
+          answers.push(...sendTargets(this.catalog, value, this.session.initiatorName, this.session.target, this.port.localAddress));
+        } else {
+          answers.push([key, 'NotUnderstood']);
+        }
+      }
+      this.textReply = TextReply.of(answers, this.port.newTag());
+    }
+    const reply = this.textReply;
+    const { piece, more } = reply.next(this.session.params.initiatorMaxRecvDataSegmentLength);
+    if (!more) this.textReply = undefined;
+    // RFC 7143 §11.11: C=1/F=0 with a TTT while more follows; the last piece has F=1 and no TTT.
+    this.port.send((seq) => textResponse({ final: !more, continues: more, lun, itt, ttt: more ? reply.ttt : RESERVED_TAG, text: piece }, seq), true);
+  }
+
+  private logout(pdu: Pdu): void {
+    const bhs = pdu.bhs;
+    const reason = bhs[1] & 0x7f;
+    const itt = bhs.readUInt32BE(16);
+    const cid = bhs.readUInt16BE(20);
+    let response: LogoutResponseCode = LogoutResponseCode.Success;
+    if (reason === LogoutReason.RemoveConnectionForRecovery) response = LogoutResponseCode.RecoveryNotSupported;
+    else if (reason === LogoutReason.CloseConnection && cid !== this.port.cid) response = LogoutResponseCode.CidNotFound;
+    else if (reason !== LogoutReason.CloseSession && reason !== LogoutReason.CloseConnection) {
+      return this.reject(RejectReason.InvalidPduField, pdu, `logout reason ${reason}`);
+    }
+    this.port.send((seq) => logoutResponse({ itt, response, time2Wait: 0, time2Retain: 0 }, seq), true);
+    if (response === LogoutResponseCode.Success) {
+      this.loggingOut = true;
+      this.shutdown();
+      this.port.endAfterFlush();
+    }
+  }
+}
+
+/** The CDB: 16 bytes in the BHS plus an Extended CDB AHS (type 1) when present (RFC 7143 §11.2.2). */
+function cdbOf(pdu: Pdu): Buffer {
+  const base = pdu.bhs.subarray(32, 48);
+  const ahs = pdu.ahs;
+  if (!ahs) return base;
+  let p = 0;
+  while (p + 3 <= ahs.length) {
+    const length = ahs.readUInt16BE(p);
+    const type = ahs[p + 2];
+    if (type === 1 && length > 1 && p + 3 + length <= ahs.length) {
+      return Buffer.concat([base, ahs.subarray(p + 4, p + 3 + length)]);
+    }
+    p += (3 + length + 3) & ~3;
+  }
+  return base;
+}

@@ -1,0 +1,80 @@
+/**
+ * One SCSI command in flight on a session: its identity, the write data gathered so far and the
+ * state of its unsolicited and R2T-solicited data sequences (RFC 7143 §4.2.1, §11.7, §11.8).
+ */
+import type { TaskAttribute } from '../scsi/command.ts';
+
+export interface R2tState {
+  readonly ttt: number;
+  readonly offset: number;
+  readonly length: number;
+  received: number;
+  nextDataSN: number;
+}
+
+export interface TaskInit {
+  readonly itt: number;
+  readonly lun: number;
+  readonly cdb: Buffer;
+  readonly expectedLength: number;
+  readonly readFlag: boolean;
+  readonly writeFlag: boolean;
+  readonly attribute: TaskAttribute;
+  readonly cmdSN: number;
+}
+
+export class ScsiTask {
+  readonly itt: number;
+  readonly lun: number;
+  readonly cdb: Buffer;
+  readonly expectedLength: number;
+  readonly readFlag: boolean;
+  readonly writeFlag: boolean;
+  readonly attribute: TaskAttribute;
+  readonly cmdSN: number;
+  readonly controller = new AbortController();
+
+  /** Write payload views in offset order. */
+  readonly dataOut: Buffer[] = [];
+  received = 0;
+  /** Bytes of write data this command moves: ExpectedDataTransferLength for writes, else 0. */
+  readonly writeLength: number;
+
+  /** Unsolicited Data-Out still expected (F=0 on the command, InitialR2T=No). */
+  unsolicitedOpen = false;
+  unsolicitedLimit = 0;
+  unsolicitedDataSN = 0;
+
+  nextR2TOffset = 0;
+  r2tSN = 0;
+  readonly r2ts = new Map<number, R2tState>();
+
+  executing = false;
+  finished = false;
+
+  constructor(init: TaskInit) {
+    this.itt = init.itt;
+    this.lun = init.lun;
+    this.cdb = init.cdb;
+    this.expectedLength = init.expectedLength;
+    this.readFlag = init.readFlag;
+    this.writeFlag = init.writeFlag;
+    this.attribute = init.attribute;
+    this.cmdSN = init.cmdSN;
+    this.writeLength = init.writeFlag ? init.expectedLength : 0;
+  }
+
+  get aborted(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  get dataComplete(): boolean {
+    return this.received >= this.writeLength;
+  }
+
+  abort(): void {
+    if (!this.controller.signal.aborted) this.controller.abort();
+    this.r2ts.clear();
+    this.unsolicitedOpen = false;
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * Pure builders for every target PDU (RFC 7143 §11). Each returns the BHS and the data segment as a
+ * list of views: payloads are never concatenated; the connection writes them back to back.
+ */
+import { RESERVED_TAG, TargetOpcode, type LoginStatus, type RejectReason } from './constants.ts';
+import { EMPTY, newBhs, setDataSegmentLength, writeLun } from './pdu.ts';
+
+export interface OutPdu {
+  readonly bhs: Buffer;
+  readonly data: readonly Buffer[];
+  readonly dataLength: number;
+}
+
+/** StatSN / ExpCmdSN / MaxCmdSN as they go into a status-bearing PDU. */
+export interface Sequence {
+  readonly statSN: number;
+  readonly expCmdSN: number;
+  readonly maxCmdSN: number;
+}
+
+function withData(bhs: Buffer, data: readonly Buffer[]): OutPdu {
+  let length = 0;
+  for (const chunk of data) length += chunk.length;
+  setDataSegmentLength(bhs, length);
+  return { bhs, data, dataLength: length };
+}
+
+function writeSequence(bhs: Buffer, seq: Sequence): void {
+  bhs.writeUInt32BE(seq.statSN >>> 0, 24);
+  bhs.writeUInt32BE(seq.expCmdSN >>> 0, 28);
+  bhs.writeUInt32BE(seq.maxCmdSN >>> 0, 32);
+}
+
+export interface LoginResponseFields {
+  readonly transit: boolean;
+  readonly continues: boolean;
+  readonly currentStage: number;
+  readonly nextStage: number;
+  /** 6 bytes. */
+  readonly isid: Buffer;
+  readonly tsih: number;
+  readonly itt: number;
+  readonly status: LoginStatus;
+  readonly text: Buffer;
+}
+
+/** RFC 7143 §11.13. Version-max and version-active are 0x00. */
+export function loginResponse(f: LoginResponseFields, seq: Sequence): OutPdu {
+  const flags = (f.transit ? 0x80 : 0) | (f.continues ? 0x40 : 0) | ((f.currentStage & 3) << 2) | (f.transit ? f.nextStage & 3 : 0);
+  const bhs = newBhs(TargetOpcode.LoginResponse, flags);
+  f.isid.copy(bhs, 8, 0, 6);
+  bhs.writeUInt16BE(f.tsih, 14);
+  bhs.writeUInt32BE(f.itt >>> 0, 16);
+  writeSequence(bhs, seq);
+  bhs[36] = (f.status >> 8) & 0xff;
+  bhs[37] = f.status & 0xff;
+  return withData(bhs, f.text.length > 0 ? [f.text] : []);
+}
+
+export interface TextResponseFields {
+  readonly final: boolean;
+  readonly continues: boolean;
+  readonly lun: Buffer | undefined;
+  readonly itt: number;
+  readonly ttt: number;
+  readonly text: Buffer;
+}
+
+/** RFC 7143 §11.11. */
+export function textResponse(f: TextResponseFields, seq: Sequence): OutPdu {
+  const bhs = newBhs(TargetOpcode.TextResponse, (f.final ? 0x80 : 0) | (f.continues ? 0x40 : 0));
+  if (f.lun) f.lun.copy(bhs, 8, 0, 8);
+  bhs.writeUInt32BE(f.itt >>> 0, 16);
+  bhs.writeUInt32BE(f.ttt >>> 0, 20);
+  writeSequence(bhs, seq);
+  return withData(bhs, f.text.length > 0 ? [f.text] : []);
+}
+
+export interface Residual {
+  readonly overflow: boolean;
+  readonly underflow: boolean;
+  readonly count: number;
+}
+
+export const NO_RESIDUAL: Residual = { overflow: false, underflow: false, count: 0 };
+
+export interface ScsiResponseFields {
+  readonly itt: number;
+  readonly status: number;
+  readonly sense: Buffer | undefined;
+  readonly residual: Residual;
+  readonly expDataSN: number;
+}
+
+/** RFC 7143 §11.4; sense data goes behind a 2-byte SenseLength (§11.4.7.2). */
+export function scsiResponse(f: ScsiResponseFields, seq: Sequence): OutPdu {
+  const flags = 0x80 | (f.residual.overflow ? 0x04 : 0) | (f.residual.underflow ? 0x02 : 0);
+  const bhs = newBhs(TargetOpcode.ScsiResponse, flags);
+  bhs[3] = f.status;
+  bhs.writeUInt32BE(f.itt >>> 0, 16);
+  writeSequence(bhs, seq);
+  bhs.writeUInt32BE(f.expDataSN >>> 0, 36);
+  bhs.writeUInt32BE(f.residual.count >>> 0, 44);
+  if (!f.sense || f.sense.length === 0) return withData(bhs, []);
+  const senseLength = Buffer.allocUnsafe(2);
+  senseLength.writeUInt16BE(f.sense.length, 0);
+  return withData(bhs, [senseLength, f.sense]);
+}
+
+export interface DataInFields {
+  readonly final: boolean;
+  /** Status carried in this PDU (S bit), or undefined. */
+  readonly status: number | undefined;
+  readonly residual: Residual;
+  readonly lun: number;
+  readonly itt: number;
+  readonly dataSN: number;
+  readonly bufferOffset: number;
+  readonly data: readonly Buffer[];
+}
+
+/**
+ * RFC 7143 §11.7. StatSN is only meaningful with the S bit; ExpCmdSN/MaxCmdSN are always current.
+ */
+export function dataIn(f: DataInFields, seq: Sequence): OutPdu {
+  const withStatus = f.status !== undefined;
+  let flags = f.final || withStatus ? 0x80 : 0;
+  if (withStatus) flags |= 0x01 | (f.residual.overflow ? 0x04 : 0) | (f.residual.underflow ? 0x02 : 0);
+  const bhs = newBhs(TargetOpcode.DataIn, flags);
+  if (withStatus) bhs[3] = f.status as number;
+  writeLun(bhs, 8, f.lun);
+  bhs.writeUInt32BE(f.itt >>> 0, 16);
+  bhs.writeUInt32BE(RESERVED_TAG, 20);
+  writeSequence(bhs, seq);
+  if (!withStatus) bhs.writeUInt32BE(0, 24);
+  bhs.writeUInt32BE(f.dataSN >>> 0, 36);
+  bhs.writeUInt32BE(f.bufferOffset >>> 0, 40);
+  if (withStatus) bhs.writeUInt32BE(f.residual.count >>> 0, 44);
+  return withData(bhs, f.data);
+}
+
+export interface R2tFields {
+  readonly lun: number;
+  readonly itt: number;
+  readonly ttt: number;
+  readonly r2tSN: number;
+  readonly bufferOffset: number;
+  readonly desiredLength: number;
+}
+
+/** RFC 7143 §11.8. StatSN is the next StatSN and is not advanced. */
+export function r2t(f: R2tFields, seq: Sequence): OutPdu {
+  const bhs = newBhs(TargetOpcode.ReadyToTransfer, 0x80);
+  writeLun(bhs, 8, f.lun);
+  bhs.writeUInt32BE(f.itt >>> 0, 16);
+  bhs.writeUInt32BE(f.ttt >>> 0, 20);
+  writeSequence(bhs, seq);
+  bhs.writeUInt32BE(f.r2tSN >>> 0, 36);
+  bhs.writeUInt32BE(f.bufferOffset >>> 0, 40);
+  bhs.writeUInt32BE(f.desiredLength >>> 0, 44);
+  return withData(bhs, []);
+}
+
+export interface NopInFields {
+  readonly lun: Buffer | undefined;
+  readonly itt: number;
+  readonly ttt: number;
+  readonly data: Buffer;
+}
+
+/** RFC 7143 §11.19. */
+export function nopIn(f: NopInFields, seq: Sequence): OutPdu {
+  const bhs = newBhs(TargetOpcode.NopIn, 0x80);
+  if (f.lun) f.lun.copy(bhs, 8, 0, 8);
+  bhs.writeUInt32BE(f.itt >>> 0, 16);
+  bhs.writeUInt32BE(f.ttt >>> 0, 20);
+  writeSequence(bhs, seq);
+  return withData(bhs, f.data.length > 0 ? [f.data] : []);
+}
+
+export interface LogoutResponseFields {
+  readonly itt: number;
+  readonly response: number;
+  readonly time2Wait: number;
+  readonly time2Retain: number;
+}
+
+/** RFC 7143 §11.15. */
+export function logoutResponse(f: LogoutResponseFields, seq: Sequence): OutPdu {
+  const bhs = newBhs(TargetOpcode.LogoutResponse, 0x80);
+  bhs[2] = f.response;
+  bhs.writeUInt32BE(f.itt >>> 0, 16);
+  writeSequence(bhs, seq);
+  bhs.writeUInt16BE(f.time2Wait, 40);
+  bhs.writeUInt16BE(f.time2Retain, 42);
+  return withData(bhs, []);
+}
+
+/** RFC 7143 §11.6. */
+export function taskMgmtResponse(itt: number, response: number, seq: Sequence): OutPdu {
+  const bhs = newBhs(TargetOpcode.TaskManagementResponse, 0x80);
+  bhs[2] = response;
+  bhs.writeUInt32BE(itt >>> 0, 16);
+  writeSequence(bhs, seq);
+  return withData(bhs, []);
+}
+
+/** RFC 7143 §11.17: the data segment carries the rejected PDU's header. */
+export function reject(reason: RejectReason, rejectedBhs: Buffer, seq: Sequence, dataSN = 0): OutPdu {
+  const bhs = newBhs(TargetOpcode.Reject, 0x80);
+  bhs[2] = reason;
+  bhs.writeUInt32BE(0xffffffff, 16);
+  writeSequence(bhs, seq);
+  bhs.writeUInt32BE(dataSN >>> 0, 36);
+  return withData(bhs, [rejectedBhs]);
+}
+
+export interface AsyncMessageFields {
+  readonly event: number;
+  readonly lun: number;
+  readonly parameter1: number;
+  readonly parameter2: number;
+  readonly parameter3: number;
+  readonly sense: Buffer | undefined;
+}
+
+/** RFC 7143 §11.9. */
+export function asyncMessage(f: AsyncMessageFields, seq: Sequence): OutPdu {
+  const bhs = newBhs(TargetOpcode.AsyncMessage, 0x80);
+  writeLun(bhs, 8, f.lun);
+  bhs.writeUInt32BE(0xffffffff, 16);
+  writeSequence(bhs, seq);
+  bhs[36] = f.event;
+  bhs.writeUInt16BE(f.parameter1, 38);
+  bhs.writeUInt16BE(f.parameter2, 40);
+  bhs.writeUInt16BE(f.parameter3, 42);
+  if (!f.sense) return withData(bhs, []);
+  const senseLength = Buffer.allocUnsafe(2);
+  senseLength.writeUInt16BE(f.sense.length, 0);
+  return withData(bhs, [senseLength, f.sense]);
+}
+
+export { EMPTY };
