@@ -33,7 +33,7 @@ const SYSTEM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const MAX_LUN = 16383; // SAM-5 flat space addressing
 const BLOCK_SIZES = [512, 4096];
 
-function statSize(path: string): number | undefined {
+export function existingFileSize(path: string): number | undefined {
   try {
     return statSync(path).size;
   } catch {
@@ -55,7 +55,7 @@ export function validateConfig(document: unknown, context: ValidateContext): Sys
 
   const targetItems = root.list('targets');
   if (targetItems.length === 0) root.fail('targets', 'at least one target is required');
-  const fileSize = context.fileSize ?? statSize;
+  const fileSize = context.fileSize ?? existingFileSize;
   const targets = targetItems.map(({ value, path }) => target(value, path, { stateDir, groups, fileSize }));
   checkDuplicateTargets(targets, root.at('targets'));
 

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# THE test command (README, .ci/run): set-up, type check, lint, then every test file under test/unit
+# and test/integration through tap. The output ends with exactly one line `N passed, N failed`,
+# counting leaf test points (see scripts/tap-summary.js); the type check and lint count as one
+# point each. Raw TAP and test stderr are kept in .tap/ for inspection.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+mkdir -p .tap
+export CI="${CI:-}"
+
+checks_passed=0
+checks_failed=0
+run_check() {
+  local name=$1; shift
+  if "$@" >".tap/$name.log" 2>&1; then
+    echo "ok     $name"
+    checks_passed=$((checks_passed + 1))
+  else
+    echo "FAILED $name"
+    grep -v 'npm warn' ".tap/$name.log" | tail -40
+    checks_failed=$((checks_failed + 1))
+  fi
+}
+run_check typecheck npx --no-install tsc --noEmit -p .
+run_check lint npx --no-install eslint .
+
+mapfile -t files < <(find test/unit test/integration -name '*.test.ts' 2>/dev/null | sort)
+if [ ${#files[@]} -eq 0 ]; then
+  echo "no test files found"
+  echo "$checks_passed passed, $((checks_failed + 1)) failed"
+  exit 1
+fi
+
+# Two jobs: the integration tests start real targets, initiators and QEMU on a small machine.
+npx --no-install tap --reporter=tap --disable-coverage --allow-incomplete-coverage --jobs="${TEST_JOBS:-2}" "${files[@]}" \
+  2>.tap/test-stderr.log | tee .tap/report.tap \
+  | TAP_SUMMARY_EXTRA_PASSED=$checks_passed TAP_SUMMARY_EXTRA_FAILED=$checks_failed node scripts/tap-summary.js
+status=("${PIPESTATUS[@]}")
+[ "${status[0]}" = 0 ] && [ "${status[2]}" = 0 ]

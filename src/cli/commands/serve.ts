@@ -1,0 +1,78 @@
+/** `iscsi-sim serve`: one system from a config file or from the quick-form flags. */
+import type { Command } from 'commander';
+import { ConfigError } from '../../config/errors.ts';
+import { loadConfigFile } from '../../config/load.ts';
+import type { SystemConfig } from '../../config/types.ts';
+import { defaultComponents } from '../../system/default-components.ts';
+import { System } from '../../system/system.ts';
+import { logger } from '../../util/log.ts';
+import { exitSoon, fail, stopOnSignals } from '../lifecycle.ts';
+import { quickConfig } from '../quick-config.ts';
+import { readyLine, readySummaryText } from '../ready-line.ts';
+
+interface ServeOptions {
+  config?: string;
+  listen?: string;
+  lun: string[];
+  iqn?: string;
+  name?: string;
+  stateDir?: string;
+  cim?: string | boolean;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+async function configFrom(options: ServeOptions): Promise<SystemConfig> {
+  if (options.config !== undefined) {
+    if (options.listen !== undefined || options.lun.length > 0 || options.iqn !== undefined) {
+      throw new ConfigError('', '--config cannot be combined with --listen/--lun/--iqn');
+    }
+    return loadConfigFile(options.config);
+  }
+  if (options.listen === undefined) throw new ConfigError('', 'give --config FILE, or --listen HOST:PORT with --lun FILE[:SIZE]');
+  return quickConfig({
+    listen: options.listen,
+    luns: options.lun,
+    ...(options.iqn === undefined ? {} : { iqn: options.iqn }),
+    ...(options.name === undefined ? {} : { name: options.name }),
+    ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
+    ...(options.cim === undefined ? {} : { cim: options.cim === true ? '' : String(options.cim) }),
+  }, process.cwd());
+}
+
+export async function serve(options: ServeOptions): Promise<void> {
+  let config: SystemConfig;
+  try {
+    config = await configFrom(options);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(`config error: ${error.message}`, 2);
+    throw error;
+  }
+  const system = new System(config, defaultComponents());
+  try {
+    await system.start();
+  } catch (error) {
+    fail(`cannot start system ${config.name}: ${(error as Error).message}`);
+  }
+  const summary = system.summary();
+  logger.child({ component: 'cli' }).info(readySummaryText(summary));
+  process.stdout.write(`${readyLine(summary)}\n`);
+  await stopOnSignals(() => system.stop(), `system ${config.name}`);
+  exitSoon(0);
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run one simulated storage system (portals, targets, LUNs, CIM) until SIGINT/SIGTERM')
+    .option('-c, --config <file>', 'system config, YAML or JSON (see README "Configuration")')
+    .option('-l, --listen <host:port>', 'quick form: one portal, e.g. 127.0.0.1:3260 or [::1]:3260')
+    .option('--lun <file[:size]>', 'quick form: a LUN backed by FILE (created sparse, SIZE like 1G, 10T; default 1G); repeat for LUN 1, 2, ...', collect, [])
+    .option('--iqn <iqn>', 'quick form: target name (default iqn.2026-11.org.iscsi-sim:<hostname>)')
+    .option('--name <name>', 'quick form: system name (default: the host name)')
+    .option('--state-dir <dir>', 'quick form: state folder (default ./state/<name>)')
+    .option('--cim [host:port]', 'quick form: also serve CIM-XML (default 127.0.0.1:5988)')
+    .action((options: ServeOptions) => serve(options));
+}

@@ -1,0 +1,38 @@
+/** The `iscsi-sim` command: global logging flags, then one subcommand per file in ./commands. */
+import { Command, CommanderError } from 'commander';
+import { configureLogging } from '../util/log.ts';
+import { registerServe } from './commands/serve.ts';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function buildProgram(): Command {
+  const program = new Command('iscsi-sim')
+    .description('iSCSI target simulator with SMI-S (CIM-XML) management and BullMQ/Redis remote replication')
+    .option('--log-json', 'log JSON lines instead of human-readable text')
+    .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`)
+    .showHelpAfterError()
+    .hook('preAction', (command) => {
+      const options = command.opts<{ logJson?: boolean; logLevel?: string }>();
+      if (options.logLevel !== undefined && !LOG_LEVELS.includes(options.logLevel)) {
+        command.error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+      }
+      configureLogging({ ...(options.logJson ? { json: true } : {}), ...(options.logLevel === undefined ? {} : { level: options.logLevel }) });
+    });
+
+  // One line per subcommand; each file exports register<Name>(program).
+  registerServe(program);
+
+  return program;
+}
+
+/** Called by bin/iscsi-sim.js; importing this module has no side effects. */
+export async function main(argv: readonly string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+  } catch (error) {
+    if (!(error instanceof CommanderError)) {
+      process.stderr.write(`iscsi-sim: ${(error as Error).stack ?? String(error)}\n`);
+      process.exit(1);
+    }
+  }
+}

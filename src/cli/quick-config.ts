@@ -1,0 +1,85 @@
+/**
+ * The quick form of `serve`: `--listen HOST:PORT --lun FILE[:SIZE] ... [--iqn IQN]` becomes a config
+ * document (one portal, one target, LUN 0.. in order) validated like a config file.
+ */
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { ConfigError } from '../config/errors.ts';
+import { sanitizeNameComponent } from '../config/names.ts';
+import { formatHostPort, parseHostPort } from '../config/portal-address.ts';
+import { parseSize } from '../config/size.ts';
+import type { SystemConfig } from '../config/types.ts';
+import { DEFAULTS, existingFileSize, validateConfig } from '../config/validate.ts';
+
+export interface QuickOptions {
+  readonly listen: string;
+  readonly luns: readonly string[];
+  readonly iqn?: string;
+  readonly name?: string;
+  readonly stateDir?: string;
+  /** HOST:PORT for the CIM server; off when absent. */
+  readonly cim?: string;
+}
+
+export const DEFAULT_QUICK_LUN_SIZE = '1G';
+
+export function defaultIqn(host: string = hostname()): string {
+  return `iqn.2026-11.org.iscsi-sim:${sanitizeNameComponent(host)}`;
+}
+
+/** FILE or FILE:SIZE; the suffix counts as a size only when it parses as one (paths may hold ':'). */
+export function parseLunSpec(spec: string, cwd: string): { file: string; size?: string } {
+  const colon = spec.lastIndexOf(':');
+  if (colon > 0) {
+    const size = spec.slice(colon + 1);
+    if (parseSize(size) !== undefined) return { file: resolve(cwd, spec.slice(0, colon)), size };
+  }
+  if (spec.trim() === '') throw new ConfigError('--lun', 'needs FILE[:SIZE]');
+  return { file: resolve(cwd, spec) };
+}
+
+export function quickConfig(options: QuickOptions, cwd: string, fileSize: (path: string) => number | undefined = existingFileSize): SystemConfig {
+  let listen;
+  try {
+    listen = parseHostPort(options.listen, DEFAULTS.iscsiPort);
+  } catch (error) {
+    throw new ConfigError('--listen', (error as Error).message);
+  }
+  if (options.luns.length === 0) throw new ConfigError('--lun', 'at least one --lun FILE[:SIZE] is required');
+  const luns = options.luns.map((spec) => {
+    const { file, size } = parseLunSpec(spec, cwd);
+    // A missing file without a size gets the default size; an existing one keeps its own.
+    return { file, ...(size === undefined && fileSize(file) !== undefined ? {} : { size: size ?? DEFAULT_QUICK_LUN_SIZE }) };
+  });
+  const document = {
+    name: options.name ?? sanitizeNameComponent(hostname()).replace(/\./g, '-').slice(0, 63),
+    ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
+    portals: [formatHostPort(listen.address, listen.port)],
+    targets: [{ iqn: options.iqn ?? defaultIqn(), luns }],
+    ...(options.cim === undefined ? {} : { cim: options.cim === '' ? {} : parseCim(options.cim) }),
+  };
+  try {
+    return validateConfig(document, { baseDir: cwd, cwd, fileSize });
+  } catch (error) {
+    throw error instanceof ConfigError ? quickFieldError(error) : error;
+  }
+}
+
+function parseCim(text: string): { address: string; port: number } {
+  try {
+    return parseHostPort(text, DEFAULTS.cimPort);
+  } catch (error) {
+    throw new ConfigError('--cim', (error as Error).message);
+  }
+}
+
+/** Maps document paths back to the flags the user typed. */
+function quickFieldError(error: ConfigError): ConfigError {
+  const flag = error.field
+    .replace(/^targets\[0\]\.luns\[(\d+)\].*/, (_m, index: string) => `--lun #${Number(index) + 1}`)
+    .replace(/^targets\[0\]\.iqn$/, '--iqn')
+    .replace(/^portals.*/, '--listen')
+    .replace(/^name$/, '--name')
+    .replace(/^cim.*/, '--cim');
+  return new ConfigError(flag, error.message.slice(error.field.length + 2));
+}

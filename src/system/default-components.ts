@@ -1,0 +1,27 @@
+/** The real parts of a system: sparse-file backstores, the SCSI core, the iSCSI fabric, CIM. */
+import { IscsiFabric } from '../iscsi/fabric.ts';
+import { LogicalUnit } from '../scsi/logical-unit.ts';
+import { createScsiTarget } from '../scsi/scsi-target.ts';
+import { SparseFileBackstore } from '../storage/sparse-file-backstore.ts';
+import type { SystemComponents, UnitHandle } from './components.ts';
+
+export function defaultComponents(): SystemComponents {
+  return {
+    openBackstore: (lun) => SparseFileBackstore.open({ path: lun.file, sizeBytes: lun.sizeBytes, blockSize: lun.blockSize, create: true }),
+    buildTarget: (target, specs) => {
+      const units = specs.map((spec) => new LogicalUnit({
+        lun: spec.config.lun,
+        backstore: spec.backstore,
+        naa: spec.naa,
+        serial: spec.serial,
+        writeProtected: spec.config.readOnly,
+      }));
+      return {
+        device: createScsiTarget({ targetIqn: target.iqn, units }),
+        units: new Map<number, UnitHandle>(units.map((unit) => [unit.lun, unit])),
+      };
+    },
+    createFabric: (catalog) => new IscsiFabric(catalog),
+    // CIM call site: set `startCim: startCimServer` (src/cim/index.ts) once the CIM server exists.
+  };
+}

@@ -1,0 +1,40 @@
+import t from 'tap';
+import { defaultIqn, parseLunSpec, quickConfig } from '../../../src/cli/quick-config.ts';
+
+const sizes: Record<string, number> = { '/data/old.img': 8192 };
+const probe = (path: string): number | undefined => sizes[path];
+
+t.test('default IQN from the host name', async (t) => {
+  t.equal(defaultIqn('Build_Box.Example'), 'iqn.2026-11.org.iscsi-sim:build-box.example');
+});
+
+t.test('LUN specs', async (t) => {
+  t.same(parseLunSpec('disk.img:10T', '/w'), { file: '/w/disk.img', size: '10T' });
+  t.same(parseLunSpec('/a:b/disk.img', '/w'), { file: '/a:b/disk.img' });
+  t.same(parseLunSpec('disk.img', '/w'), { file: '/w/disk.img' });
+});
+
+t.test('one portal, one target, LUNs in order, default sizes', async (t) => {
+  const config = quickConfig({ listen: '127.0.0.1:13280', luns: ['a.img:64M', 'new.img', '/data/old.img'], iqn: 'iqn.2026-11.org.example:q', name: 'q', stateDir: 'st' }, '/w', probe);
+  t.same(config.portals, [{ address: '127.0.0.1', port: 13280, portalGroupTag: 1 }]);
+  t.equal(config.stateDir, '/w/st');
+  t.equal(config.targets.length, 1);
+  t.same(config.targets[0].luns.map((l) => [l.lun, l.file, l.sizeBytes]), [[0, '/w/a.img', 64 * 1024 * 1024], [1, '/w/new.img', 1024 ** 3], [2, '/data/old.img', 8192]]);
+  t.equal(config.cim.enabled, false);
+});
+
+t.test('IPv6 listen and CIM', async (t) => {
+  const config = quickConfig({ listen: '[::1]:0', luns: ['x.img:1M'], cim: '127.0.0.1:0' }, '/w', probe);
+  t.equal(config.portals[0].address, '::1');
+  t.same(config.cim, { enabled: true, address: '127.0.0.1', port: 0 });
+  t.match(config.targets[0].iqn, /^iqn\.2026-11\.org\.iscsi-sim:/);
+  t.same(quickConfig({ listen: '127.0.0.1:0', luns: ['x.img:1M'], cim: '' }, '/w', probe).cim, { enabled: true, address: '127.0.0.1', port: 5988 });
+});
+
+t.test('errors name the flag', async (t) => {
+  t.throws(() => quickConfig({ listen: 'nope nope', luns: ['x:1M'] }, '/w', probe), /^--listen: /);
+  t.throws(() => quickConfig({ listen: '127.0.0.1:1', luns: [] }, '/w', probe), /^--lun: at least one/);
+  t.throws(() => quickConfig({ listen: '127.0.0.1:1', luns: ['a:1M', 'b:1000'] }, '/w', probe), /^--lun #2: 1000 is not a positive multiple/);
+  t.throws(() => quickConfig({ listen: '127.0.0.1:1', luns: ['a:1M'], iqn: 'bad' }, '/w', probe), /^--iqn: "bad" is not an iSCSI name/);
+  t.throws(() => quickConfig({ listen: '127.0.0.1:1', luns: ['a:1M'], name: 'bad name' }, '/w', probe), /^--name: /);
+});
