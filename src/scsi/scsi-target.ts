@@ -52,7 +52,7 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
     }
     this.luns = [...this.units.keys()].sort((a, b) => a - b);
     this.opcodes = options.opcodes ?? DEFAULT_OPCODE_TABLE;
-    this.alua = options.alua ?? this.opcodes.get(0xa3) !== undefined && hasRtpg(this.opcodes);
+    this.alua = options.alua ?? hasRtpg(this.opcodes);
     this.extendedCopy = this.opcodes.has(0x83);
   }
 

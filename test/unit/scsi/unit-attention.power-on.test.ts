@@ -1,0 +1,22 @@
+import t from 'tap';
+import { harness, nexus } from './helpers/harness.ts';
+import { expectGood, expectSenseOf } from './helpers/expect-sense.ts';
+import { CDB_TEST_UNIT_READY, cdbInquiry } from './helpers/cdb.ts';
+
+t.test('a new nexus sees POWER ON/RESET once; INQUIRY neither reports nor clears it', async (t) => {
+  const h = await harness(t);
+  const second = nexus('iqn.2026-11.org.test:init2');
+  h.target.nexusAdded(second);
+  expectGood(t, await h.run(cdbInquiry(), { from: second }));
+  expectSenseOf.powerOnReset(t, await h.run(CDB_TEST_UNIT_READY, { from: second }));
+  expectGood(t, await h.run(CDB_TEST_UNIT_READY, { from: second }));
+  expectGood(t, await h.run(CDB_TEST_UNIT_READY));
+});
+
+t.test('LUN reset raises a unit attention for every nexus', async (t) => {
+  const h = await harness(t);
+  h.target.reset('lun', 0, nexus());
+  const response = await h.run(CDB_TEST_UNIT_READY);
+  t.equal(response.status, 0x02);
+  t.equal(response.sense![12], 0x29);
+});
