@@ -1,6 +1,6 @@
 import t from 'tap';
-import { harness, nexus } from './helpers/harness.ts';
-import { expectGood, expectSenseOf } from './helpers/expect-sense.ts';
+import { harness } from './helpers/harness.ts';
+import { expectGood } from './helpers/expect-sense.ts';
 import { cdbInquiry } from './helpers/cdb.ts';
 
 t.test('VPD pages: supported list, serial, device identification, block limits', async (t) => {

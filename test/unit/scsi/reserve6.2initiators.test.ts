@@ -1,6 +1,6 @@
 import t from 'tap';
 import { harness, nexus } from './helpers/harness.ts';
-import { expectGood, expectSenseOf } from './helpers/expect-sense.ts';
+import { expectGood } from './helpers/expect-sense.ts';
 import { CDB_RELEASE6, CDB_RESERVE6, CDB_TEST_UNIT_READY, cdbInquiry } from './helpers/cdb.ts';
 
 t.test('RESERVE(6) conflicts across nexuses until released', async (t) => {

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { harness, nexus } from './helpers/harness.ts';
-import { expectGood, expectSenseOf } from './helpers/expect-sense.ts';
+import { harness } from './helpers/harness.ts';
+import { expectGood } from './helpers/expect-sense.ts';
 import { cdbRead10, cdbWrite10 } from './helpers/cdb.ts';
 
 t.test('WRITE(10) then READ(10) returns the data; holes read as zeros', async (t) => {

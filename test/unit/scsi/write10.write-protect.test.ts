@@ -1,5 +1,5 @@
 import t from 'tap';
-import { harness, nexus } from './helpers/harness.ts';
+import { harness } from './helpers/harness.ts';
 import { expectGood, expectSenseOf } from './helpers/expect-sense.ts';
 import { cdbWrite10 } from './helpers/cdb.ts';
 
