@@ -1,6 +1,6 @@
 import t from 'tap';
 import { harness } from './helpers/harness.ts';
-import { expectGood, expectSenseOf } from './helpers/expect-sense.ts';
+import { expectSenseOf } from './helpers/expect-sense.ts';
 import { cdbReportLuns } from './helpers/cdb.ts';
 
 t.test('unknown opcodes and LUNs get ILLEGAL REQUEST', async (t) => {

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { harness } from './helpers/harness.ts';
-import { expectGood, expectSenseOf } from './helpers/expect-sense.ts';
+import { expectSenseOf } from './helpers/expect-sense.ts';
 import { cdbWrite10 } from './helpers/cdb.ts';
 
 t.test('writes to a write-protected LU get DATA PROTECT', async (t) => {
