@@ -1,0 +1,90 @@
+/**
+ * Runs libiscsi's conformance suite (iscsi-test-cu, Debian libiscsi-bin) against one LUN and turns
+ * its CUnit output into one result per test. Same counting as the project's yardstick: a test that
+ * printed `[SKIPPED]` while passing counts as skipped, `[FAILED]` or a `FAILED` verdict as failed.
+ */
+import { spawn } from 'node:child_process';
+
+export type ConformanceResult = 'pass' | 'fail' | 'skip';
+
+export interface ConformanceTest {
+  /** Suite.Test, e.g. Read10.BeyondEol. */
+  readonly name: string;
+  readonly result: ConformanceResult;
+}
+
+export interface ConformanceRun {
+  readonly tests: readonly ConformanceTest[];
+  readonly passed: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly output: string;
+  readonly timedOut: boolean;
+}
+
+/** Parses `iscsi-test-cu -v` output. */
+export function parseConformanceOutput(output: string): ConformanceTest[] {
+  const tests: ConformanceTest[] = [];
+  let suite = '';
+  let current: { name: string; result: ConformanceResult } | undefined;
+  const finish = (): void => {
+    if (current !== undefined) tests.push({ name: current.name, result: current.result });
+    current = undefined;
+  };
+  for (const rawLine of output.split('\n')) {
+    let line = rawLine;
+    const suiteMatch = /^Suite: (\S+)/.exec(line);
+    if (suiteMatch !== null) {
+      suite = suiteMatch[1];
+      continue;
+    }
+    const testMatch = /^ {2}Test: (\S+) \.\.\.(.*)$/.exec(line);
+    if (testMatch !== null) {
+      finish();
+      current = { name: `${suite}.${testMatch[1]}`, result: 'pass' };
+      line = testMatch[2];
+    }
+    if (/^Run Summary:/.test(line)) {
+      finish();
+      continue;
+    }
+    if (current === undefined) continue;
+    if (line.includes('[SKIPPED]') && current.result === 'pass') current.result = 'skip';
+    if (line.includes('[FAILED]') || line.startsWith('FAILED')) current.result = 'fail';
+  }
+  finish();
+  return tests;
+}
+
+export function conformanceAvailable(): Promise<boolean> {
+  return new Promise((done) => {
+    const probe = spawn('iscsi-test-cu', ['--help'], { stdio: 'ignore' });
+    probe.once('error', () => done(false));
+    probe.once('exit', () => done(true));
+  });
+}
+
+/** `iscsi-test-cu -d -v -t FILTER URL`, killed after `timeoutMs`. */
+export function runConformance(url: string, filter = 'ALL', timeoutMs = 900_000): Promise<ConformanceRun> {
+  return new Promise((done, fail) => {
+    const child = spawn('iscsi-test-cu', ['-d', '-v', '-t', filter, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let timedOut = false;
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      fail(error);
+    });
+    child.once('close', () => {
+      clearTimeout(timer);
+      const tests = parseConformanceOutput(output);
+      const count = (result: ConformanceResult): number => tests.filter((test) => test.result === result).length;
+      done({ tests, passed: count('pass'), failed: count('fail'), skipped: count('skip'), output, timedOut });
+    });
+  });
+}
