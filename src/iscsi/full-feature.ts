@@ -14,7 +14,7 @@ import type { KeepAlive } from './nop.ts';
 import { answerPing } from './nop.ts';
 import { continueBit, finalBit, isImmediate, lunOf, opcodeOf, type Pdu } from './pdu.ts';
 import { ScsiTask } from './scsi-task.ts';
-import { logoutResponse, r2t, reject, textResponse } from './serializer.ts';
+import { logoutResponse, NO_RESIDUAL, r2t, reject, scsiResponse, textResponse } from './serializer.ts';
 import type { Session } from './session.ts';
 import type { SessionRegistry } from './session-registry.ts';
 import { parseKeys, type KeyValue } from './text-keys.ts';
@@ -32,8 +32,10 @@ export interface ConnectionPort extends PduSender {
   endAfterFlush(): void;
 }
 
-/** SAM-5 fixed sense: HARDWARE ERROR / INTERNAL TARGET FAILURE, for a device that threw. */
+/** SPC-4 fixed sense: HARDWARE ERROR / INTERNAL TARGET FAILURE, for a device that threw. */
 const INTERNAL_FAILURE_SENSE = Buffer.from([0x70, 0, 0x04, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0x44, 0x00, 0, 0, 0, 0]);
+/** SPC-4 fixed sense: ABORTED COMMAND / DATA PHASE ERROR, for a broken Data-Out sequence. */
+const DATA_PHASE_ERROR_SENSE = Buffer.from([0x70, 0, 0x0b, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0x4b, 0x00, 0, 0, 0, 0]);
 
 export class FullFeaturePhase {
   private textReply: TextReply | undefined;
@@ -137,8 +139,12 @@ export class FullFeaturePhase {
 
   private afterData(task: ScsiTask, result: DataOutResult): void {
     if (typeof result === 'object') {
-      this.log.warn({ itt: task.itt, error: result.error }, 'data-out protocol error; dropping the connection (ERL 0)');
-      this.port.drop(result.error);
+      // The command fails and the connection stays: later Data-Out for this ITT finds no task and
+      // is discarded (what libiscsi's iSCSIDataSnInvalid expects of a target).
+      this.log.warn({ itt: task.itt, error: result.error }, 'Data-Out sequence error; command terminated');
+      this.session.abortTasks((t) => t === task);
+      const itt = task.itt;
+      this.port.send((seq) => scsiResponse({ itt, status: ScsiStatus.CheckCondition, sense: DATA_PHASE_ERROR_SENSE, residual: NO_RESIDUAL, expDataSN: task.r2tSN }, seq), true);
       return;
     }
     if (result === 'complete') return this.execute(task);
