@@ -1,0 +1,67 @@
+/**
+ * CreateElementReplica, ModifyReplicaSynchronization, GetReplicationRelationships: argument checks
+ * here, the work in the ReplicationEngine (1 Not Supported until one is registered).
+ */
+import { CLS, jobPath } from '../model/paths.ts';
+import { getKey, samePath, type ObjectPath } from '../types.ts';
+import { invalid, Ret, type MethodArgs, type MethodResult, type ProviderContext } from './method-types.ts';
+import type { MethodOutcome } from './replication-engine.ts';
+import { resolveCollection } from './references.ts';
+
+function engineOn(ctx: ProviderContext): boolean {
+  return ctx.sources.engine.supportedReplicationTypes.length > 0;
+}
+
+function fromOutcome(ctx: ProviderContext, method: string, o: MethodOutcome, extra: { name: string; type: string; value: ObjectPath }[] = []): MethodResult {
+  if (o.returnValue !== Ret.JobStarted) return { returnValue: o.returnValue, reason: o.description, out: o.returnValue === Ret.OK ? extra : [] };
+  const { job } = ctx.sources.jobs.start(method, method);
+  const jobs = ctx.sources.jobs;
+  void (o.completion ?? Promise.resolve()).then(() => jobs.complete(job, []), (err: unknown) => jobs.fail(job, Ret.Failed, (err as Error).message));
+  return { returnValue: Ret.JobStarted, out: [{ name: 'Job', type: 'ref:CIM_ConcreteJob', value: jobPath(job.instanceId) }] };
+}
+
+export async function createElementReplica(ctx: ProviderContext, args: MethodArgs): Promise<MethodResult> {
+  if (!engineOn(ctx)) return { returnValue: Ret.NotSupported, reason: 'replication engine not available' };
+  const syncType = args.number('SyncType');
+  if (syncType === undefined) return invalid('SyncType is required');
+  if (syncType !== 6) return { returnValue: Ret.NotSupported, reason: 'only SyncType 6 (Mirror) is supported' };
+  const mode = args.number('Mode');
+  if (mode !== undefined && mode !== 2 && mode !== 3) return invalid('Mode must be 2 (Synchronous) or 3 (Asynchronous)');
+  const source = args.ref('SourceElement');
+  if (!source) return invalid('SourceElement is required');
+  const collectionRef = args.ref('ConnectivityCollection');
+  const collection = collectionRef ? resolveCollection(ctx.sources, collectionRef) : undefined;
+  if (collectionRef && !collection) return invalid('ConnectivityCollection does not exist');
+  const o = await ctx.sources.engine.createElementReplica({
+    elementName: args.string('ElementName'), syncType, mode, source, target: args.ref('TargetElement'), collectionId: collection?.instanceId,
+  });
+  return fromOutcome(ctx, 'CreateElementReplica', o, o.synchronization ? [{ name: 'Synchronization', type: 'ref:CIM_Synchronized', value: o.synchronization }] : []);
+}
+
+export async function modifyReplicaSynchronization(ctx: ProviderContext, args: MethodArgs): Promise<MethodResult> {
+  if (!engineOn(ctx)) return { returnValue: Ret.NotSupported, reason: 'replication engine not available' };
+  const operation = args.number('Operation');
+  const sync = args.ref('Synchronization');
+  if (operation === undefined || !sync) return invalid('Operation and Synchronization are required');
+  if (!ctx.sources.engine.supportedOperations.includes(operation)) return { returnValue: Ret.NotSupported, reason: `operation ${operation} not supported` };
+  const known = ctx.sources.engine.synchronizations().some((x) => samePath(x.source, asRef(getKey(sync, 'SystemElement'))) && samePath(x.target, asRef(getKey(sync, 'SyncedElement'))));
+  if (!known) return invalid('Synchronization does not exist');
+  return fromOutcome(ctx, 'ModifyReplicaSynchronization', await ctx.sources.engine.modifyReplicaSynchronization(operation, sync, args.bool('Force') ?? false));
+}
+
+function asRef(v: unknown): ObjectPath {
+  return typeof v === 'object' && v !== null ? (v as ObjectPath) : { className: '', keys: {} };
+}
+
+export function getReplicationRelationships(ctx: ProviderContext, args: MethodArgs): Promise<MethodResult> {
+  if (!engineOn(ctx)) return Promise.resolve({ returnValue: Ret.NotSupported, reason: 'replication engine not available' });
+  const type = args.number('Type');
+  if (type !== undefined && type !== 2) return Promise.resolve({ returnValue: Ret.OK, out: [{ name: 'Synchronizations', type: 'ref:CIM_Synchronized[]', value: [] }] });
+  const syncType = args.number('SyncType');
+  const mode = args.number('Mode');
+  const copyState = args.number('CopyState');
+  const paths = ctx.sources.engine.synchronizations()
+    .filter((x) => (syncType === undefined || syncType === 6) && (mode === undefined || x.mode === mode) && (copyState === undefined || x.copyState === copyState))
+    .map((x): ObjectPath => ({ className: CLS.synchronized, keys: { SystemElement: x.source, SyncedElement: x.target } }));
+  return Promise.resolve({ returnValue: Ret.OK, out: [{ name: 'Synchronizations', type: 'ref:CIM_Synchronized[]', value: paths }] });
+}

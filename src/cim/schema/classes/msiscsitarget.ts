@@ -1,0 +1,36 @@
+/**
+ * The concrete MSISCSITARGET_* classes, derived from CIM_* as the Windows iSCSI Target SMI-S provider
+ * (SmIscsiTarget.mof) does. Vendor additions are marked.
+ */
+import type { ClassDecl } from '../types.ts';
+
+function derive(name: string, superClass: string, extra: ClassDecl['properties'] = []): ClassDecl {
+  return { name: `MSISCSITARGET_${name}`, superClass, properties: extra };
+}
+
+export const msIscsiTargetClasses: readonly ClassDecl[] = [
+  derive('ComputerSystem', 'CIM_ComputerSystem'),
+  derive('ReplicationService', 'CIM_ReplicationService'),
+  derive('ReplicationServiceCapabilities', 'CIM_ReplicationServiceCapabilities'),
+  derive('iSCSIProtocolEndpoint', 'CIM_iSCSIProtocolEndpoint', [
+    // Vendor: where an initiator (or a peer's probe) reaches this portal group.
+    { name: 'PortalAddresses', type: 'string[]', description: 'host:port of each portal in the group' },
+    { name: 'TargetPortalGroupTag', type: 'uint16' },
+    { name: 'TargetName', type: 'string' },
+  ]),
+  derive('StorageVolume', 'CIM_StorageVolume', [
+    { name: 'TargetName', type: 'string' },
+    { name: 'LUN', type: 'uint16' },
+  ]),
+  derive('RemoteReplicationCollection', 'CIM_RemoteReplicationCollection'),
+  derive('ConcreteJob', 'CIM_ConcreteJob'),
+  derive('StorageSynchronized', 'CIM_StorageSynchronized'),
+  derive('HostedAccessPoint', 'CIM_HostedAccessPoint'),
+  derive('HostedService', 'CIM_HostedService'),
+  derive('HostedCollection', 'CIM_HostedCollection'),
+  derive('SystemDevice', 'CIM_SystemDevice'),
+  derive('MemberOfCollection', 'CIM_MemberOfCollection'),
+  derive('ElementCapabilities', 'CIM_ElementCapabilities'),
+  derive('AffectedJobElement', 'CIM_AffectedJobElement'),
+  derive('OwningJobElement', 'CIM_OwningJobElement'),
+];
