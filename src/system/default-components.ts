@@ -1,4 +1,5 @@
 /** The real parts of a system: sparse-file backstores, the SCSI core, the iSCSI fabric, CIM. */
+import { startCimServer } from '../cim/index.ts';
 import { IscsiFabric } from '../iscsi/fabric.ts';
 import { LogicalUnit } from '../scsi/logical-unit.ts';
 import { createScsiTarget } from '../scsi/scsi-target.ts';
@@ -22,6 +23,6 @@ export function defaultComponents(): SystemComponents {
       };
     },
     createFabric: (catalog) => new IscsiFabric(catalog),
-    // CIM call site: set `startCim: startCimServer` (src/cim/index.ts) once the CIM server exists.
+    startCim: (view, cim) => startCimServer(view, cim),
   };
 }
