@@ -24,6 +24,8 @@ export interface LogicalUnitOptions {
   readonly writeProtected?: boolean;
   /** Report LBPME and accept UNMAP / WRITE SAME with UNMAP (needs a backstore that punches holes). */
   readonly thinProvisioning?: boolean;
+  /** Where APTPL persistent reservations are saved; default `<backing file>.pr.json`. */
+  readonly persistentReservationFile?: string;
 }
 
 export class LogicalUnit {
@@ -41,7 +43,7 @@ export class LogicalUnit {
   readonly modePages = new ModePages();
   readonly unitAttentions = new UnitAttentions();
   readonly rangeLock = new RangeLock();
-  readonly persistentReservations = new PersistentReservations();
+  readonly persistentReservations: PersistentReservations;
   /** SPC-2 RESERVE(6/10) holder. */
   reservationHolder: string | undefined;
   /** Nexuses that issued PREVENT ALLOW MEDIUM REMOVAL with PREVENT=1. */
@@ -58,6 +60,8 @@ export class LogicalUnit {
     this.revision = options.revision ?? '0001';
     this.writeProtected = options.writeProtected ?? false;
     this.thinProvisioning = options.thinProvisioning ?? false;
+    // APTPL state lives next to the LUN file (SPC-4 §5.12.5: survives power loss).
+    this.persistentReservations = new PersistentReservations(options.persistentReservationFile ?? `${options.backstore.path}.pr.json`);
   }
 
   get blockSize(): number {

@@ -1,5 +1,7 @@
 /** The opcode table: every supported command, keyed by opcode (service actions as sub-tables). */
 import type { OpcodeDescriptor, OpcodeEntry, ServiceActionOpcode } from './opcode.ts';
+import { persistentReserveInOpcodes } from './pr/persistent-reserve-in.ts';
+import { persistentReserveOutOpcodes } from './pr/persistent-reserve-out.ts';
 import { cacheOpcodes } from './sbc/cache-commands.ts';
 import { readCapacity10, readCapacity16 } from './sbc/read-capacity.ts';
 import { readWriteOpcodes } from './sbc/read-write.ts';
@@ -46,6 +48,7 @@ export const CORE_OPCODES: readonly OpcodeDescriptor[] = [
   readCapacity10, readCapacity16,
   ...readWriteOpcodes, ...cacheOpcodes,
   startStopUnit, preventAllowMediumRemoval,
+  ...persistentReserveInOpcodes, ...persistentReserveOutOpcodes,
 ];
 
 export const DEFAULT_OPCODE_TABLE = buildOpcodeTable(CORE_OPCODES);

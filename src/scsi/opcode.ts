@@ -53,6 +53,11 @@ export interface OpcodeDescriptor {
   /** CDB USAGE DATA for REPORT SUPPORTED OPERATION CODES: byte 0 is the opcode, then the bits we honour. */
   readonly usageBits: readonly number[];
   readonly reservation: ReservationPolicy;
+  /**
+   * How the command meets a persistent reservation held by another nexus (SPC-4 §5.12.1): 'read'
+   * and 'write' as the reservation type allows, 'none' always allowed. Default 'write'.
+   */
+  readonly access?: 'read' | 'write' | 'none';
   /** Also served for a LUN that does not exist (INQUIRY, REPORT LUNS, REQUEST SENSE). */
   readonly withoutUnit?: boolean;
   /** Neither reports nor clears a pending unit attention (SAM-5 §5.14: INQUIRY, REPORT LUNS, REQUEST SENSE). */

@@ -25,7 +25,7 @@ function synchronizeCache(opcode: number, sixteen: boolean, usageBits: number[])
 
 function preFetch(opcode: number, sixteen: boolean, usageBits: number[]): OpcodeDescriptor {
   return defineOpcode({
-    name: `PRE-FETCH(${sixteen ? 16 : 10})`, opcode, cdbLength: sixteen ? 16 : 10, usageBits,
+    name: `PRE-FETCH(${sixteen ? 16 : 10})`, opcode, cdbLength: sixteen ? 16 : 10, usageBits, access: 'read',
     parse(cdb) {
       // The page cache does the prefetching; GOOD (not CONDITION MET) says nothing was promised.
       return { range: range(cdb, sixteen), run: () => good() };

@@ -63,7 +63,7 @@ export async function writeBlocks(context: ExecutionContext, lba: number, chunks
 
 function readOpcode(opcode: number, size: Size, usageBits: number[]): OpcodeDescriptor {
   return defineOpcode({
-    name: `READ(${size})`, opcode, cdbLength: size, usageBits,
+    name: `READ(${size})`, opcode, cdbLength: size, usageBits, access: 'read',
     parse(cdb, unit): ParsedCommand | SenseFailure {
       const { lba, blocks, flags } = decode(cdb, size);
       if ((flags & 0xe0) !== 0) return invalidCdbField(1, 7); // RDPROTECT: no protection information
@@ -101,7 +101,7 @@ function writeOpcode(name: string, opcode: number, size: Size, usageBits: number
 /** VERIFY: BYTCHK 00 checks the medium (always readable here), 01 compares Data-Out, 11 compares one block against each. */
 function verifyOpcode(opcode: number, size: Exclude<Size, 6>, usageBits: number[]): OpcodeDescriptor {
   return defineOpcode({
-    name: `VERIFY(${size})`, opcode, cdbLength: size, usageBits,
+    name: `VERIFY(${size})`, opcode, cdbLength: size, usageBits, access: 'read',
     parse(cdb, unit): ParsedCommand | SenseFailure {
       const { lba, blocks, flags } = decode(cdb, size);
       if ((flags & 0xe0) !== 0) return invalidCdbField(1, 7); // VRPROTECT

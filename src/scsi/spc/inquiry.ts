@@ -36,6 +36,7 @@ export const inquiry = defineOpcode({
   cdbLength: 6,
   usageBits: [0x12, 0x01, 0xff, 0xff, 0xff, 0x00],
   reservation: 'allowed',
+  access: 'none',
   withoutUnit: true,
   unitAttentionExempt: true,
   parse(cdb) {

@@ -103,12 +103,12 @@ function applyModeSelect(context: ExecutionContext, list: Buffer, ten: boolean):
 }
 
 export const modeSense6 = defineOpcode({
-  name: 'MODE SENSE(6)', opcode: 0x1a, cdbLength: 6,
+  name: 'MODE SENSE(6)', opcode: 0x1a, cdbLength: 6, access: 'read',
   usageBits: [0x1a, 0x08, 0xff, 0xff, 0xff, 0x00],
   parse: (cdb) => parseModeSense(cdb, false),
 });
 export const modeSense10 = defineOpcode({
-  name: 'MODE SENSE(10)', opcode: 0x5a, cdbLength: 10,
+  name: 'MODE SENSE(10)', opcode: 0x5a, cdbLength: 10, access: 'read',
   usageBits: [0x5a, 0x18, 0xff, 0xff, 0x00, 0x00, 0x00, 0xff, 0xff, 0x00],
   parse: (cdb) => parseModeSense(cdb, true),
 });

@@ -24,6 +24,7 @@ export const reportLuns = defineOpcode({
   cdbLength: 12,
   usageBits: [0xa0, 0x00, 0xff, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00],
   reservation: 'allowed',
+  access: 'none',
   withoutUnit: true,
   unitAttentionExempt: true,
   parse(cdb) {

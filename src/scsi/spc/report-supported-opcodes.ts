@@ -63,6 +63,7 @@ export const reportSupportedOperationCodes = defineOpcode({
   cdbLength: 12,
   usageBits: [0xa3, 0x0c, 0x87, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00],
   reservation: 'allowed',
+  access: 'none',
   parse(cdb) {
     const rctd = (cdb[2] & 0x80) !== 0;
     const options = cdb[2] & 0x07;
@@ -93,6 +94,7 @@ export const reportSupportedTaskManagementFunctions = defineOpcode({
   cdbLength: 12,
   usageBits: [0xa3, 0x0d, 0x80, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00],
   reservation: 'allowed',
+  access: 'none',
   parse(cdb) {
     const repd = (cdb[2] & 0x80) !== 0;
     const allocationLength = u32(cdb, 6);

@@ -8,6 +8,7 @@ export const requestSense = defineOpcode({
   cdbLength: 6,
   usageBits: [0x03, 0x00, 0x00, 0x00, 0xff, 0x00],
   reservation: 'allowed',
+  access: 'none',
   withoutUnit: true,
   unitAttentionExempt: true,
   parse(cdb) {
@@ -28,5 +29,6 @@ export const testUnitReady = defineOpcode({
   opcode: 0x00,
   cdbLength: 6,
   usageBits: [0x00, 0x00, 0x00, 0x00, 0x00, 0x00],
+  access: 'none',
   parse: () => ({ run: () => good() }),
 });

@@ -13,10 +13,15 @@ t.test('a new nexus sees POWER ON/RESET once; INQUIRY neither reports nor clears
   expectGood(t, await h.run(CDB_TEST_UNIT_READY));
 });
 
-t.test('LUN reset raises a unit attention for every nexus', async (t) => {
+t.test('LUN reset raises a unit attention for every other nexus', async (t) => {
   const h = await harness(t);
+  const second = nexus('iqn.2026-11.org.test:init2');
+  h.target.nexusAdded(second);
+  h.unit.unitAttentions.clear(second.id);
   h.target.reset('lun', 0, nexus());
-  const response = await h.run(CDB_TEST_UNIT_READY);
+  const response = await h.run(CDB_TEST_UNIT_READY, { from: second });
   t.equal(response.status, 0x02);
   t.equal(response.sense![12], 0x29);
+  t.equal(response.sense![13], 0x03);
+  expectGood(t, await h.run(CDB_TEST_UNIT_READY), 'the issuing nexus gets no unit attention');
 });
