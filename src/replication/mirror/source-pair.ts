@@ -197,7 +197,7 @@ export class SourcePair {
       this.setPhase(phase);
       this.lastProgressAt = Date.now();
       this.log.info({ pair: this.pairId, generation: this.generation, grains: grains.length, phase }, 'resync started');
-      if (phase === 'initial-sync') await this.shipHoles();
+      const holesEpoch = phase === 'initial-sync' ? await this.shipHoles() : 0;
       const generation = this.generation;
       const result = await runResync({
         backstore: this.settings.backstore,
@@ -209,7 +209,7 @@ export class SourcePair {
         cancelled: () => this.closed || generation !== this.generation || this.phaseValue !== phase,
       }, grains);
       if (!result.completed) return;
-      this.resyncTarget = { ...this.resyncTarget, lastEpoch: result.lastEpoch };
+      this.resyncTarget = { ...this.resyncTarget, lastEpoch: Math.max(result.lastEpoch, holesEpoch) };
       this.checkResyncDone();
     } catch (err) {
       this.goAhead(`resync interrupted: ${(err as Error).message}`);
@@ -219,12 +219,15 @@ export class SourcePair {
   }
 
   /** Initial sync: ranges that are holes on the source are unmapped on the replica (no bytes travel). */
-  private async shipHoles(): Promise<void> {
+  private async shipHoles(): Promise<number> {
     const { backstore } = this.settings;
     const holes: Extent[] = (await backstore.allocation(0, backstore.sizeBytes))
       .filter((extent) => !extent.mapped)
       .map((extent) => ({ offset: extent.offset, zeroLength: extent.length }));
-    if (holes.length > 0) await this.ship(this.capture!.reserveEpoch(), holes, Date.now(), 0);
+    if (holes.length === 0) return 0;
+    const epoch = this.capture!.reserveEpoch();
+    await this.ship(epoch, holes, Date.now(), 0);
+    return epoch;
   }
 
   private onSealed(epoch: SealedEpoch): void {

@@ -24,7 +24,7 @@ export class EpochShipper {
   ) {
     this.keys = pairKeys(pairId);
     this.queue = new Queue<EpochJobData>(this.keys.queueName, {
-      connection: { url: redisUrl, maxRetriesPerRequest: 1, enableOfflineQueue: false },
+      connection: { url: redisUrl, maxRetriesPerRequest: 1 },
       prefix: this.keys.queuePrefix,
       streams: { events: { maxLen: 100 } },
       skipWaitingForReady: true,
