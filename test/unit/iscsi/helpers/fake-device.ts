@@ -52,14 +52,21 @@ export class FakeDevice implements ScsiTargetDevice {
         data.writeUInt32BE(BLOCK, 4);
         return { status: 0, dataIn: [data] };
       }
+      case 0x9e: {
+        const data = Buffer.alloc(32);
+        data.writeBigUInt64BE(BigInt(this.disk.length / BLOCK - 1), 0);
+        data.writeUInt32BE(BLOCK, 8);
+        return { status: 0, dataIn: [data] };
+      }
       case 0xa0: {
         const data = Buffer.alloc(16);
         data.writeUInt32BE(8, 0);
         return { status: 0, dataIn: [data] };
       }
-      case 0x28: {
-        const lba = cdb.readUInt32BE(2);
-        const blocks = cdb.readUInt16BE(7);
+      case 0x28:
+      case 0x88: {
+        const lba = cdb[0] === 0x88 ? Number(cdb.readBigUInt64BE(2)) : cdb.readUInt32BE(2);
+        const blocks = cdb[0] === 0x88 ? cdb.readUInt32BE(10) : cdb.readUInt16BE(7);
         const start = lba * BLOCK;
         // Returned in two chunks so Data-In splitting over chunk edges is exercised.
         const half = Math.floor(blocks / 2) * BLOCK;

@@ -1,0 +1,75 @@
+import t from 'tap';
+import { targetAddress } from '../../../src/iscsi/discovery.ts';
+import { encodeKeys, parseKeys } from '../../../src/iscsi/text-keys.ts';
+import { iqnOf } from './helpers/fake-device.ts';
+import { bhs, startFabric, TestInitiator } from './helpers/initiator.ts';
+
+t.test('TargetAddress formatting: IPv6 brackets, wildcard replaced by the local address', async (t) => {
+  t.equal(targetAddress('192.0.2.1', 3260, 1, '127.0.0.1'), '192.0.2.1:3260,1');
+  t.equal(targetAddress('::1', 3260, 2, '127.0.0.1'), '[::1]:3260,2');
+  t.equal(targetAddress('0.0.0.0', 3260, 1, '::ffff:10.0.0.5'), '10.0.0.5:3260,1');
+  t.equal(targetAddress('::', 3261, 1, 'fe80::1'), '[fe80::1]:3261,1');
+});
+
+async function discover(t: Parameters<Parameters<typeof t.test>[1]>[0], port: number, value: string, maxRecv: number) {
+  const i = await TestInitiator.connect(t, port);
+  const login = await i.login([['InitiatorName', 'iqn.2026-11.test:init'], ['SessionType', 'Discovery'], ['MaxRecvDataSegmentLength', String(maxRecv)]]);
+  t.equal(login.status, 0);
+  const text = encodeKeys([['SendTargets', value]]);
+  let ttt = 0xffffffff;
+  const pieces: Buffer[] = [];
+  for (let round = 0; round < 100; round++) {
+    const body = round === 0 ? text : Buffer.alloc(0);
+    i.send(bhs({ opcode: 0x04, flags: 0x80, itt: 50, f20: ttt, f24: i.cmdSN++ }, body.length), body);
+    const reply = await i.next();
+    if (!reply) throw new Error('closed');
+    t.equal(reply.bhs[0], 0x24);
+    t.ok(reply.data.length <= maxRecv, 'each piece fits MaxRecvDataSegmentLength');
+    pieces.push(reply.data);
+    const final = (reply.bhs[1] & 0x80) !== 0;
+    const more = (reply.bhs[1] & 0x40) !== 0;
+    t.equal(final, !more);
+    ttt = reply.bhs.readUInt32BE(20);
+    if (final) {
+      t.equal(ttt, 0xffffffff);
+      return { pairs: parseKeys(Buffer.concat(pieces)).pairs, rounds: round + 1 };
+    }
+    t.not(ttt, 0xffffffff, 'continuation carries a TTT');
+  }
+  throw new Error('no final text response');
+}
+
+t.test('SendTargets=All over several PDUs with continuation', async (t) => {
+  const h = await startFabric(t, { targets: 40 });
+  const { pairs, rounds } = await discover(t, h.port, 'All', 512);
+  t.ok(rounds > 1, `reply took ${rounds} PDUs`);
+  const names = pairs.filter(([k]) => k === 'TargetName').map(([, v]) => v);
+  t.equal(names.length, 40);
+  t.equal(names[39], iqnOf(39));
+  const addresses = pairs.filter(([k]) => k === 'TargetAddress').map(([, v]) => v);
+  t.equal(addresses[0], `127.0.0.1:${h.port},1`);
+});
+
+t.test('SendTargets=<iqn> answers only that target; unknown names answer nothing', async (t) => {
+  const h = await startFabric(t, { targets: 3 });
+  const one = await discover(t, h.port, iqnOf(2), 8192);
+  t.same(one.pairs.map(([k, v]) => `${k}=${v}`), [`TargetName=${iqnOf(2)}`, `TargetAddress=127.0.0.1:${h.port},1`]);
+  const none = await discover(t, h.port, 'iqn.2026-11.nope:x', 8192);
+  t.same(none.pairs, []);
+});
+
+t.test('SendTargets hides targets whose ACL excludes the initiator', async (t) => {
+  const h = await startFabric(t, { targets: 2, allowedInitiators: ['iqn.2026-11.test:other'] });
+  const all = await discover(t, h.port, 'All', 8192);
+  t.same(all.pairs, []);
+});
+
+t.test('SCSI commands in a discovery session are rejected', async (t) => {
+  const h = await startFabric(t);
+  const i = await TestInitiator.connect(t, h.port);
+  await i.login([['InitiatorName', 'iqn.2026-11.test:init'], ['SessionType', 'Discovery']]);
+  i.command(Buffer.from([0, 0, 0, 0, 0, 0]), { edtl: 0 });
+  const reply = await i.next();
+  t.equal(reply?.bhs[0], 0x3f);
+  t.equal(reply?.bhs[2], 0x04);
+});

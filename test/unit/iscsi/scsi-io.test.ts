@@ -1,0 +1,150 @@
+import t from 'tap';
+import { BLOCK } from './helpers/fake-device.ts';
+import { read10, startFabric, TestInitiator, write10 } from './helpers/initiator.ts';
+import type { Pdu } from '../../../src/iscsi/pdu.ts';
+
+const pattern = (n: number, seed: number) => {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 7 + seed) & 0xff;
+  return b;
+};
+
+t.test('write with immediate data, unsolicited Data-Out and R2T-solicited bursts', async (t) => {
+  const h = await startFabric(t);
+  const i = await TestInitiator.connect(t, h.port);
+  await i.loginNormal(undefined, [
+    ['InitialR2T', 'No'], ['ImmediateData', 'Yes'], ['FirstBurstLength', '2048'], ['MaxBurstLength', '4096'],
+    ['MaxOutstandingR2T', '2'], ['MaxRecvDataSegmentLength', '1024'],
+  ]);
+  const blocks = 32; // 16 KiB: 1 KiB immediate + 1 KiB unsolicited + 14 KiB in R2Ts of ≤ 4 KiB
+  const data = pattern(blocks * BLOCK, 3);
+  const itt = i.command(write10(10, blocks), { write: true, edtl: data.length, final: false, data: data.subarray(0, 1024) });
+  i.dataOut(itt, 0xffffffff, 0, 1024, data.subarray(1024, 2048), true);
+  const r2ts: Pdu[] = [];
+  let response: Pdu | undefined;
+  for (let n = 0; n < 20 && !response; n++) {
+    const pdu = await i.next();
+    if (!pdu) break;
+    if (pdu.bhs[0] === 0x31) {
+      r2ts.push(pdu);
+      const ttt = pdu.bhs.readUInt32BE(20);
+      const offset = pdu.bhs.readUInt32BE(40);
+      const length = pdu.bhs.readUInt32BE(44);
+      t.ok(length <= 4096, 'R2T within MaxBurstLength');
+      for (let sent = 0, sn = 0; sent < length; sent += 1024, sn++) {
+        const size = Math.min(1024, length - sent);
+        i.dataOut(itt, ttt, sn, offset + sent, data.subarray(offset + sent, offset + sent + size), sent + size === length);
+      }
+    } else if (pdu.bhs[0] === 0x21) response = pdu;
+  }
+  t.same(r2ts.map((p) => p.bhs.readUInt32BE(40)), [2048, 6144, 10240, 14336], 'R2T offsets');
+  t.same(r2ts.map((p) => p.bhs.readUInt32BE(36)), [0, 1, 2, 3], 'R2TSN');
+  t.equal(response?.bhs[3], 0, 'GOOD');
+  t.equal(response?.bhs.readUInt32BE(36), 4, 'ExpDataSN counts R2Ts');
+  t.same(h.device.disk.subarray(10 * BLOCK, 10 * BLOCK + data.length), data);
+  const command = h.device.commands.at(-1);
+  t.ok(command && command.dataOut.length > 1, 'data handed over as chunks, not concatenated');
+});
+
+t.test('a wrong DataSN fails the command but keeps the connection', async (t) => {
+  const h = await startFabric(t);
+  const i = await TestInitiator.connect(t, h.port);
+  await i.loginNormal(undefined, [['InitialR2T', 'No'], ['ImmediateData', 'No']]);
+  const itt = i.command(write10(0, 2), { write: true, edtl: 1024, final: false });
+  i.dataOut(itt, 0xffffffff, 0, 0, Buffer.alloc(512), false);
+  i.dataOut(itt, 0xffffffff, 0, 512, Buffer.alloc(512), true);
+  const reply = await i.next();
+  t.equal(reply?.bhs[0], 0x21);
+  t.equal(reply?.bhs[3], 2, 'CHECK CONDITION');
+  t.equal(reply?.data[2 + 2], 0x0b, 'ABORTED COMMAND');
+  i.command(Buffer.alloc(6), { edtl: 0 });
+  const tur = await i.next();
+  t.equal(tur?.bhs[3], 0, 'next command still works');
+});
+
+t.test('Data-In is split by MaxRecvDataSegmentLength with status in the last PDU', async (t) => {
+  const h = await startFabric(t);
+  pattern(h.device.disk.length, 9).copy(h.device.disk);
+  const i = await TestInitiator.connect(t, h.port);
+  await i.loginNormal(undefined, [['MaxRecvDataSegmentLength', '1000'], ['MaxBurstLength', '4096']]);
+  const blocks = 17;
+  const itt = i.command(read10(4, blocks), { read: true, edtl: blocks * BLOCK });
+  const pieces: Pdu[] = [];
+  for (;;) {
+    const pdu = await i.next();
+    if (!pdu) break;
+    t.equal(pdu.bhs[0], 0x25);
+    t.equal(pdu.bhs.readUInt32BE(16), itt);
+    pieces.push(pdu);
+    if (pdu.bhs[1] & 0x01) break;
+  }
+  t.ok(pieces.every((p) => p.data.length <= 1000));
+  t.same(pieces.map((p) => p.bhs.readUInt32BE(36)), pieces.map((_, n) => n), 'DataSN in order');
+  let offset = 0;
+  for (const p of pieces) {
+    t.equal(p.bhs.readUInt32BE(40), offset);
+    offset += p.data.length;
+  }
+  t.equal(offset, blocks * BLOCK);
+  t.same(Buffer.concat(pieces.map((p) => p.data)), h.device.disk.subarray(4 * BLOCK, (4 + blocks) * BLOCK));
+  const last = pieces.at(-1)!;
+  t.equal(last.bhs[1] & 0x81, 0x81, 'F and S on the last Data-In');
+  t.equal(last.bhs[3], 0);
+  const burstEnds = pieces.filter((p) => (p.bhs[1] & 0x80) !== 0).map((p) => p.bhs.readUInt32BE(40) + p.data.length);
+  t.same(burstEnds, [4096, 8192, 8704], 'F bit at each MaxBurstLength boundary');
+});
+
+t.test('residual overflow and underflow', async (t) => {
+  const h = await startFabric(t);
+  const i = await TestInitiator.connect(t, h.port);
+  await i.loginNormal();
+  i.command(read10(0, 1), { read: true, edtl: 200 });
+  const over = await i.next();
+  t.equal(over?.data.length, 200);
+  t.equal(over?.bhs[1] & 0x06, 0x04, 'O bit');
+  t.equal(over?.bhs.readUInt32BE(44), BLOCK - 200);
+  i.command(read10(0, 1), { read: true, edtl: 10000 });
+  const under = await i.next();
+  t.equal(under?.data.length, BLOCK);
+  t.equal(under?.bhs[1] & 0x06, 0x02, 'U bit');
+  t.equal(under?.bhs.readUInt32BE(44), 10000 - BLOCK);
+  i.command(read10(0, 1), { read: true, edtl: 0 });
+  const none = await i.next();
+  t.equal(none?.bhs[0], 0x21, 'SCSI Response when nothing is sent');
+  t.equal(none?.bhs[1] & 0x06, 0x04);
+  t.equal(none?.bhs.readUInt32BE(44), BLOCK);
+  i.command(write10(0, 1), { write: true, edtl: 2 * BLOCK, data: Buffer.alloc(2 * BLOCK) });
+  const writeUnder = await i.next();
+  t.equal(writeUnder?.bhs[1] & 0x06, 0x02, 'write EDTL above the CDB length: underflow');
+  t.equal(writeUnder?.bhs.readUInt32BE(44), BLOCK);
+});
+
+t.test('sense data goes in a SCSI Response after the data', async (t) => {
+  const h = await startFabric(t);
+  const i = await TestInitiator.connect(t, h.port);
+  await i.loginNormal();
+  i.command(Buffer.from([0xff, 0, 0, 0, 0, 0]), { read: true, edtl: 64 });
+  const reply = await i.next();
+  t.equal(reply?.bhs[0], 0x21);
+  t.equal(reply?.bhs[3], 2);
+  t.equal(reply?.data.readUInt16BE(0), 18, 'SenseLength prefix');
+  t.equal(reply?.data[2 + 2], 0x05);
+});
+
+t.test('CmdSN: out-of-window commands are ignored, early ones wait for the gap', async (t) => {
+  const h = await startFabric(t);
+  const i = await TestInitiator.connect(t, h.port);
+  await i.loginNormal();
+  const tur = Buffer.alloc(6);
+  i.command(tur, { edtl: 0, cmdSN: i.cmdSN - 1 });
+  i.command(tur, { edtl: 0, cmdSN: i.cmdSN + 100000 });
+  t.ok(await i.silentFor(100), 'no answer to stale or far-future CmdSN');
+  const base = i.cmdSN;
+  const late = i.command(tur, { edtl: 0, cmdSN: base + 1 });
+  t.ok(await i.silentFor(50), 'held until CmdSN base arrives');
+  const first = i.command(tur, { edtl: 0, cmdSN: base });
+  const a = await i.next();
+  const b = await i.next();
+  t.same([a?.bhs.readUInt32BE(16), b?.bhs.readUInt32BE(16)], [first, late]);
+  t.equal(b?.bhs.readUInt32BE(28), base + 2, 'ExpCmdSN advanced past both');
+});
