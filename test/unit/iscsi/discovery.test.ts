@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { targetAddress } from '../../../src/iscsi/discovery.ts';
 import { encodeKeys, parseKeys } from '../../../src/iscsi/text-keys.ts';
 import { iqnOf } from './helpers/fake-device.ts';
@@ -11,7 +11,7 @@ t.test('TargetAddress formatting: IPv6 brackets, wildcard replaced by the local 
   t.equal(targetAddress('::', 3261, 1, 'fe80::1'), '[fe80::1]:3261,1');
 });
 
-async function discover(t: Parameters<Parameters<typeof t.test>[1]>[0], port: number, value: string, maxRecv: number) {
+async function discover(t: Test, port: number, value: string, maxRecv: number) {
   const i = await TestInitiator.connect(t, port);
   const login = await i.login([['InitiatorName', 'iqn.2026-11.test:init'], ['SessionType', 'Discovery'], ['MaxRecvDataSegmentLength', String(maxRecv)]]);
   t.equal(login.status, 0);

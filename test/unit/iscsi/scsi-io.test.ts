@@ -101,21 +101,21 @@ t.test('residual overflow and underflow', async (t) => {
   i.command(read10(0, 1), { read: true, edtl: 200 });
   const over = await i.next();
   t.equal(over?.data.length, 200);
-  t.equal(over?.bhs[1] & 0x06, 0x04, 'O bit');
+  t.equal((over?.bhs[1] ?? 0) & 0x06, 0x04, 'O bit');
   t.equal(over?.bhs.readUInt32BE(44), BLOCK - 200);
   i.command(read10(0, 1), { read: true, edtl: 10000 });
   const under = await i.next();
   t.equal(under?.data.length, BLOCK);
-  t.equal(under?.bhs[1] & 0x06, 0x02, 'U bit');
+  t.equal((under?.bhs[1] ?? 0) & 0x06, 0x02, 'U bit');
   t.equal(under?.bhs.readUInt32BE(44), 10000 - BLOCK);
   i.command(read10(0, 1), { read: true, edtl: 0 });
   const none = await i.next();
   t.equal(none?.bhs[0], 0x21, 'SCSI Response when nothing is sent');
-  t.equal(none?.bhs[1] & 0x06, 0x04);
+  t.equal((none?.bhs[1] ?? 0) & 0x06, 0x04);
   t.equal(none?.bhs.readUInt32BE(44), BLOCK);
   i.command(write10(0, 1), { write: true, edtl: 2 * BLOCK, data: Buffer.alloc(2 * BLOCK) });
   const writeUnder = await i.next();
-  t.equal(writeUnder?.bhs[1] & 0x06, 0x02, 'write EDTL above the CDB length: underflow');
+  t.equal((writeUnder?.bhs[1] ?? 0) & 0x06, 0x02, 'write EDTL above the CDB length: underflow');
   t.equal(writeUnder?.bhs.readUInt32BE(44), BLOCK);
 });
 
