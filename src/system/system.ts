@@ -85,7 +85,7 @@ export class System implements SystemView {
         portal.listening = true;
       }
       if (this.config.cim.enabled) {
-        // CIM call site: wired when src/cim/index.ts exports startCimServer (see default-components.ts).
+        // CIM call site: startCimServer from src/cim/index.ts, through default-components.ts.
         if (components.startCim === undefined) log.warn('CIM is enabled in the config but this build has no CIM server');
         else this.cim = await components.startCim(this, this.config.cim);
       }
