@@ -48,6 +48,7 @@ export class Connection implements ConnectionPort {
   private nextTag = 1;
   private loginTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private batching = false;
   readonly closedPromise: Promise<void>;
 
   constructor(
@@ -121,12 +122,25 @@ export class Connection implements ConnectionPort {
       if (this.txDataDigest) parts.push(digest(crc));
     }
     const socket = this.socket;
-    socket.cork();
+    this.batch();
     const last = parts.length - 1;
     for (let i = 0; i < last; i++) socket.write(parts[i]);
     if (onWritten) socket.write(parts[last], () => onWritten());
     else socket.write(parts[last]);
-    socket.uncork();
+  }
+
+  /**
+   * Everything sent during this turn of the event loop leaves in one writev: responses that complete
+   * together (a queue of reads) cost one syscall instead of one each.
+   */
+  private batch(): void {
+    if (this.batching) return;
+    this.batching = true;
+    this.socket.cork();
+    setImmediate(() => {
+      this.batching = false;
+      this.socket.uncork();
+    });
   }
 
   drop(reason: string): void {

@@ -169,7 +169,9 @@ export class FullFeaturePhase {
       readFlag: task.readFlag,
       writeFlag: task.writeFlag,
       dataOut: task.dataOut,
-      signal: task.controller.signal,
+      get signal() {
+        return task.signal;
+      },
     };
     let pending: Promise<ScsiResponse>;
     try {

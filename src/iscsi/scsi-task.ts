@@ -32,7 +32,9 @@ export class ScsiTask {
   readonly writeFlag: boolean;
   readonly attribute: TaskAttribute;
   readonly cmdSN: number;
-  readonly controller = new AbortController();
+  /** Created on first use: most commands never look at their AbortSignal. */
+  private controller: AbortController | undefined;
+  private abortRequested = false;
 
   /** Write payload views in offset order. */
   readonly dataOut: Buffer[] = [];
@@ -65,7 +67,13 @@ export class ScsiTask {
   }
 
   get aborted(): boolean {
-    return this.controller.signal.aborted;
+    return this.abortRequested;
+  }
+
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    if (this.abortRequested && !this.controller.signal.aborted) this.controller.abort();
+    return this.controller.signal;
   }
 
   get dataComplete(): boolean {
@@ -73,7 +81,8 @@ export class ScsiTask {
   }
 
   abort(): void {
-    if (!this.controller.signal.aborted) this.controller.abort();
+    this.abortRequested = true;
+    if (this.controller && !this.controller.signal.aborted) this.controller.abort();
     this.r2ts.clear();
     this.unsolicitedOpen = false;
   }
