@@ -22,7 +22,7 @@ export interface LogicalUnitOptions {
   readonly revision?: string;
   /** Refuse writes with DATA PROTECT / WRITE PROTECTED (read-only LUNs, replica mirror targets). */
   readonly writeProtected?: boolean;
-  /** Report LBPME and accept UNMAP / WRITE SAME with UNMAP (needs a backstore that punches holes). */
+  /** Report LBPME and accept UNMAP / WRITE SAME with UNMAP; default: whether the backstore punches holes. */
   readonly thinProvisioning?: boolean;
   /** Where APTPL persistent reservations are saved; default `<backing file>.pr.json`. */
   readonly persistentReservationFile?: string;
@@ -59,7 +59,8 @@ export class LogicalUnit {
     this.product = options.product ?? 'iscsi-sim LUN';
     this.revision = options.revision ?? '0001';
     this.writeProtected = options.writeProtected ?? false;
-    this.thinProvisioning = options.thinProvisioning ?? false;
+    // On by default when the backstore really deallocates (SparseFileBackstore with punch-hole).
+    this.thinProvisioning = options.thinProvisioning ?? (options.backstore as { punchesHoles?: boolean }).punchesHoles === true;
     // APTPL state lives next to the LUN file (SPC-4 §5.12.5: survives power loss).
     this.persistentReservations = new PersistentReservations(options.persistentReservationFile ?? `${options.backstore.path}.pr.json`);
   }

@@ -2,6 +2,10 @@
 import type { OpcodeDescriptor, OpcodeEntry, ServiceActionOpcode } from './opcode.ts';
 import { persistentReserveInOpcodes } from './pr/persistent-reserve-in.ts';
 import { persistentReserveOutOpcodes } from './pr/persistent-reserve-out.ts';
+import { compareAndWrite, orWrite16 } from './sbc/compare-and-write.ts';
+import { getLbaStatus } from './sbc/get-lba-status.ts';
+import { unmap } from './sbc/unmap.ts';
+import { writeSameOpcodes } from './sbc/write-same.ts';
 import { cacheOpcodes } from './sbc/cache-commands.ts';
 import { readCapacity10, readCapacity16 } from './sbc/read-capacity.ts';
 import { readWriteOpcodes } from './sbc/read-write.ts';
@@ -49,6 +53,7 @@ export const CORE_OPCODES: readonly OpcodeDescriptor[] = [
   ...readWriteOpcodes, ...cacheOpcodes,
   startStopUnit, preventAllowMediumRemoval,
   ...persistentReserveInOpcodes, ...persistentReserveOutOpcodes,
+  ...writeSameOpcodes, unmap, getLbaStatus, compareAndWrite, orWrite16,
 ];
 
 export const DEFAULT_OPCODE_TABLE = buildOpcodeTable(CORE_OPCODES);

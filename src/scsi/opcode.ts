@@ -36,6 +36,8 @@ export interface ParsedCommand {
   readonly range?: { readonly lba: number; readonly blocks: number };
   /** Bytes of Data-Out the CDB announces; a shorter Data-Out is refused before `run`. */
   readonly dataOutBytes?: number;
+  /** Refuse a Data-Out longer than dataOutBytes too (WRITE SAME, COMPARE AND WRITE). */
+  readonly exactDataOut?: boolean;
   /** Modifies the medium: refused on write-protected units. */
   readonly writesMedium?: boolean;
   /** Returns the response, or a SenseFailure the target turns into CHECK CONDITION. */

@@ -126,7 +126,8 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
     }
     const transferLength = parsed.dataOutBytes;
     if (parsed.writesMedium && unit.isWriteProtected) return withTransfer(checkCondition(senseFailure('write-protected')), transferLength);
-    if (transferLength !== undefined && dataOutLength(command) < transferLength) {
+    const received = dataOutLength(command);
+    if (transferLength !== undefined && (received < transferLength || (parsed.exactDataOut && received > transferLength))) {
       // Less Data-Out than the CDB announces (EDTL < SPDTL): refuse without writing (SAM-5 §5.4.3 option b).
       return withTransfer(checkCondition(senseFailure('invalid-field-in-information-unit')), transferLength);
     }

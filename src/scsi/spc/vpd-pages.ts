@@ -4,7 +4,7 @@ import type { TargetContext } from '../opcode.ts';
 
 export const MAX_TRANSFER_BYTES = 32 * 1024 * 1024;
 /** Bounded so one UNMAP / WRITE SAME cannot occupy the backstore for long. */
-export const MAX_UNMAP_BLOCKS = 4 * 1024 * 1024;
+export const MAX_UNMAP_BLOCKS = 1024 * 1024;
 export const MAX_UNMAP_DESCRIPTORS = 256;
 export const MAX_WRITE_SAME_BYTES = 1024 * 1024 * 1024;
 
