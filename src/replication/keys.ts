@@ -25,6 +25,8 @@ export interface PairKeys {
   readonly replicaAlive: string;
   /** JSON status snapshot written by the source for other processes (CLI, CIM on the peer). */
   readonly status: string;
+  /** Set of grain numbers a side changed while it was not the source (failover, reverse): resync them. */
+  readonly handoverGrains: string;
   payload(generation: number, epoch: number): string;
   jobId(generation: number, epoch: number): string;
   verifyDigests(requestId: string): string;
@@ -42,6 +44,7 @@ export function pairKeys(pairId: string): PairKeys {
     ackChannel: `${base}:ack-channel`,
     replicaAlive: `${base}:replica-alive`,
     status: `${base}:status`,
+    handoverGrains: `${base}:handover-grains`,
     payload: (generation, epoch) => `${base}:payload:g${generation}:e${epoch}`,
     // BullMQ: custom ids must not contain ':' nor be all digits.
     jobId: (generation, epoch) => `${pairId}-g${generation}-e${epoch}`,

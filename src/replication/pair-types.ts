@@ -10,6 +10,8 @@ export interface LunAddress {
   readonly system: string;
   readonly targetIqn: string;
   readonly lun: number;
+  /** The LUN's NAA designator (CIM StorageVolume DeviceID). */
+  readonly naa: string;
 }
 
 export interface PairRecord {

@@ -36,8 +36,8 @@ async function client(t: TapLike, url: string): Promise<Redis> {
 function record(pairId: string, mode: 'sync' | 'async' = 'async'): PairRecord {
   return {
     pairId, mode, createdAt: new Date().toISOString(),
-    source: { system: 'primary', targetIqn: 'iqn.2026-01.test:src', lun: 0 },
-    target: { system: 'peer', targetIqn: 'iqn.2026-01.test:dst', lun: 0 },
+    source: { system: 'primary', targetIqn: 'iqn.2026-01.test:src', lun: 0, naa: '6001405000000001' },
+    target: { system: 'peer', targetIqn: 'iqn.2026-01.test:dst', lun: 0, naa: '6001405000000002' },
   };
 }
 

@@ -112,6 +112,21 @@ export class DirtyMap {
     for (const grain of this.pending.keys()) this.pending.set(grain, NEEDS_RESYNC);
   }
 
+  /** Every grain is clean again (its changes were handed over elsewhere). */
+  forgetAll(): Promise<void> {
+    for (const grain of this.pending.keys()) {
+      this.bits[grain >> 3] &= ~(1 << (grain & 7));
+      this.unsavedBytes.add(grain >> 3);
+    }
+    this.pending.clear();
+    return this.persist();
+  }
+
+  /** Every pending grain, ascending. */
+  pendingGrains(): number[] {
+    return [...this.pending.keys()].sort((a, b) => a - b);
+  }
+
   /** Grains waiting for a resync, ascending. */
   grainsNeedingResync(): number[] {
     const grains: number[] = [];

@@ -72,7 +72,7 @@ export class SourcePair {
   get dirtyMap(): DirtyMap | undefined { return this.dirty; }
 
   /** Opens the dirty map, hooks the LUN and starts the initial sync (new pair) or a resync (restart). */
-  async start(isNew: boolean): Promise<void> {
+  async start(isNew: boolean, extraGrains: readonly number[] = []): Promise<void> {
     const { backstore, options } = this.settings;
     this.dirty = await DirtyMap.open(this.settings.dirtyMapPath, backstore.sizeBytes, options.grainBytes, options.cleanPersistMs);
     this.capture = new ChangeCapture(backstore, this.dirty, options, {
@@ -86,6 +86,7 @@ export class SourcePair {
     const held = this.settings.initialPhase && HELD_PHASES.includes(this.settings.initialPhase) ? this.settings.initialPhase : undefined;
     if (held) { this.setPhase(held); return; }
     if (isNew) await this.markAllocatedForInitialSync();
+    for (const grain of extraGrains) await this.dirty.mark(grain * this.dirty.grainBytes, this.dirty.grainBytes, 0);
     void this.startResync(isNew ? 'initial-sync' : 'resyncing');
   }
 
@@ -107,7 +108,7 @@ export class SourcePair {
     const dirty = this.dirty;
     if (!dirty) return;
     for (const grain of grains) await dirty.mark(grain * dirty.grainBytes, dirty.grainBytes, 0);
-    if (!HELD_PHASES.includes(this.phaseValue)) await this.startResync('resyncing');
+    if (!HELD_PHASES.includes(this.phaseValue) && !this.resyncRunning) await this.startResync('resyncing');
   }
 
   /** Seals the open epoch so everything written so far is on its way; returns the last epoch number. */
@@ -199,17 +200,25 @@ export class SourcePair {
       this.log.info({ pair: this.pairId, generation: this.generation, grains: grains.length, phase }, 'resync started');
       const holesEpoch = phase === 'initial-sync' ? await this.shipHoles() : 0;
       const generation = this.generation;
-      const result = await runResync({
+      const context = {
         backstore: this.settings.backstore,
         dirty,
         chunkBytes: this.settings.options.resyncChunkBytes,
         reserveEpoch: () => capture.reserveEpoch(),
-        shipEpoch: (epoch, extents, grainCount) => this.ship(epoch, extents, Date.now(), grainCount),
+        shipEpoch: (epoch: number, extents: Extent[], grainCount: number) => this.ship(epoch, extents, Date.now(), grainCount),
         waitForRoom: () => this.waitForRoom(),
         cancelled: () => this.closed || generation !== this.generation || this.phaseValue !== phase,
-      }, grains);
-      if (!result.completed) return;
-      this.resyncTarget = { ...this.resyncTarget, lastEpoch: Math.max(result.lastEpoch, holesEpoch) };
+      };
+      let lastEpoch = holesEpoch;
+      // Grains marked while a pass ran (operator resync, hand-over) get another pass; each pass takes
+      // only what is marked when it starts, so this ends once nobody marks more.
+      for (let pass = grains; pass.length > 0; pass = dirty.grainsNeedingResync()) {
+        if (pass !== grains) this.resyncTarget.totalGrains += pass.length;
+        const result = await runResync(context, pass);
+        if (!result.completed) return;
+        lastEpoch = Math.max(lastEpoch, result.lastEpoch);
+      }
+      this.resyncTarget = { ...this.resyncTarget, lastEpoch };
       this.checkResyncDone();
     } catch (err) {
       this.goAhead(`resync interrupted: ${(err as Error).message}`);

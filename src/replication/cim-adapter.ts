@@ -1,0 +1,113 @@
+/**
+ * The replication engine as CIM sees it (src/cim/providers/replication-engine.ts): StorageVolume
+ * paths in, pair operations out. Return codes follow SMI-S: 0 done, 4 Failed, 5 Invalid Parameter,
+ * 6 In Use, 4096 job started (initial sync / resync runs on as a ConcreteJob).
+ */
+import type {
+  CreateReplicaRequest, MethodOutcome, ReplicationEngine as CimReplicationEngine, SynchronizationView,
+} from '../cim/providers/replication-engine.ts';
+import { CLS, volumePath } from '../cim/model/paths.ts';
+import { getKey, type ObjectPath } from '../cim/types.ts';
+import { EngineError, type PairOperation, type ReplicationEngine } from './engine.ts';
+import type { PairStatus } from './pair-types.ts';
+
+/** ModifyReplicaSynchronization.Operation value map (CIM_ReplicationService). */
+const OPERATIONS: ReadonlyMap<number, PairOperation> = new Map([
+  [8, 'detach'], [9, 'detach'], [10, 'failover'], [11, 'failback'], [12, 'fracture'],
+  [14, 'resync'], [16, 'resume'], [20, 'reverse-roles'], [21, 'fracture'], [22, 'suspend'],
+]);
+
+const SYNC_JOB_TIMEOUT_MS = 24 * 3600 * 1000;
+
+export class CimReplicationAdapter implements CimReplicationEngine {
+  /** 4 Synchronous Mirror Remote, 5 Asynchronous Mirror Remote. */
+  readonly supportedReplicationTypes = [4, 5];
+  readonly supportedOperations = [...OPERATIONS.keys()];
+  private readonly syncedAt = new Map<string, number>();
+
+  constructor(private readonly engine: ReplicationEngine) {}
+
+  synchronizations(): readonly SynchronizationView[] {
+    return this.engine.pairs().map((status) => this.view(status));
+  }
+
+  async createElementReplica(req: CreateReplicaRequest): Promise<MethodOutcome> {
+    const sourceSystem = String(getKey(req.source, 'SystemName') ?? '');
+    const sourceNaa = String(getKey(req.source, 'DeviceID') ?? '');
+    if (sourceSystem !== this.engine.systemName) return { returnValue: 5, description: 'SourceElement must be a volume of this system' };
+    const lun = this.engine.localLunByNaa(sourceNaa);
+    if (!lun) return { returnValue: 5, description: `no volume ${sourceNaa} on this system` };
+    const target = req.target
+      ? { system: String(getKey(req.target, 'SystemName') ?? ''), naa: String(getKey(req.target, 'DeviceID') ?? '') }
+      : await this.engine.findFreeRemoteVolume(lun.sizeBytes);
+    if (!target) return { returnValue: 5, description: 'no TargetElement given and no free volume of that size on a peer' };
+    try {
+      const status = await this.engine.createMirror({
+        source: { targetIqn: lun.targetIqn, lun: lun.lun },
+        target: { system: target.system, naa: target.naa, targetIqn: '', lun: -1 },
+        mode: req.mode === 2 ? 'sync' : 'async',
+      });
+      return {
+        returnValue: 4096,
+        completion: this.untilSynchronized(status.pairId),
+        synchronization: this.synchronizationPath(status),
+      };
+    } catch (err) {
+      return failure(err);
+    }
+  }
+
+  async modifyReplicaSynchronization(operation: number, synchronization: ObjectPath): Promise<MethodOutcome> {
+    const op = OPERATIONS.get(operation);
+    if (!op) return { returnValue: 1, description: `operation ${operation} not supported` };
+    const pair = this.findPair(synchronization);
+    if (!pair) return { returnValue: 5, description: 'Synchronization does not exist' };
+    try {
+      await this.engine.modify(pair.pairId, op);
+      if (op === 'resume' || op === 'resync' || op === 'failback' || op === 'reverse-roles') {
+        return { returnValue: 4096, completion: this.untilSynchronized(pair.pairId) };
+      }
+      return { returnValue: 0 };
+    } catch (err) {
+      return failure(err);
+    }
+  }
+
+  private async untilSynchronized(pairId: string): Promise<void> {
+    const ok = await this.engine.waitSynchronized(pairId, SYNC_JOB_TIMEOUT_MS);
+    if (!ok) throw new Error(`mirror ${pairId} did not reach Synchronized`);
+  }
+
+  private findPair(synchronization: ObjectPath): PairStatus | undefined {
+    const source = getKey(synchronization, 'SystemElement');
+    const target = getKey(synchronization, 'SyncedElement');
+    const naaOf = (v: unknown) => (typeof v === 'object' && v !== null ? String(getKey(v as ObjectPath, 'DeviceID') ?? '') : '');
+    return this.engine.pairs().find((p) => p.record.source.naa === naaOf(source) && p.record.target.naa === naaOf(target));
+  }
+
+  private view(status: PairStatus): SynchronizationView {
+    if (status.phase === 'streaming' && !this.syncedAt.has(status.pairId)) this.syncedAt.set(status.pairId, Date.now());
+    const whenSynced = this.syncedAt.get(status.pairId);
+    return {
+      source: volumePath(status.record.source.system, status.record.source.naa),
+      target: volumePath(status.record.target.system, status.record.target.naa),
+      mode: status.record.mode === 'sync' ? 2 : 3,
+      copyState: status.copyState,
+      syncState: status.syncState,
+      percentSynced: status.percentSynced,
+      ...(whenSynced === undefined ? {} : { whenSynced }),
+    };
+  }
+
+  private synchronizationPath(status: PairStatus): ObjectPath {
+    const view = this.view(status);
+    return { className: CLS.synchronized, keys: { SystemElement: view.source, SyncedElement: view.target } };
+  }
+}
+
+function failure(err: unknown): MethodOutcome {
+  if (err instanceof EngineError) {
+    return { returnValue: err.kind === 'invalid' ? 5 : err.kind === 'in-use' ? 6 : 4, description: err.message };
+  }
+  return { returnValue: 4, description: (err as Error).message };
+}

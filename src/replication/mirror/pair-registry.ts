@@ -1,0 +1,118 @@
+/**
+ * Where pairs are written down. Redis holds the shared truth (record + administrative state, one key
+ * per pair, announced on a channel so both systems reconcile); each system also keeps the pairs it
+ * takes part in under its state dir, so a source restarted while Redis is down still captures writes.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { PAIR_EVENTS_CHANNEL, pairKeys } from '../keys.ts';
+import type { PairRecord } from '../pair-types.ts';
+
+/**
+ * What the operator asked for. 'failback-pending' and 'reversing' are hand-over steps: the side that
+ * must give up writes uploads the grains it changed, then sets 'active'.
+ */
+export type AdminState = 'active' | 'fractured' | 'suspended' | 'failed-over' | 'failback-pending' | 'reversing' | 'detached';
+
+export interface PairEntry {
+  readonly record: PairRecord;
+  readonly admin: AdminState;
+  /** Bumped on every change, so a reconcile can tell it saw the latest. */
+  readonly revision: number;
+}
+
+export const ALL_PAIRS_KEY = 'iscsi-sim:pairs';
+
+export function volumesKey(system: string): string {
+  return `iscsi-sim:volumes:${system}`;
+}
+
+export interface VolumeEntry {
+  readonly targetIqn: string;
+  readonly lun: number;
+  readonly sizeBytes: number;
+  readonly naa: string;
+}
+
+export class PairRegistry {
+  private local = new Map<string, PairEntry>();
+  private readonly file: string;
+
+  constructor(private readonly redis: Redis, stateDir: string) {
+    this.file = join(stateDir, 'replication', 'pairs.json');
+  }
+
+  async loadLocal(): Promise<PairEntry[]> {
+    try {
+      const parsed = JSON.parse(await readFile(this.file, 'utf8')) as Record<string, PairEntry>;
+      this.local = new Map(Object.entries(parsed));
+    } catch {
+      this.local = new Map();
+    }
+    return [...this.local.values()];
+  }
+
+  localEntries(): PairEntry[] { return [...this.local.values()]; }
+
+  async remember(entry: PairEntry): Promise<void> {
+    this.local.set(entry.record.pairId, entry);
+    await this.saveLocal();
+  }
+
+  async forget(pairId: string): Promise<void> {
+    if (this.local.delete(pairId)) await this.saveLocal();
+  }
+
+  async fetch(pairId: string): Promise<PairEntry | undefined> {
+    const text = await this.redis.get(pairKeys(pairId).config);
+    if (!text) return undefined;
+    try {
+      return JSON.parse(text) as PairEntry;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async allPairIds(): Promise<string[]> {
+    return this.redis.smembers(ALL_PAIRS_KEY);
+  }
+
+  /** Writes the entry to Redis (revision bumped) and tells every system to reconcile it. */
+  async publish(record: PairRecord, admin: AdminState): Promise<PairEntry> {
+    const previous = await this.fetch(record.pairId);
+    const entry: PairEntry = { record, admin, revision: (previous?.revision ?? 0) + 1 };
+    await this.redis.multi()
+      .set(pairKeys(record.pairId).config, JSON.stringify(entry))
+      .sadd(ALL_PAIRS_KEY, record.pairId)
+      .publish(PAIR_EVENTS_CHANNEL, record.pairId)
+      .exec();
+    return entry;
+  }
+
+  async registerVolumes(system: string, volumes: readonly VolumeEntry[]): Promise<void> {
+    if (volumes.length === 0) return;
+    const fields: string[] = [];
+    for (const volume of volumes) fields.push(volume.naa, JSON.stringify(volume));
+    await this.redis.hset(volumesKey(system), ...fields);
+    await this.redis.sadd('iscsi-sim:systems', system);
+  }
+
+  async volumesOf(system: string): Promise<VolumeEntry[]> {
+    const all = await this.redis.hgetall(volumesKey(system));
+    return Object.values(all).flatMap((text) => {
+      try { return [JSON.parse(text) as VolumeEntry]; } catch { return []; }
+    });
+  }
+
+  async systems(): Promise<string[]> {
+    return this.redis.smembers('iscsi-sim:systems');
+  }
+
+  private async saveLocal(): Promise<void> {
+    await mkdir(join(this.file, '..'), { recursive: true });
+    const temp = `${this.file}.tmp`;
+    await writeFile(temp, JSON.stringify(Object.fromEntries(this.local), null, 2));
+    await rename(temp, this.file);
+  }
+}

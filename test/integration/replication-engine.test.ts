@@ -1,0 +1,113 @@
+/**
+ * Two replication engines (a primary and a peer system view over real sparse files) sharing one real
+ * redis-server: pair creation, initial sync, streaming, fracture/resume, failover/failback, reverse
+ * roles, and the CIM adapter's view of it.
+ */
+import t from 'tap';
+import { join } from 'node:path';
+import { startEmbeddedRedis } from '../../src/lab/embedded-redis.ts';
+import { CimReplicationAdapter } from '../../src/replication/cim-adapter.ts';
+import { ReplicationEngine } from '../../src/replication/engine.ts';
+import { replicationMetrics } from '../../src/replication/metrics.ts';
+import type { Backstore } from '../../src/storage/backstore.ts';
+import type { LunView, SystemView } from '../../src/system/view.ts';
+import { fileBackstore, pattern, sha256Of, tempDir, waitFor, type TapLike } from '../unit/replication/helpers.ts';
+
+const MiB = 1024 * 1024;
+const SIZE = 16 * MiB;
+
+async function systemView(t: TapLike, dir: string, name: string, naa: string): Promise<{ view: SystemView; lun: LunView; backstore: Backstore }> {
+  const backstore = await fileBackstore(t, dir, `${name}.img`, SIZE);
+  const iqn = `iqn.2026-11.org.iscsi-sim:${name}`;
+  const lun: LunView = {
+    targetIqn: iqn, lun: 0, file: backstore.path, sizeBytes: SIZE, blockSize: 512, naa, serial: naa, backstore, writeProtected: false,
+  };
+  const view: SystemView = {
+    name, stateDir: join(dir, name), portals: [], peers: [], cimUrl: undefined,
+    targets: [{ iqn, portalGroupTags: [1], luns: [lun] }],
+    lun: (targetIqn, number) => (targetIqn === iqn && number === 0 ? lun : undefined),
+  };
+  return { view, lun, backstore };
+}
+
+t.test('a mirror between two systems through the engine', async (t) => {
+  const dir = await tempDir(t);
+  const redis = await startEmbeddedRedis({ dir: join(dir, 'redis'), appendOnly: true });
+  t.teardown(() => redis.stop());
+  const primary = await systemView(t, dir, 'primary', '6001405aaaaaaaa1');
+  const peer = await systemView(t, dir, 'peer', '6001405bbbbbbbb2');
+  await primary.backstore.write(MiB, [pattern(2 * MiB, 1)], { fua: false });
+  const options = { probeIntervalMs: 100, stallTimeoutMs: 3000 };
+  const enginePrimary = new ReplicationEngine({ view: primary.view, redisUrl: redis.url, options, reconcileMs: 200 });
+  const enginePeer = new ReplicationEngine({ view: peer.view, redisUrl: redis.url, options, reconcileMs: 200 });
+  t.teardown(() => enginePrimary.close());
+  t.teardown(() => enginePeer.close());
+  await enginePrimary.start();
+  await enginePeer.start();
+  t.ok(await waitFor(async () => (await enginePrimary.findFreeRemoteVolume(SIZE)) !== undefined), 'peer volume registered');
+
+  const cim = new CimReplicationAdapter(enginePrimary);
+  const created = await cim.createElementReplica({
+    syncType: 6, mode: 3,
+    source: { className: 'MSISCSITARGET_StorageVolume', keys: { SystemName: 'primary', DeviceID: primary.lun.naa } },
+  });
+  t.equal(created.returnValue, 4096, 'CreateElementReplica starts a job');
+  await created.completion;
+  const pairId = enginePrimary.pairs()[0].pairId;
+  t.equal(enginePrimary.status(pairId)?.phase, 'streaming');
+  t.ok(await waitFor(() => peer.lun.writeProtected), 'replica LUN is write-protected');
+  t.equal(await sha256Of(peer.backstore), await sha256Of(primary.backstore), 'initial sync copied the data');
+  t.ok(enginePrimary.status(pairId)!.bytesResynced < 3 * MiB, 'holes were not shipped');
+
+  const again = await cim.createElementReplica({
+    syncType: 6, source: { className: 'MSISCSITARGET_StorageVolume', keys: { SystemName: 'primary', DeviceID: primary.lun.naa } },
+    target: { className: 'MSISCSITARGET_StorageVolume', keys: { SystemName: 'peer', DeviceID: peer.lun.naa } },
+  });
+  t.equal(again.returnValue, 6, 'a LUN already mirrored is In Use');
+
+  await primary.backstore.write(5 * MiB, [pattern(MiB, 2)], { fua: false });
+  t.ok(await enginePrimary.sourcePair(pairId)!.drained(20_000));
+  t.equal(await sha256Of(peer.backstore), await sha256Of(primary.backstore), 'streaming');
+
+  const sync = cim.synchronizations()[0];
+  t.equal(sync.copyState, 4, 'CopyState Synchronized');
+  t.equal(sync.syncState, 6, 'SyncState Synchronized');
+  const metrics = await replicationMetrics(enginePrimary).metrics();
+  t.match(metrics, /iscsi_sim_replication_rpo_seconds\{pair="m-/, 'prometheus gauges per pair');
+
+  // Fracture: writes are only tracked; Resume ships just those grains.
+  const fracturePath = { className: 'MSISCSITARGET_StorageSynchronized', keys: { SystemElement: sync.source, SyncedElement: sync.target } };
+  t.equal((await cim.modifyReplicaSynchronization(12, fracturePath)).returnValue, 0, 'Fracture');
+  t.ok(await waitFor(() => enginePrimary.status(pairId)?.phase === 'fractured'));
+  await primary.backstore.write(9 * MiB, [pattern(64 * 1024, 3)], { fua: false });
+  t.not(await sha256Of(peer.backstore), await sha256Of(primary.backstore), 'replica left behind while fractured');
+  const resyncedBefore = enginePrimary.status(pairId)!.bytesResynced;
+  const resumed = await cim.modifyReplicaSynchronization(16, fracturePath);
+  t.equal(resumed.returnValue, 4096, 'Resume runs as a job');
+  await resumed.completion;
+  t.ok(enginePrimary.status(pairId)!.bytesResynced - resyncedBefore <= 2 * 64 * 1024, 'resume shipped only the dirty grain');
+  t.equal(await sha256Of(peer.backstore), await sha256Of(primary.backstore), 'in sync after resume');
+
+  // Failover: the replica becomes writable; failback resyncs what changed on both sides from the primary.
+  await enginePeer.modify(pairId, 'failover');
+  t.ok(await waitFor(() => !peer.lun.writeProtected), 'replica writable after failover');
+  await peer.backstore.write(12 * MiB, [pattern(4096, 4)], { fua: false });
+  await primary.backstore.write(13 * MiB, [pattern(4096, 5)], { fua: false });
+  await enginePrimary.modify(pairId, 'failback');
+  t.ok(await waitFor(() => peer.lun.writeProtected), 'replica protected again');
+  t.ok(await enginePrimary.waitSynchronized(pairId, 20_000));
+  t.ok(await enginePrimary.sourcePair(pairId)!.drained(20_000));
+  t.equal(await sha256Of(peer.backstore), await sha256Of(primary.backstore), 'failback converged on the primary content');
+
+  // Reverse roles: the peer becomes the source.
+  await enginePrimary.modify(pairId, 'reverse-roles');
+  t.ok(await waitFor(() => enginePeer.sourcePair(pairId)?.phase === 'streaming', 20_000), 'peer streams as the new source');
+  t.ok(await waitFor(() => primary.lun.writeProtected), 'old primary is now a protected replica');
+  t.equal(peer.lun.writeProtected, false);
+  await peer.backstore.write(2 * MiB, [pattern(MiB, 6)], { fua: false });
+  t.ok(await enginePeer.sourcePair(pairId)!.drained(20_000));
+  t.equal(await sha256Of(primary.backstore), await sha256Of(peer.backstore), 'writes flow peer → primary');
+
+  await enginePeer.modify(pairId, 'detach');
+  t.ok(await waitFor(() => !primary.lun.writeProtected && enginePrimary.pairs().length === 0), 'detached everywhere');
+});
