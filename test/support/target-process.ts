@@ -80,7 +80,7 @@ export async function startTarget(options: StartOptions = {}): Promise<TargetPro
   const dir = mkdtempSync(join(tmpdir(), 'iscsi-sim-target-'));
   const lunArgs = (options.luns ?? ['256M']).flatMap((size, i) => ['--lun', `${join(dir, `lun${i}.img`)}:${size}`]);
   const args = [join(repoRoot, 'bin', 'iscsi-sim.js'), 'serve', '--listen', `${host}:${port}`, '--iqn', iqn,
-    ...lunArgs, ...(options.extraArgs ?? [])];
+    '--state-dir', join(dir, 'state'), ...lunArgs, ...(options.extraArgs ?? [])];
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ISCSI_SIM_LOG_FORMAT: 'json' },
   });
