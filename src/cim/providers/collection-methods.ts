@@ -185,7 +185,7 @@ export async function removeFromRemoteReplicationCollection(ctx: ProviderContext
   const remote: EndpointInfo[] = [];
   for (const ref of remoteRefs) {
     const ep = resolveRemoteEndpoint(ref, members) ?? fromRecord(c, ref);
-    if (!ep) return invalid(`RemoteAccessPoints: ${describe(ref)} is not in the collection`);
+    if (!ep || !c.remoteAccessPoints.some((x) => x.systemName === ep.systemName && x.name === ep.name)) return invalid(`RemoteAccessPoints: ${describe(ref)} is not in the collection`);
     remote.push(ep);
   }
   let systemName: string | undefined;
