@@ -36,6 +36,11 @@ export interface ParsedCommand {
   readonly range?: { readonly lba: number; readonly blocks: number };
   /** Bytes of Data-Out the CDB announces; a shorter Data-Out is refused before `run`. */
   readonly dataOutBytes?: number;
+  /**
+   * Accept a Data-Out shorter than dataOutBytes and let `run` write only the whole blocks received
+   * (what libiscsi 1.19's iSCSIResiduals tests and tgt expect for WRITE with EDTL < SPDTL).
+   */
+  readonly acceptsShortDataOut?: boolean;
   /** Refuse a Data-Out longer than dataOutBytes too (WRITE SAME, COMPARE AND WRITE). */
   readonly exactDataOut?: boolean;
   /** Modifies the medium: refused on write-protected units. */

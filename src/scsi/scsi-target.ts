@@ -127,8 +127,9 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
     const transferLength = parsed.dataOutBytes;
     if (parsed.writesMedium && unit.isWriteProtected) return withTransfer(checkCondition(senseFailure('write-protected')), transferLength);
     const received = dataOutLength(command);
-    if (transferLength !== undefined && (received < transferLength || (parsed.exactDataOut && received > transferLength))) {
-      // Less Data-Out than the CDB announces (EDTL < SPDTL): refuse without writing (SAM-5 §5.4.3 option b).
+    const tooShort = received < (transferLength ?? 0) && !parsed.acceptsShortDataOut;
+    if (transferLength !== undefined && (tooShort || (parsed.exactDataOut && received > transferLength))) {
+      // Data-Out length differs from what the CDB announces: refuse without writing (SAM-5 §5.4.3 option b).
       return withTransfer(checkCondition(senseFailure('invalid-field-in-information-unit')), transferLength);
     }
     const outcome = await parsed.run({ command, unit, target: this });

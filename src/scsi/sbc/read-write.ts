@@ -5,7 +5,7 @@
  */
 import { readBufferPool } from '../../storage/buffer-pool.ts';
 import { lba21, u16, u32, u64 } from '../cdb.ts';
-import { dataOutChunks } from '../data-out.ts';
+import { dataOutChunks, dataOutLength } from '../data-out.ts';
 import type { LogicalUnit } from '../logical-unit.ts';
 import { defineOpcode, good, type ExecutionContext, type OpcodeDescriptor, type ParsedCommand } from '../opcode.ts';
 import { invalidCdbField, senseFailure, type SenseFailure } from '../sense.ts';
@@ -88,9 +88,13 @@ function writeOpcode(name: string, opcode: number, size: Size, usageBits: number
       return {
         range: { lba, blocks },
         dataOutBytes: bytes,
+        acceptsShortDataOut: true,
         writesMedium: true,
         async run(context) {
-          await writeBlocks(context, lba, dataOutChunks(context.command, bytes), fua);
+          // EDTL < SPDTL: only the whole blocks that arrived are written; the fabric reports the residual.
+          const received = Math.min(bytes, dataOutLength(context.command));
+          const whole = received - (received % context.unit.blockSize);
+          await writeBlocks(context, lba, dataOutChunks(context.command, whole), fua);
           return good();
         },
       };
