@@ -1,6 +1,7 @@
 /** The `iscsi-sim` command: global logging flags, then one subcommand per file in ./commands. */
 import { Command, CommanderError } from 'commander';
 import { configureLogging } from '../util/log.ts';
+import { registerCim } from './commands/cim.ts';
 import { registerServe } from './commands/serve.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
 
   // One line per subcommand; each file exports register<Name>(program).
   registerServe(program);
+  registerCim(program);
 
   return program;
 }
