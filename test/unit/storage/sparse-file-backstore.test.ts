@@ -1,0 +1,97 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { SparseFileBackstore } from '../../../src/storage/sparse-file-backstore.ts';
+
+async function tempDir(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'backstore-test-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const TIB = 2 ** 40;
+
+t.test('a 10 TiB LUN is created sparse: right size, ~0 blocks on disk', async (t) => {
+  const dir = await tempDir(t);
+  const b = await SparseFileBackstore.open({ path: join(dir, 'big.img'), sizeBytes: 10 * TIB, blockSize: 4096 });
+  t.teardown(() => b.close());
+  const info = await stat(b.path);
+  t.equal(info.size, 10 * TIB);
+  t.ok(info.blocks * 512 < 1024 * 1024, `allocated ${info.blocks * 512} bytes`);
+  t.same(await b.read(5 * TIB, 4096), Buffer.alloc(4096), 'holes read as zeros');
+});
+
+t.test('writes land at their offset; chunks are written back to back', async (t) => {
+  const dir = await tempDir(t);
+  const b = await SparseFileBackstore.open({ path: join(dir, 'a.img'), sizeBytes: 1 << 20 });
+  t.teardown(() => b.close());
+  await b.write(4096, [Buffer.alloc(100, 1), Buffer.alloc(412, 2)], { fua: false });
+  const back = await b.read(4096, 512);
+  t.same(back.subarray(0, 100), Buffer.alloc(100, 1));
+  t.same(back.subarray(100), Buffer.alloc(412, 2));
+  await b.write(0, [Buffer.alloc(512, 3)], { fua: true });
+  t.same(await b.read(0, 512), Buffer.alloc(512, 3), 'FUA write readable');
+  await t.rejects(b.read((1 << 20) - 256, 512), RangeError, 'reads past the end are refused');
+  await t.rejects(b.write(1 << 20, [Buffer.alloc(512)], { fua: false }), RangeError);
+});
+
+t.test('unmap punches a hole that allocation() reports and that reads as zeros', async (t) => {
+  const dir = await tempDir(t);
+  const b = await SparseFileBackstore.open({ path: join(dir, 'h.img'), sizeBytes: 64 << 20 });
+  t.teardown(() => b.close());
+  t.ok(b.punchesHoles, 'punch-hole available on this platform');
+  await b.write(1 << 20, [Buffer.alloc(1 << 20, 9)], { fua: false });
+  await b.flush();
+  const before = await b.allocatedBytes();
+  t.ok(before >= 1 << 20, 'data allocated');
+  t.same(await b.allocation(0, 4 << 20), [
+    { offset: 0, length: 1 << 20, mapped: false },
+    { offset: 1 << 20, length: 1 << 20, mapped: true },
+    { offset: 2 << 20, length: 2 << 20, mapped: false },
+  ]);
+  await b.unmap(1 << 20, 1 << 20);
+  t.ok((await b.allocatedBytes()) < before, 'allocated blocks shrink');
+  t.same(await b.read(1 << 20, 4096), Buffer.alloc(4096));
+  t.same(await b.allocation(0, 4 << 20), [{ offset: 0, length: 4 << 20, mapped: false }]);
+});
+
+t.test('write listeners run after the write and can delay completion; flush listeners after fdatasync', async (t) => {
+  const dir = await tempDir(t);
+  const b = await SparseFileBackstore.open({ path: join(dir, 'l.img'), sizeBytes: 1 << 20 });
+  t.teardown(() => b.close());
+  const seen: string[] = [];
+  let releaseListener: (() => void) | undefined;
+  const remove = b.addWriteListener(async (offset, chunks, options) => {
+    seen.push(`write ${offset} ${chunks.length} ${options.fua}`);
+    t.same(await b.read(offset, 512), Buffer.alloc(512, 4), 'data is in the file when the listener runs');
+    await new Promise<void>((resolve) => { releaseListener = resolve; });
+  });
+  b.addFlushListener(() => { seen.push('flush'); });
+  let done = false;
+  const pending = b.write(0, [Buffer.alloc(512, 4)], { fua: true }).then(() => { done = true; });
+  // Bounded by the listener's own progress: it reaches the await after one read.
+  while (!releaseListener) await new Promise((r) => setImmediate(r));
+  t.equal(done, false, 'write waits for the listener');
+  releaseListener();
+  await pending;
+  t.equal(done, true);
+  remove();
+  await b.write(512, [Buffer.alloc(512, 4)], { fua: false });
+  await b.flush();
+  t.same(seen, ['write 0 1 true', 'flush']);
+});
+
+t.test('an existing smaller file is grown; bad sizes are refused', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'g.img');
+  const small = await SparseFileBackstore.open({ path, sizeBytes: 1 << 20 });
+  await small.write(0, [Buffer.alloc(512, 5)], { fua: false });
+  await small.close();
+  const grown = await SparseFileBackstore.open({ path, sizeBytes: 2 << 20 });
+  t.equal((await stat(path)).size, 2 << 20);
+  t.same(await grown.read(0, 512), Buffer.alloc(512, 5), 'data kept');
+  await grown.close();
+  await t.rejects(SparseFileBackstore.open({ path: join(dir, 'x.img'), sizeBytes: 1000 }), /multiple of 512/);
+  await t.rejects(SparseFileBackstore.open({ path: join(dir, 'missing.img'), sizeBytes: 1 << 20, create: false }), /ENOENT/);
+});
