@@ -7,11 +7,11 @@ import type { Socket } from 'node:net';
 import { crc32c } from '@node-rs/crc32';
 import { logger, type Logger } from '../util/log.ts';
 import type { PortalAddress, TargetCatalog } from './catalog.ts';
-import { RejectReason, RESERVED_TAG } from './constants.ts';
+import { InitiatorOpcode, RejectReason, RESERVED_TAG } from './constants.ts';
 import { FullFeaturePhase, type ConnectionPort } from './full-feature.ts';
 import { LoginNegotiation } from './login.ts';
 import { KeepAlive, type KeepAliveOptions } from './nop.ts';
-import { padLength, serialAdd, type Pdu } from './pdu.ts';
+import { EMPTY, opcodeOf, padLength, serialAdd, type Pdu } from './pdu.ts';
 import { PduParser, type ParseError } from './parser.ts';
 import { loginResponse, reject, type OutPdu, type Sequence } from './serializer.ts';
 import { Session } from './session.ts';
@@ -57,6 +57,7 @@ export class Connection implements ConnectionPort {
   ) {
     this.log = logger.child({ component: 'iscsi', peer: `${socket.remoteAddress}:${socket.remotePort}` });
     this.parser = new PduParser({ pdu: (pdu) => this.onPdu(pdu), error: (error) => this.onParseError(error) });
+    this.parser.acceptHeader = (bhs) => this.phase !== 'login' || opcodeOf(bhs) === InitiatorOpcode.LoginRequest;
     this.login = new LoginNegotiation(ctx.catalog, ctx.portal, (tsih) => ctx.registry.has(tsih));
     this.keepAlive = new KeepAlive(ctx.keepAlive, this, () => this.newTag(), (reason) => this.drop(reason));
     socket.setNoDelay(true);
@@ -223,6 +224,11 @@ export class Connection implements ConnectionPort {
 
   private onParseError(error: ParseError): void {
     this.log.warn({ kind: error.kind, detail: error.message }, 'malformed PDU');
+    if (this.phase === 'login' && error.kind === 'unexpected') {
+      // RFC 7143 §6.1: only Login Requests before login; the login layer answers with a status.
+      this.onLoginPdu({ bhs: error.bhs, ahs: undefined, data: EMPTY });
+      return;
+    }
     if (this.phase === 'full-feature') {
       const reason = error.kind === 'data-digest' ? RejectReason.DataDigestError : RejectReason.ProtocolError;
       if (error.kind !== 'header-digest') this.send((seq) => reject(reason, error.bhs, seq), true);
@@ -237,12 +243,16 @@ export class Connection implements ConnectionPort {
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.parser.midPdu) this.log.info('peer closed the connection in the middle of a PDU');
     this.phase = 'closing';
     this.parser.stop();
     this.keepAlive.stop();
     if (this.loginTimer) clearTimeout(this.loginTimer);
     const session = this.session;
-    if (!session) return;
+    if (!session) {
+      this.log.info({ phase: 'login' }, 'connection closed');
+      return;
+    }
     this.ffp?.shutdown();
     session.closed = true;
     this.ctx.registry.remove(session);

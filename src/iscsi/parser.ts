@@ -8,7 +8,7 @@ import { crc32c } from '@node-rs/crc32';
 import { BHS_LENGTH, DIGEST_LENGTH } from './constants.ts';
 import { dataSegmentLength, padLength, totalAhsLength, type Pdu } from './pdu.ts';
 
-export type ParseErrorKind = 'header-digest' | 'data-digest' | 'oversized';
+export type ParseErrorKind = 'header-digest' | 'data-digest' | 'oversized' | 'unexpected';
 
 export interface ParseError {
   readonly kind: ParseErrorKind;
@@ -28,6 +28,12 @@ export class PduParser {
   dataDigest = false;
   /** Largest data segment accepted (our declared MaxRecvDataSegmentLength). */
   maxDataSegmentLength: number;
+  /**
+   * Checked as soon as a BHS is complete, before waiting for its data: a header the connection can
+   * never accept (e.g. not a Login Request before login) is reported at once instead of stalling on a
+   * data segment that may never come.
+   */
+  acceptHeader: ((bhs: Buffer) => boolean) | undefined;
 
   private pending: Buffer | undefined;
   private pendingFilled = 0;
@@ -109,6 +115,10 @@ export class PduParser {
     const dataLength = dataSegmentLength(bhs);
     if (dataLength > this.maxDataSegmentLength) {
       this.fail('oversized', bhs, `data segment of ${dataLength} bytes exceeds ${this.maxDataSegmentLength}`);
+      return -1;
+    }
+    if (this.acceptHeader && !this.acceptHeader(bhs)) {
+      this.fail('unexpected', Buffer.from(bhs), `unexpected opcode 0x${(bhs[0] & 0x3f).toString(16)}`);
       return -1;
     }
     let total = BHS_LENGTH + totalAhsLength(bhs);
