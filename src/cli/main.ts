@@ -2,7 +2,9 @@
 import { Command, CommanderError } from 'commander';
 import { configureLogging } from '../util/log.ts';
 import { registerCim } from './commands/cim.ts';
+import { registerLab } from './commands/lab.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerStatus } from './commands/status.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   // One line per subcommand; each file exports register<Name>(program).
   registerServe(program);
   registerCim(program);
+  registerLab(program);
+  registerStatus(program);
 
   return program;
 }

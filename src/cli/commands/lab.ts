@@ -1,0 +1,96 @@
+/**
+ * `iscsi-sim lab`: the paired-simulator lab (embedded Redis, primary + peer processes, a mirror made
+ * through CIM). Also registers the hidden `lab-node` command the lab runs its systems with.
+ */
+import type { Command } from 'commander';
+import { connectHints, liveStatus, startLab } from '../../lab/lab-runner.ts';
+import { runLabNode } from '../../lab/lab-node.ts';
+import { exitSoon, fail, stopOnSignals } from '../lifecycle.ts';
+
+interface LabFlags {
+  stateDir: string;
+  basePort?: string;
+  redis?: string;
+  size?: string;
+  sync?: boolean;
+  exitWhenReady?: boolean;
+}
+
+function parsePort(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 1 || port > 65535 - 6) fail(`--base-port must be an integer from 1 to ${65535 - 6}`, 2);
+  return port;
+}
+
+async function lab(flags: LabFlags): Promise<void> {
+  const tty = process.stdout.isTTY === true;
+  let lastRewrite = 0;
+  const print = (text: string) => process.stdout.write(`${text}\n`);
+  const rewrite = (text: string) => {
+    if (tty) { process.stdout.write(`\r\x1b[2K${text}`); return; }
+    // Not a terminal (CI, pipes): a plain line at most every 5 s.
+    if (Date.now() - lastRewrite >= 5000) { lastRewrite = Date.now(); print(text); }
+  };
+  let handle;
+  try {
+    handle = await startLab({
+      stateDir: flags.stateDir,
+      ...(flags.basePort === undefined ? {} : { basePort: parsePort(flags.basePort) }),
+      ...(flags.redis === undefined ? {} : { redisUrl: flags.redis }),
+      ...(flags.size === undefined ? {} : { lunSize: flags.size }),
+      mode: flags.sync ? 'sync' : 'async',
+      print,
+      rewrite,
+    });
+  } catch (err) {
+    fail(`lab failed to start: ${(err as Error).message}`);
+  }
+  print(connectHints(handle.ready));
+  print(`lab ready: ${JSON.stringify(handle.ready)}`);
+  if (flags.exitWhenReady) {
+    await handle.stop();
+    exitSoon(0);
+    return;
+  }
+  let stopping = false;
+  void liveStatus(handle.ready.redisUrl, rewrite, () => stopping);
+  void handle.failed.then(async (name) => {
+    if (stopping) return;
+    stopping = true;
+    print(`\nsystem ${name} exited unexpectedly; stopping the lab`);
+    await handle.stop();
+    exitSoon(1);
+  });
+  await stopOnSignals(async () => {
+    stopping = true;
+    if (tty) print('');
+    await handle.stop();
+  }, 'the lab');
+  exitSoon(0);
+}
+
+export function registerLab(program: Command): void {
+  program
+    .command('lab')
+    .description('run the replication lab: embedded Redis, a primary and a peer system, a mirror created through CIM; Ctrl-C stops it')
+    .option('--state-dir <dir>', 'where the lab keeps configs, LUN files, Redis data and logs', 'state/lab')
+    .option('--base-port <n>', 'derive every port from N: iSCSI N/N+1, CIM N+2/N+3, Redis N+4, metrics N+5/N+6 (default: 3260/3261, 5988/5989, 6390, 9464/9465)')
+    .option('--redis <url>', 'use this Redis instead of starting an embedded one')
+    .option('--size <size>', 'LUN size for both systems (default from fixtures/lab-*.yaml)')
+    .option('--sync', 'synchronous mirror (protocol C) instead of asynchronous')
+    .option('--exit-when-ready', 'stop everything right after printing the ready line (scripts)')
+    .action((flags: LabFlags) => lab(flags));
+  program
+    .command('lab-node', { hidden: true })
+    .description('one lab system: serve + the replication engine (used by `iscsi-sim lab`)')
+    .requiredOption('-c, --config <file>', 'system config')
+    .action(async (flags: { config: string }) => {
+      try {
+        await runLabNode(flags.config);
+      } catch (err) {
+        fail(`cannot start lab system: ${(err as Error).message}`);
+      }
+      exitSoon(0);
+    });
+}

@@ -1,0 +1,80 @@
+/**
+ * The lab's two system configs, from fixtures/lab-primary.yaml and fixtures/lab-peer.yaml with every
+ * port derived from one base port (so several labs run side by side) and everything under the lab's
+ * state dir. Without --base-port the fixtures' own ports are used.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+
+export const FIXTURES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures');
+
+export interface LabPorts {
+  readonly primaryIscsi: number;
+  readonly peerIscsi: number;
+  readonly primaryCim: number;
+  readonly peerCim: number;
+  readonly redis: number;
+  readonly primaryMetrics: number;
+  readonly peerMetrics: number;
+}
+
+export function labPorts(basePort: number | undefined): LabPorts {
+  if (basePort === undefined) {
+    return { primaryIscsi: 3260, peerIscsi: 3261, primaryCim: 5988, peerCim: 5989, redis: 6390, primaryMetrics: 9464, peerMetrics: 9465 };
+  }
+  return {
+    primaryIscsi: basePort, peerIscsi: basePort + 1, primaryCim: basePort + 2, peerCim: basePort + 3,
+    redis: basePort + 4, primaryMetrics: basePort + 5, peerMetrics: basePort + 6,
+  };
+}
+
+export interface LabSystemFiles {
+  readonly name: string;
+  readonly role: 'primary' | 'peer';
+  readonly configPath: string;
+  readonly stateDir: string;
+}
+
+type Doc = Record<string, unknown>;
+
+/** Writes <stateDir>/<name>/system.yaml for both systems and returns where. */
+export async function writeLabConfigs(stateDir: string, ports: LabPorts, redisUrl: string, lunSize?: string): Promise<LabSystemFiles[]> {
+  const primary = await fixture('lab-primary.yaml');
+  const peer = await fixture('lab-peer.yaml');
+  const primaryName = String(primary.name ?? 'primary');
+  const peerName = String(peer.name ?? 'peer');
+  const files: LabSystemFiles[] = [];
+  for (const [doc, role, name, iscsi, cim, metrics, other, otherCim] of [
+    [primary, 'primary', primaryName, ports.primaryIscsi, ports.primaryCim, ports.primaryMetrics, peerName, ports.peerCim],
+    [peer, 'peer', peerName, ports.peerIscsi, ports.peerCim, ports.peerMetrics, primaryName, ports.primaryCim],
+  ] as const) {
+    const systemDir = join(stateDir, name);
+    const config: Doc = {
+      ...doc,
+      stateDir: systemDir,
+      portals: [`127.0.0.1:${iscsi}`],
+      cim: { ...(doc.cim as Doc | undefined), address: '127.0.0.1', port: cim },
+      peers: [{ name: other, cimUrl: `http://127.0.0.1:${otherCim}` }],
+      redisUrl,
+      metrics: { address: '127.0.0.1', port: metrics },
+    };
+    if (lunSize) {
+      config.targets = (doc.targets as Doc[]).map((target) => ({
+        ...target, luns: (target.luns as Doc[]).map((lun) => ({ ...lun, size: lunSize })),
+      }));
+    }
+    await mkdir(systemDir, { recursive: true });
+    const configPath = join(systemDir, 'system.yaml');
+    await writeFile(configPath, `# written by iscsi-sim lab from fixtures/lab-${role}.yaml\n${stringify(config)}`);
+    files.push({ name, role, configPath, stateDir: systemDir });
+  }
+  return files;
+}
+
+async function fixture(name: string): Promise<Doc> {
+  const parsed: unknown = parse(await readFile(join(FIXTURES_DIR, name), 'utf8'));
+  if (typeof parsed !== 'object' || parsed === null) throw new Error(`fixtures/${name} is not a YAML mapping`);
+  return parsed as Doc;
+}

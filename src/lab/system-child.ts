@@ -1,0 +1,64 @@
+/**
+ * A lab system as a child process (`iscsi-sim lab-node --config FILE`): its output goes to a log file
+ * in its state dir, and its `iscsi-sim ready:` line tells us it serves.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseReadyLine } from '../cli/ready-line.ts';
+import type { SystemSummary } from '../system/system.ts';
+
+const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'iscsi-sim.js');
+
+export interface SystemChild {
+  readonly name: string;
+  readonly logPath: string;
+  readonly summary: SystemSummary;
+  readonly process: ChildProcess;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export async function startSystemChild(name: string, configPath: string, stateDir: string, readyTimeoutMs = 60_000): Promise<SystemChild> {
+  const logPath = join(stateDir, 'system.log');
+  const log = createWriteStream(logPath, { flags: 'a' });
+  const child = spawn(process.execPath, [BIN, 'lab-node', '--config', configPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ISCSI_SIM_LOG_FORMAT: process.env.ISCSI_SIM_LOG_FORMAT ?? 'json' },
+  });
+  child.stderr?.pipe(log, { end: false });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const summary = await new Promise<SystemSummary>((resolveReady, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    const timer = setTimeout(() => finish(new Error(`${name} not ready within ${readyTimeoutMs / 1000} s (see ${logPath})`)), readyTimeoutMs);
+    const onExit = (code: number | null) => finish(new Error(`${name} exited (${code}) before it was ready (see ${logPath})`));
+    function finish(error: Error | undefined, ready?: SystemSummary): void {
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      if (error) { child.kill('SIGKILL'); reject(error); } else resolveReady(ready!);
+    }
+    lines.on('line', (line) => {
+      log.write(`${line}\n`);
+      const ready = parseReadyLine(line);
+      if (ready) finish(undefined, ready);
+    });
+    child.once('exit', onExit);
+  });
+  return {
+    name,
+    logPath,
+    summary,
+    process: child,
+    stop: async (graceMs = 15_000) => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      }
+      log.end();
+    },
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * Adds replication to a system assembly without the system knowing about it: wraps the components so
+ * the CIM server handle is kept, then, once the system runs, starts the engine (when the config has a
+ * redisUrl), registers it with CIM and serves /metrics (when the config has `metrics`).
+ *
+ *   const replicated = withReplication(defaultComponents());
+ *   const system = new System(config, replicated.components);
+ *   await system.start();
+ *   const replication = await replicated.attach(system, config);   // undefined without redisUrl
+ *   ...
+ *   await replication?.close(); await system.stop();
+ */
+import { startCimServer, type CimServerHandle as FullCimHandle } from '../cim/index.ts';
+import type { SystemConfig } from '../config/types.ts';
+import type { SystemComponents } from '../system/components.ts';
+import type { SystemView } from '../system/view.ts';
+import { logger } from '../util/log.ts';
+import { serveMetrics, startReplication, type ReplicationHandle } from './index.ts';
+
+export interface ReplicatedComponents {
+  readonly components: SystemComponents;
+  attach(view: SystemView, config: SystemConfig): Promise<AttachedReplication | undefined>;
+}
+
+export interface AttachedReplication extends ReplicationHandle {
+  readonly metricsUrl?: string;
+}
+
+export function withReplication(base: SystemComponents): ReplicatedComponents {
+  let cim: FullCimHandle | undefined;
+  const components: SystemComponents = {
+    ...base,
+    startCim: async (view, config) => {
+      cim = await startCimServer(view, config);
+      return cim;
+    },
+  };
+  return {
+    components,
+    attach: async (view, config) => {
+      if (!config.redisUrl) return undefined;
+      const handle = await startReplication(view, config.redisUrl);
+      cim?.setReplicationEngine(handle.cim);
+      const metrics = config.metrics ? await serveMetrics(handle.metrics, config.metrics.address, config.metrics.port) : undefined;
+      logger.child({ component: 'replication' }).info({ redis: redactUrl(config.redisUrl), metrics: metrics?.url }, 'replication engine running');
+      return {
+        ...handle,
+        ...(metrics ? { metricsUrl: metrics.url } : {}),
+        close: async () => {
+          await metrics?.close();
+          await handle.close();
+        },
+      };
+    },
+  };
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'redis';
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * Reads every pair's entry and latest published status straight from Redis: what `iscsi-sim status`
+ * and the lab's live line show, without asking either system process.
+ */
+import type { Redis } from 'ioredis';
+import { pairKeys } from './keys.ts';
+import { ALL_PAIRS_KEY, type PairEntry } from './mirror/pair-registry.ts';
+import type { PairStatus } from './pair-types.ts';
+
+export interface PairReport {
+  readonly entry: PairEntry;
+  /** Undefined until the source published one (or when it has been silent for ~10 s). */
+  readonly status?: PairStatus;
+}
+
+export async function readPairReports(redis: Redis): Promise<PairReport[]> {
+  const ids = (await redis.smembers(ALL_PAIRS_KEY)).sort();
+  const reports: PairReport[] = [];
+  for (const id of ids) {
+    const keys = pairKeys(id);
+    const [entryText, statusText] = await Promise.all([redis.get(keys.config), redis.get(keys.status)]);
+    if (!entryText) continue;
+    try {
+      const entry = JSON.parse(entryText) as PairEntry;
+      if (entry.admin === 'detached') continue;
+      reports.push({ entry, ...(statusText ? { status: JSON.parse(statusText) as PairStatus } : {}) });
+    } catch {
+      // a malformed entry is skipped, not fatal
+    }
+  }
+  return reports;
+}
