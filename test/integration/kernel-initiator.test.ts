@@ -45,3 +45,46 @@ t.test('Linux kernel initiator with CRC32C header and data digests', { skip }, a
   report(t, run);
   if (!target.external) t.match(run.console, /GUEST-NEG header_digest=(CRC32C|1)/, 'header digest negotiated');
 });
+
+const CHAP_IQN = 'iqn.2026-11.org.iscsi-sim:chap';
+const CHAP = { user: 'guest-user', secret: 'guest-secret-123', mutualUser: 'target-user', mutualSecret: 'target-secret-456' };
+const chapConfig = (port: number, dir: string): string => [
+  'name: kernel-chap',
+  `stateDir: ${dir}/state`,
+  `portals: ["127.0.0.1:${port}"]`,
+  `discoveryChap: { user: ${CHAP.user}, secret: ${CHAP.secret} }`,
+  'targets:',
+  `  - iqn: ${CHAP_IQN}`,
+  '    portalGroupTags: [1]',
+  `    chap: { user: ${CHAP.user}, secret: ${CHAP.secret}, mutualUser: ${CHAP.mutualUser}, mutualSecret: ${CHAP.mutualSecret} }`,
+  `    luns: [{ lun: 0, file: ${dir}/chap.img, size: 64M }]`,
+  'cim: { enabled: false }',
+].join('\n') + '\n';
+
+t.test('Linux kernel initiator with mutual CHAP on discovery and session', { skip }, async (t) => {
+  if (!build?.ok) return;
+  const target = await startTarget({ iqn: CHAP_IQN, config: chapConfig });
+  t.teardown(() => target.stop());
+  const run = await runGuest({
+    dir: build.dir, port: target.port, iqn: CHAP_IQN, timeoutMs: GUEST_TIMEOUT_MS,
+    discoveryChap: `${CHAP.user}:${CHAP.secret}`,
+    chap: `${CHAP.user}:${CHAP.secret}`, mutualChap: `${CHAP.mutualUser}:${CHAP.mutualSecret}`,
+  });
+  report(t, run);
+  t.ok(run.ok.has('chap-config'), 'GUEST-OK chap-config');
+});
+
+t.test('Linux kernel initiator with a wrong CHAP secret is refused', { skip }, async (t) => {
+  if (!build?.ok) return;
+  const target = await startTarget({ iqn: CHAP_IQN, config: chapConfig });
+  t.teardown(() => target.stop());
+  const run = await runGuest({
+    dir: build.dir, port: target.port, iqn: CHAP_IQN, timeoutMs: GUEST_TIMEOUT_MS,
+    discoveryChap: `${CHAP.user}:${CHAP.secret}`, chap: `${CHAP.user}:not-the-secret-1`,
+  });
+  t.notOk(run.timedOut, 'guest finished');
+  t.ok(run.ok.has('discovery'), 'discovery with the right CHAP secret succeeds');
+  t.ok(run.failed.has('login') && !run.ok.has('login'), 'login with the wrong secret fails');
+  t.notOk(run.ok.has('disk'), 'no disk appears');
+  t.ok(target.alive(), 'target still running');
+});

@@ -6,7 +6,7 @@
  * tgtd while developing a test); then there is no process and no log.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -33,6 +33,11 @@ export interface StartOptions {
   luns?: string[];
   iqn?: string;
   extraArgs?: string[];
+  /**
+   * Config-file form instead of the quick form: returns the YAML for a portal on 127.0.0.1:port, with
+   * LUN files under dir. The target named `iqn` should be in it.
+   */
+  config?: (port: number, dir: string) => string;
   readyTimeoutMs?: number;
 }
 
@@ -79,8 +84,13 @@ export async function startTarget(options: StartOptions = {}): Promise<TargetPro
   const iqn = options.iqn ?? 'iqn.2026-11.org.iscsi-sim:test';
   const dir = mkdtempSync(join(tmpdir(), 'iscsi-sim-target-'));
   const lunArgs = (options.luns ?? ['256M']).flatMap((size, i) => ['--lun', `${join(dir, `lun${i}.img`)}:${size}`]);
-  const args = [join(repoRoot, 'bin', 'iscsi-sim.js'), 'serve', '--listen', `${host}:${port}`, '--iqn', iqn,
-    '--state-dir', join(dir, 'state'), ...lunArgs, ...(options.extraArgs ?? [])];
+  let serveArgs = ['--listen', `${host}:${port}`, '--iqn', iqn, '--state-dir', join(dir, 'state'), ...lunArgs];
+  if (options.config) {
+    const file = join(dir, 'system.yaml');
+    writeFileSync(file, options.config(port, dir));
+    serveArgs = ['--config', file];
+  }
+  const args = [join(repoRoot, 'bin', 'iscsi-sim.js'), 'serve', ...serveArgs, ...(options.extraArgs ?? [])];
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ISCSI_SIM_LOG_FORMAT: 'json' },
   });
