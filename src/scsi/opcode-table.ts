@@ -5,6 +5,7 @@ import { persistentReserveOutOpcodes } from './pr/persistent-reserve-out.ts';
 import { compareAndWrite, orWrite16 } from './sbc/compare-and-write.ts';
 import { getLbaStatus } from './sbc/get-lba-status.ts';
 import { unmap } from './sbc/unmap.ts';
+import { writeAtomic16 } from './sbc/write-atomic.ts';
 import { writeSameOpcodes } from './sbc/write-same.ts';
 import { cacheOpcodes } from './sbc/cache-commands.ts';
 import { readCapacity10, readCapacity16 } from './sbc/read-capacity.ts';
@@ -13,6 +14,7 @@ import { preventAllowMediumRemoval, startStopUnit } from './sbc/unit-control.ts'
 import { inquiry } from './spc/inquiry.ts';
 import { modeSelect10, modeSelect6, modeSense10, modeSense6 } from './spc/mode-sense-select.ts';
 import { reportLuns } from './spc/report-luns.ts';
+import { reportTargetPortGroups } from './spc/report-target-port-groups.ts';
 import { reportSupportedOperationCodes, reportSupportedTaskManagementFunctions } from './spc/report-supported-opcodes.ts';
 import { requestSense, testUnitReady } from './spc/request-sense.ts';
 import { release10, release6, reserve10, reserve6 } from './spc/reserve-release.ts';
@@ -48,12 +50,12 @@ export const CORE_OPCODES: readonly OpcodeDescriptor[] = [
   testUnitReady, requestSense, inquiry, reportLuns,
   modeSense6, modeSense10, modeSelect6, modeSelect10,
   reserve6, release6, reserve10, release10,
-  reportSupportedOperationCodes, reportSupportedTaskManagementFunctions,
+  reportSupportedOperationCodes, reportSupportedTaskManagementFunctions, reportTargetPortGroups,
   readCapacity10, readCapacity16,
   ...readWriteOpcodes, ...cacheOpcodes,
   startStopUnit, preventAllowMediumRemoval,
   ...persistentReserveInOpcodes, ...persistentReserveOutOpcodes,
-  ...writeSameOpcodes, unmap, getLbaStatus, compareAndWrite, orWrite16,
+  ...writeSameOpcodes, unmap, getLbaStatus, compareAndWrite, orWrite16, writeAtomic16,
 ];
 
 export const DEFAULT_OPCODE_TABLE = buildOpcodeTable(CORE_OPCODES);

@@ -19,6 +19,8 @@ export interface TargetContext {
   unitFor(lun: number): LogicalUnit | undefined;
   /** The opcode table (REPORT SUPPORTED OPERATION CODES answers from it). */
   readonly opcodes: ReadonlyMap<number, OpcodeEntry>;
+  /** Portal group tags this target is reachable through (ALUA target port groups), ascending. */
+  portalGroups(): number[];
   /** Every I_T nexus currently logged in to this target. */
   nexusIds(): Iterable<string>;
 }

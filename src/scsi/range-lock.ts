@@ -1,6 +1,7 @@
 /**
- * Exclusive locks over LBA ranges of one LU: COMPARE AND WRITE holds one for its read-compare-write so
- * that it is atomic against other writers (SBC-3 §5.2). Waiters queue FIFO; no timeouts are needed
+ * Exclusive locks over LBA ranges of one LU: every write holds one while in flight, and COMPARE AND
+ * WRITE / ORWRITE hold one across read-modify-write, so those are atomic against other writers
+ * (SBC-3 §5.2). Waiters queue FIFO; no timeouts are needed
  * because every holder releases in a finally block.
  */
 
@@ -19,13 +20,6 @@ export class RangeLock {
       if (!this.overlaps(range) && this.waiters.length === 0) resolve(this.grant(range));
       else this.waiters.push({ range, grant: resolve });
     });
-  }
-
-  /** Waits until no lock overlaps the range (plain writes respect COMPARE AND WRITE's atomicity). */
-  async waitUnlocked(lba: number, blocks: number): Promise<void> {
-    if (this.held.size === 0) return;
-    const release = await this.acquire(lba, blocks);
-    release();
   }
 
   private overlaps(range: Held): boolean {

@@ -21,6 +21,8 @@ export interface ScsiTargetOptions {
   readonly units: readonly LogicalUnit[];
   /** Report TPGS and serve REPORT TARGET PORT GROUPS (default true). */
   readonly alua?: boolean;
+  /** Portal group tags of this target (ALUA groups); groups of logged-in nexuses are added. */
+  readonly portalGroupTags?: readonly number[];
   /** Override the opcode table (tests). */
   readonly opcodes?: ReadonlyMap<number, OpcodeEntry>;
 }
@@ -43,9 +45,11 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
   readonly opcodes: ReadonlyMap<number, OpcodeEntry>;
   private readonly units = new Map<number, LogicalUnit>();
   private readonly nexuses = new Map<string, ItNexus>();
+  private readonly configuredGroups: readonly number[];
 
   constructor(options: ScsiTargetOptions) {
     this.targetIqn = options.targetIqn;
+    this.configuredGroups = options.portalGroupTags ?? [];
     for (const unit of options.units) {
       if (this.units.has(unit.lun)) throw new Error(`duplicate LUN ${unit.lun} in ${options.targetIqn}`);
       this.units.set(unit.lun, unit);
@@ -58,6 +62,13 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
 
   unitFor(lun: number): LogicalUnit | undefined {
     return this.units.get(lun);
+  }
+
+  portalGroups(): number[] {
+    const tags = new Set(this.configuredGroups);
+    for (const n of this.nexuses.values()) tags.add(n.portalGroupTag);
+    if (tags.size === 0) tags.add(1);
+    return [...tags].sort((a, b) => a - b);
   }
 
   nexusIds(): Iterable<string> {

@@ -39,6 +39,8 @@ export const readCapacity16 = defineOpcode({
         data.writeBigUInt64BE(BigInt(unit.blocks - 1), 0);
         data.writeUInt32BE(unit.blockSize, 8);
         // LBPME: thin provisioning; LBPRZ: unmapped blocks read as zeros (holes do).
+        // LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT stays 0: libiscsi 1.19's GetLBAStatus.UnmapSingle
+        // only holds for one logical block per physical block (it queries i+1 but expects i+LBPPB).
         if (unit.thinProvisioning) data[14] = 0x80 | 0x40;
         return goodData(data, allocationLength);
       },

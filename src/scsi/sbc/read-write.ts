@@ -56,9 +56,15 @@ export async function writeBlocks(context: ExecutionContext, lba: number, chunks
   if (chunks.length === 0) return;
   let bytes = 0;
   for (const c of chunks) bytes += c.length;
-  await unit.rangeLock.waitUnlocked(lba, bytes / unit.blockSize);
-  // With the write cache disabled (Caching page WCE=0) every write must be stable before status.
-  await unit.backstore.write(lba * unit.blockSize, chunks, { fua: fua || !unit.writeCacheEnabled });
+  // Every write holds its range while in flight, so COMPARE AND WRITE / WRITE ATOMIC / ORWRITE are
+  // atomic against it (overlapping plain writes from different nexuses have no defined order anyway).
+  const release = await unit.rangeLock.acquire(lba, bytes / unit.blockSize);
+  try {
+    // With the write cache disabled (Caching page WCE=0) every write must be stable before status.
+    await unit.backstore.write(lba * unit.blockSize, chunks, { fua: fua || !unit.writeCacheEnabled });
+  } finally {
+    release();
+  }
 }
 
 function readOpcode(opcode: number, size: Size, usageBits: number[]): OpcodeDescriptor {

@@ -47,9 +47,9 @@ export const inquiry = defineOpcode({
     if (!evpd && pageCode !== 0) return invalidCdbField(2);
     if (evpd && !VPD_PAGES.has(pageCode)) return invalidCdbField(2);
     return {
-      run({ unit, target }) {
+      run({ unit, target, command }) {
         if (!evpd) return goodData(standardInquiry(unit, target), allocationLength);
-        const data = VPD_PAGES.get(pageCode)!(unit, target);
+        const data = VPD_PAGES.get(pageCode)!(unit, target, command.nexus.portalGroupTag);
         return goodData(data, allocationLength);
       },
     };

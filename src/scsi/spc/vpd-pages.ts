@@ -7,8 +7,9 @@ export const MAX_TRANSFER_BYTES = 32 * 1024 * 1024;
 export const MAX_UNMAP_BLOCKS = 1024 * 1024;
 export const MAX_UNMAP_DESCRIPTORS = 256;
 export const MAX_WRITE_SAME_BYTES = 1024 * 1024 * 1024;
+export const MAX_ATOMIC_TRANSFER_BYTES = 1024 * 1024;
 
-type VpdBuilder = (unit: LogicalUnit, target: TargetContext) => Buffer;
+type VpdBuilder = (unit: LogicalUnit, target: TargetContext, portalGroupTag: number) => Buffer;
 
 function page(code: number, body: Buffer): Buffer {
   const header = Buffer.alloc(4);
@@ -42,7 +43,6 @@ function scsiName(name: string): Buffer {
 }
 
 const ISCSI_PROTOCOL = 0x5;
-const RELATIVE_TARGET_PORT = 1;
 
 function supportedPages(): Buffer {
   return page(0x00, Buffer.from([...VPD_PAGES.keys()]));
@@ -52,14 +52,19 @@ function unitSerialNumber(unit: LogicalUnit): Buffer {
   return page(0x80, Buffer.from(unit.serial, 'ascii'));
 }
 
-function deviceIdentification(unit: LogicalUnit, target: TargetContext): Buffer {
+/** The port the command came through: relative port and target port group = its portal group tag. */
+function deviceIdentification(unit: LogicalUnit, target: TargetContext, portalGroupTag: number): Buffer {
   const relativePort = Buffer.alloc(4);
-  relativePort.writeUInt16BE(RELATIVE_TARGET_PORT, 2);
+  relativePort.writeUInt16BE(portalGroupTag, 2);
+  const portGroup = Buffer.alloc(4);
+  portGroup.writeUInt16BE(portalGroupTag, 2);
+  const tpgt = portalGroupTag.toString(16).padStart(4, '0');
   return page(0x83, Buffer.concat([
     designator(1, 0, 3, Buffer.from(unit.naa, 'hex')), // NAA, logical unit
     designator(2, 0, 1, Buffer.concat([ascii(unit.vendor, 8), Buffer.from(unit.serial, 'ascii')])), // T10 vendor ID
     designator(1, 1, 4, relativePort, ISCSI_PROTOCOL), // relative target port
-    designator(3, 1, 8, scsiName(`${target.targetIqn},t,0x0001`), ISCSI_PROTOCOL), // target port name
+    ...(target.alua ? [designator(1, 1, 5, portGroup, ISCSI_PROTOCOL)] : []), // target port group
+    designator(3, 1, 8, scsiName(`${target.targetIqn},t,0x${tpgt}`), ISCSI_PROTOCOL), // target port name
     designator(3, 2, 8, scsiName(target.targetIqn), ISCSI_PROTOCOL), // target device name
   ]));
 }
@@ -78,6 +83,9 @@ function blockLimits(unit: LogicalUnit): Buffer {
     body.writeUInt32BE(0x80000000, 28); // UGAVALID=1, alignment 0
   }
   body.writeBigUInt64BE(BigInt(MAX_WRITE_SAME_BYTES / unit.blockSize), 32); // MAXIMUM WRITE SAME LENGTH
+  body.writeUInt32BE(MAX_ATOMIC_TRANSFER_BYTES / unit.blockSize, 40); // MAXIMUM ATOMIC TRANSFER LENGTH
+  body.writeUInt32BE(1, 44); // ATOMIC ALIGNMENT: any LBA
+  body.writeUInt32BE(1, 48); // ATOMIC TRANSFER LENGTH GRANULARITY: one block
   return page(0xb0, body);
 }
 
