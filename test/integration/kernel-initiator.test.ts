@@ -48,22 +48,17 @@ t.test('Linux kernel initiator with CRC32C header and data digests', { skip }, a
 
 const CHAP_IQN = 'iqn.2026-11.org.iscsi-sim:chap';
 const CHAP = { user: 'guest-user', secret: 'guest-secret-123', mutualUser: 'target-user', mutualSecret: 'target-secret-456' };
-const chapConfig = (port: number, dir: string): string => [
-  'name: kernel-chap',
-  `stateDir: ${dir}/state`,
-  `portals: ["127.0.0.1:${port}"]`,
-  `discoveryChap: { user: ${CHAP.user}, secret: ${CHAP.secret} }`,
-  'targets:',
-  `  - iqn: ${CHAP_IQN}`,
-  '    portalGroupTags: [1]',
-  `    chap: { user: ${CHAP.user}, secret: ${CHAP.secret}, mutualUser: ${CHAP.mutualUser}, mutualSecret: ${CHAP.mutualSecret} }`,
-  `    luns: [{ lun: 0, file: ${dir}/chap.img, size: 64M }]`,
-  'cim: { enabled: false }',
-].join('\n') + '\n';
+const CHAP_CONFIG = {
+  name: 'kernel-chap',
+  portals: [{ address: '127.0.0.1', port: 0, portalGroupTag: 1 }],
+  discoveryChap: { user: CHAP.user, secret: CHAP.secret },
+  targets: [{ iqn: CHAP_IQN, portalGroupTags: [1], chap: CHAP, luns: [{ lun: 0, file: 'chap.img', size: '64M' }] }],
+  cim: { enabled: false },
+};
 
 t.test('Linux kernel initiator with mutual CHAP on discovery and session', { skip }, async (t) => {
   if (!build?.ok) return;
-  const target = await startTarget({ iqn: CHAP_IQN, config: chapConfig });
+  const target = await startTarget({ iqn: CHAP_IQN, config: CHAP_CONFIG });
   t.teardown(() => target.stop());
   const run = await runGuest({
     dir: build.dir, port: target.port, iqn: CHAP_IQN, timeoutMs: GUEST_TIMEOUT_MS,
@@ -76,7 +71,7 @@ t.test('Linux kernel initiator with mutual CHAP on discovery and session', { ski
 
 t.test('Linux kernel initiator with a wrong CHAP secret is refused', { skip }, async (t) => {
   if (!build?.ok) return;
-  const target = await startTarget({ iqn: CHAP_IQN, config: chapConfig });
+  const target = await startTarget({ iqn: CHAP_IQN, config: CHAP_CONFIG });
   t.teardown(() => target.stop());
   const run = await runGuest({
     dir: build.dir, port: target.port, iqn: CHAP_IQN, timeoutMs: GUEST_TIMEOUT_MS,
