@@ -7,6 +7,7 @@ import { getLbaStatus } from './sbc/get-lba-status.ts';
 import { unmap } from './sbc/unmap.ts';
 import { writeAtomic16 } from './sbc/write-atomic.ts';
 import { writeSameOpcodes } from './sbc/write-same.ts';
+import { extendedCopyOpcodes } from './xcopy/extended-copy.ts';
 import { cacheOpcodes } from './sbc/cache-commands.ts';
 import { readCapacity10, readCapacity16 } from './sbc/read-capacity.ts';
 import { readWriteOpcodes } from './sbc/read-write.ts';
@@ -56,6 +57,7 @@ export const CORE_OPCODES: readonly OpcodeDescriptor[] = [
   startStopUnit, preventAllowMediumRemoval,
   ...persistentReserveInOpcodes, ...persistentReserveOutOpcodes,
   ...writeSameOpcodes, unmap, getLbaStatus, compareAndWrite, orWrite16, writeAtomic16,
+  ...extendedCopyOpcodes,
 ];
 
 export const DEFAULT_OPCODE_TABLE = buildOpcodeTable(CORE_OPCODES);

@@ -7,6 +7,7 @@
 import type { ScsiCommand, ScsiResponse } from './command.ts';
 import type { LogicalUnit } from './logical-unit.ts';
 import { buildSense, type SenseFailure } from './sense.ts';
+import type { CopyRecord } from './xcopy/copy-manager.ts';
 
 /** What a command can see of the target (REPORT LUNS, nexus bookkeeping). */
 export interface TargetContext {
@@ -21,6 +22,10 @@ export interface TargetContext {
   readonly opcodes: ReadonlyMap<number, OpcodeEntry>;
   /** Portal group tags this target is reachable through (ALUA target port groups), ascending. */
   portalGroups(): number[];
+  /** EXTENDED COPY results kept for RECEIVE COPY RESULTS, keyed `${nexusId}/${listId}`. */
+  readonly copyResults: Map<string, CopyRecord>;
+  /** Counters of completed copy offloads (status, tests: QEMU's convert uses XCOPY). */
+  readonly copyOperations: { count: number; bytes: number };
   /** Every I_T nexus currently logged in to this target. */
   nexusIds(): Iterable<string>;
 }

@@ -15,6 +15,7 @@ import { DEFAULT_OPCODE_TABLE } from './opcode-table.ts';
 import { buildSense, invalidCdbField, isSenseFailure, senseFailure, type SenseFailure } from './sense.ts';
 import { standardInquiry } from './spc/inquiry.ts';
 import { reportLuns } from './spc/report-luns.ts';
+import type { CopyRecord } from './xcopy/copy-manager.ts';
 
 export interface ScsiTargetOptions {
   readonly targetIqn: string;
@@ -45,6 +46,8 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
   readonly opcodes: ReadonlyMap<number, OpcodeEntry>;
   private readonly units = new Map<number, LogicalUnit>();
   private readonly nexuses = new Map<string, ItNexus>();
+  readonly copyResults = new BoundedMap<CopyRecord>(64);
+  readonly copyOperations = { count: 0, bytes: 0 };
   private readonly configuredGroups: readonly number[];
 
   constructor(options: ScsiTargetOptions) {
@@ -173,6 +176,20 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
     const holder = unit.reservationHolder;
     if (holder !== undefined && holder !== command.nexus.id && descriptor.reservation === 'conflict') return true;
     return unit.persistentReservations.conflicts(command.nexus.id, descriptor, command.cdb);
+  }
+}
+
+/** Keeps the newest `limit` entries (copy results of finished EXTENDED COPY commands). */
+class BoundedMap<V> extends Map<string, V> {
+  constructor(private readonly limit: number) {
+    super();
+  }
+
+  override set(key: string, value: V): this {
+    this.delete(key);
+    super.set(key, value);
+    if (this.size > this.limit) this.delete(this.keys().next().value as string);
+    return this;
   }
 }
 
