@@ -10,7 +10,7 @@
  * the unit tests in test/unit/cim.
  */
 import t from 'tap';
-import { startSystem, type RunningSystem } from './support/system-process.ts';
+import { cliPath, startSystem, type RunningSystem } from './support/system-process.ts';
 import { missingTools, run } from './support/tools.ts';
 
 const NS = 'root/cimv2/storage/iscsitarget';
@@ -32,13 +32,13 @@ function hostOf(url: string): string {
 }
 
 async function wbem(...args: string[]): Promise<string> {
-  const r = await run('wbemcli', args, 30_000);
+  const r = await run('wbemcli', args, 120_000);
   if (r.code !== 0) throw new Error(`wbemcli ${args.join(' ')} failed (${r.code}): ${r.stderr}${r.stdout}`);
   return r.stdout;
 }
 
 /** Polls until `check` passes; bounded by attempts, never by wall-clock assumptions about speed. */
-async function eventually(what: string, attempt: () => Promise<boolean>, attempts = 120): Promise<void> {
+async function eventually(what: string, attempt: () => Promise<boolean>, attempts = 600): Promise<void> {
   for (let i = 0; i < attempts; i++) {
     if (await attempt()) return;
     await new Promise((r) => setTimeout(r, 250));
@@ -175,5 +175,16 @@ t.test('wbemcli against two systems', { skip: missingTools({ wbemcli: 'sblim-wbe
     t.match(out, /RegisteredName="Replication Services"/);
     const sys = await wbem('ain', `${interop}:CIM_RegisteredProfile.InstanceID="SNIA:Array:1.8.0"`);
     t.match(sys, /Name="sysa"/);
+  });
+
+  await t.test('the CLI reaches the same providers: iscsi-sim cim peers / create-collection', async (t) => {
+    const url = a.summary.cimUrl ?? '';
+    const peers = await run(process.execPath, [cliPath, 'cim', '--url', url, 'peers'], 180_000);
+    t.equal(peers.code, 0, peers.stderr);
+    t.match(peers.stdout, /GetPeerSystems: 0/);
+    t.match(peers.stdout, `Name="${IQN_B},t,0x2"`);
+    const busy = await run(process.execPath, [cliPath, 'cim', '--url', url, 'create-collection', '--local', `${IQN_A},t,0x1`], 180_000);
+    t.equal(busy.code, 2, 'a refused method exits 2');
+    t.match(busy.stdout, /CreateRemoteReplicationCollection: 6 \(In Use\)/);
   });
 });

@@ -7,7 +7,7 @@ import type { EndpointInfo } from '../model/endpoints.ts';
 
 export type PortalProber = (endpoint: EndpointInfo, signal: AbortSignal) => Promise<void>;
 
-export function discoveryProber(timeoutMs = 5000, initiatorName?: string): PortalProber {
+export function discoveryProber(timeoutMs = 10_000, initiatorName?: string): PortalProber {
   return async (endpoint, signal) => {
     if (endpoint.portals.length === 0) throw new Error(`endpoint ${endpoint.name} has no portal address`);
     for (const portal of endpoint.portals) {
