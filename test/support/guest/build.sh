@@ -99,9 +99,12 @@ sed -e 's/^node\.startup = .*/node.startup = manual/' \
     "$(find "$work/oi" -path '*etc/iscsi/iscsid.conf' | head -n1)" > "$r/etc/iscsi/iscsid.conf"
 install -m 755 "$here/init.sh" "$r/init"
 
-mkdir -p "$out.tmp"
-cp "$work/kernel/boot/vmlinuz-$kver" "$out.tmp/vmlinuz"
-(cd "$r" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) > "$out.tmp/initrd.gz"
-rm -rf "$out"; mv "$out.tmp" "$out"
+staged=$work/out; mkdir -p "$staged"
+cp "$work/kernel/boot/vmlinuz-$kver" "$staged/vmlinuz"
+(cd "$r" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) > "$staged/initrd.gz"
+# A concurrent build of the same key may have won the race: keep its result.
+mv -T "$staged" "$out" 2>/dev/null || [[ -s $out/initrd.gz ]] || cannot "could not install $out"
+# Guests of older builder versions are dead weight.
+find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name debs ! -name "$key" ! -name 'tmp.*' -exec rm -rf {} +
 say "built $out (kernel $kver, initrd $(du -h "$out/initrd.gz" | cut -f1))"
 echo "$out"
