@@ -7,13 +7,13 @@ import type { Socket } from 'node:net';
 import { crc32c } from '@node-rs/crc32';
 import { logger, type Logger } from '../util/log.ts';
 import type { PortalAddress, TargetCatalog } from './catalog.ts';
-import { InitiatorOpcode, RejectReason, RESERVED_TAG } from './constants.ts';
+import { AsyncEvent, InitiatorOpcode, RejectReason, RESERVED_TAG } from './constants.ts';
 import { FullFeaturePhase, type ConnectionPort } from './full-feature.ts';
 import { LoginNegotiation } from './login.ts';
 import { KeepAlive, type KeepAliveOptions } from './nop.ts';
 import { EMPTY, opcodeOf, padLength, serialAdd, type Pdu } from './pdu.ts';
 import { PduParser, type ParseError } from './parser.ts';
-import { loginResponse, reject, type OutPdu, type Sequence } from './serializer.ts';
+import { asyncMessage, loginResponse, reject, type OutPdu, type Sequence } from './serializer.ts';
 import { Session } from './session.ts';
 import type { SessionRegistry } from './session-registry.ts';
 
@@ -142,6 +142,16 @@ export class Connection implements ConnectionPort {
       this.batching = false;
       this.socket.uncork();
     });
+  }
+
+  /**
+   * Asks the initiator to log out within `seconds` (RFC 7143 §11.9.1, AsyncEvent 1); false when the
+   * connection is not in the full feature phase (nothing to ask).
+   */
+  requestLogout(seconds: number): boolean {
+    if (this.closed || this.phase !== 'full-feature' || !this.session) return false;
+    this.send((seq) => asyncMessage({ event: AsyncEvent.LogoutRequested, lun: 0, parameter1: 0, parameter2: 0, parameter3: seconds, sense: undefined }, seq), true);
+    return true;
   }
 
   drop(reason: string): void {

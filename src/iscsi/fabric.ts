@@ -32,6 +32,8 @@ export interface FabricOptions {
   readonly keepAlive?: KeepAliveOptions;
   readonly queueDepth?: number;
   readonly loginTimeoutMs?: number;
+  /** How long close() waits for initiators to answer its logout request (ms). */
+  readonly logoutWaitMs?: number;
 }
 
 export interface Listening {
@@ -41,6 +43,10 @@ export interface Listening {
 }
 
 const CLOSE_WAIT_MS = 3000;
+
+function within(ms: number, work: Promise<unknown>): Promise<unknown> {
+  return Promise.race([work, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+}
 
 export class IscsiFabric {
   private readonly registry = new SessionRegistry();
@@ -56,6 +62,7 @@ export class IscsiFabric {
       keepAlive: options.keepAlive ?? { idleMs: 15000, timeoutMs: 15000 },
       queueDepth: options.queueDepth ?? 128,
       loginTimeoutMs: options.loginTimeoutMs ?? 30000,
+      logoutWaitMs: options.logoutWaitMs ?? 2000,
     };
   }
 
@@ -109,14 +116,19 @@ export class IscsiFabric {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  /** Stops every portal and closes every session. */
+  /**
+   * Stops every portal and closes every session: logged-in initiators are asked to log out first
+   * (bounded wait), then whatever is left is dropped.
+   */
   async close(): Promise<void> {
-    const servers = [...this.servers];
-    const closing = servers.map((s) => this.closeServer(s));
+    const closing = [...this.servers].map((s) => this.closeServer(s));
     const connections = [...this.connections];
-    for (const c of connections) c.drop('target shutting down');
-    const all = Promise.all([...closing, ...connections.map((c) => c.closedPromise)]);
-    await Promise.race([all, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
+    const wait = this.options.logoutWaitMs;
+    const asked = wait > 0 ? connections.filter((c) => c.requestLogout(Math.ceil(wait / 1000))) : [];
+    for (const c of connections) if (!asked.includes(c)) c.drop('target shutting down');
+    if (asked.length > 0) await within(wait, Promise.all(asked.map((c) => c.closedPromise)));
+    for (const c of asked) c.drop('target shutting down');
+    await within(CLOSE_WAIT_MS, Promise.all([...closing, ...connections.map((c) => c.closedPromise)]));
   }
 
   sessions(): readonly SessionSummary[] {

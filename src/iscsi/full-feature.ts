@@ -9,15 +9,14 @@ import type { TargetCatalog } from './catalog.ts';
 import { InitiatorOpcode, LogoutReason, LogoutResponseCode, RejectReason, RESERVED_TAG } from './constants.ts';
 import { acceptDataOut, nextR2Ts, startWrite, type DataOutResult } from './data-out.ts';
 import { sendScsiResult, type PduSender } from './data-in.ts';
-import { sendTargets, TextReply } from './discovery.ts';
+import { TextExchange } from './text-exchange.ts';
 import type { KeepAlive } from './nop.ts';
 import { answerPing } from './nop.ts';
-import { continueBit, finalBit, isImmediate, lunOf, opcodeOf, type Pdu } from './pdu.ts';
+import { finalBit, isImmediate, lunOf, opcodeOf, type Pdu } from './pdu.ts';
 import { ScsiTask } from './scsi-task.ts';
-import { logoutResponse, NO_RESIDUAL, r2t, reject, scsiResponse, textResponse } from './serializer.ts';
+import { logoutResponse, NO_RESIDUAL, r2t, reject, scsiResponse } from './serializer.ts';
 import type { Session } from './session.ts';
 import type { SessionRegistry } from './session-registry.ts';
-import { parseKeys, type KeyValue } from './text-keys.ts';
 import { performTaskManagement, sendTaskManagementResponse } from './tmf.ts';
 
 /** What the full feature phase needs from its connection. */
@@ -34,20 +33,26 @@ export interface ConnectionPort extends PduSender {
 
 /** SPC-4 fixed sense: HARDWARE ERROR / INTERNAL TARGET FAILURE, for a device that threw. */
 const INTERNAL_FAILURE_SENSE = Buffer.from([0x70, 0, 0x04, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0x44, 0x00, 0, 0, 0, 0]);
+/** SPC-4 fixed sense: ILLEGAL REQUEST / INVALID FIELD IN CDB, for a write too large to buffer. */
+const INVALID_CDB_FIELD_SENSE = Buffer.from([0x70, 0, 0x05, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0x24, 0x00, 0, 0, 0, 0]);
+/** Largest write a command may carry (twice the SCSI layer's MAXIMUM TRANSFER LENGTH). */
+const MAX_WRITE_BYTES = 64 * 1024 * 1024;
 /** SPC-4 fixed sense: ABORTED COMMAND / DATA PHASE ERROR, for a broken Data-Out sequence. */
 const DATA_PHASE_ERROR_SENSE = Buffer.from([0x70, 0, 0x0b, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0x4b, 0x00, 0, 0, 0, 0]);
 
 export class FullFeaturePhase {
-  private textReply: TextReply | undefined;
+  private readonly textExchange: TextExchange;
   private loggingOut = false;
 
   constructor(
     private readonly port: ConnectionPort,
     private readonly session: Session,
-    private readonly catalog: TargetCatalog,
+    catalog: TargetCatalog,
     private readonly registry: SessionRegistry,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.textExchange = new TextExchange(port, session, catalog, () => port.localAddress, () => port.newTag());
+  }
 
   handle(pdu: Pdu): void {
     if (this.loggingOut) return;
@@ -125,6 +130,8 @@ export class FullFeaturePhase {
     this.session.tasks.set(itt, task);
     this.session.window.taskStarted();
     if (task.writeLength === 0) return this.execute(task);
+    // Write data is buffered until the command runs: refuse sizes no LUN accepts anyway.
+    if (task.writeLength > MAX_WRITE_BYTES) return this.failTask(task, INVALID_CDB_FIELD_SENSE);
     this.afterData(task, startWrite(task, pdu.data, finalBit(bhs), this.session.params));
   }
 
@@ -142,10 +149,7 @@ export class FullFeaturePhase {
       // The command fails and the connection stays: later Data-Out for this ITT finds no task and
       // is discarded (what libiscsi's iSCSIDataSnInvalid expects of a target).
       this.log.warn({ itt: task.itt, error: result.error }, 'Data-Out sequence error; command terminated');
-      this.session.abortTasks((t) => t === task);
-      const itt = task.itt;
-      this.port.send((seq) => scsiResponse({ itt, status: ScsiStatus.CheckCondition, sense: DATA_PHASE_ERROR_SENSE, residual: NO_RESIDUAL, expDataSN: task.r2tSN }, seq), true);
-      return;
+      return this.failTask(task, DATA_PHASE_ERROR_SENSE);
     }
     if (result === 'complete') return this.execute(task);
     const r2ts = nextR2Ts(task, this.session.params, () => this.port.newTag());
@@ -153,6 +157,13 @@ export class FullFeaturePhase {
     this.port.cork();
     for (const fields of r2ts) this.port.send((seq) => r2t({ ...fields, lun: task.lun, itt: task.itt }, seq), false);
     this.port.uncork();
+  }
+
+  /** Ends a task with CHECK CONDITION before it reaches the SCSI layer. */
+  private failTask(task: ScsiTask, sense: Buffer): void {
+    this.session.abortTasks((t) => t === task);
+    const itt = task.itt;
+    this.port.send((seq) => scsiResponse({ itt, status: ScsiStatus.CheckCondition, sense, residual: NO_RESIDUAL, expDataSN: task.r2tSN }, seq), true);
   }
 
   private execute(task: ScsiTask): void {
@@ -218,30 +229,8 @@ export class FullFeaturePhase {
   }
 
   private text(pdu: Pdu): void {
-    const bhs = pdu.bhs;
-    const itt = bhs.readUInt32BE(16);
-    const ttt = bhs.readUInt32BE(20);
-    const lun = Buffer.from(bhs.subarray(8, 16));
-    if (ttt !== RESERVED_TAG) {
-      if (!this.textReply || this.textReply.ttt !== ttt) return this.reject(RejectReason.InvalidPduField, pdu, 'unknown text TTT');
-    } else {
-      if (continueBit(bhs)) return this.reject(RejectReason.ProtocolError, pdu, 'continued text requests are not supported');
-      const { pairs } = parseKeys(pdu.data);
-      const answers: KeyValue[] = [];
-      for (const [key, value] of pairs) {
-        if (key === 'SendTargets') {
-          answers.push(...sendTargets(this.catalog, value, this.session.initiatorName, this.session.target, this.port.localAddress));
-        } else {
-          answers.push([key, 'NotUnderstood']);
-        }
-      }
-      this.textReply = TextReply.of(answers, this.port.newTag());
-    }
-    const reply = this.textReply;
-    const { piece, more } = reply.next(this.session.params.initiatorMaxRecvDataSegmentLength);
-    if (!more) this.textReply = undefined;
-    // RFC 7143 §11.11: C=1/F=0 with a TTT while more follows; the last piece has F=1 and no TTT.
-    this.port.send((seq) => textResponse({ final: !more, continues: more, lun, itt, ttt: more ? reply.ttt : RESERVED_TAG, text: piece }, seq), true);
+    const problem = this.textExchange.handle(pdu);
+    if (problem) this.reject(RejectReason.ProtocolError, pdu, problem);
   }
 
   private logout(pdu: Pdu): void {

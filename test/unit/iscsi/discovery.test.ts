@@ -73,3 +73,23 @@ t.test('SCSI commands in a discovery session are rejected', async (t) => {
   t.equal(reply?.bhs[0], 0x3f);
   t.equal(reply?.bhs[2], 0x04);
 });
+
+t.test('a text request continued over two PDUs (C bit) is answered once complete', async (t) => {
+  const h = await startFabric(t, { targets: 2 });
+  const i = await TestInitiator.connect(t, h.port);
+  await i.loginNormal();
+  const whole = encodeKeys([['SendTargets', iqnOf(1)]]);
+  const first = whole.subarray(0, 7);
+  i.send(bhs({ opcode: 0x04, flags: 0x40, itt: 60, f20: 0xffffffff, f24: i.cmdSN++ }, first.length), first);
+  const ack = await i.next();
+  t.equal(ack?.bhs[0], 0x24);
+  t.equal(ack?.data.length, 0, 'empty acknowledgement');
+  t.equal((ack?.bhs[1] ?? 0) & 0x80, 0, 'F=0');
+  const ttt = ack!.bhs.readUInt32BE(20);
+  t.not(ttt, 0xffffffff);
+  const rest = whole.subarray(7);
+  i.send(bhs({ opcode: 0x04, flags: 0x80, itt: 60, f20: ttt, f24: i.cmdSN++ }, rest.length), rest);
+  const reply = await i.next();
+  t.equal((reply?.bhs[1] ?? 0) & 0x80, 0x80);
+  t.same(parseKeys(reply!.data).pairs[0], ['TargetName', iqnOf(1)]);
+});

@@ -135,3 +135,28 @@ t.test('bad input on one connection leaves another session working', async (t) =
   good.command(read10(0, 1), { read: true, edtl: 512 });
   t.equal((await good.next())?.data.length, 512);
 });
+
+t.test('close() asks logged-in initiators to log out before dropping them', async (t) => {
+  const h = await startFabric(t, { fabric: { logoutWaitMs: 1000 } });
+  const i = await TestInitiator.connect(t, h.port);
+  await i.loginNormal();
+  const closing = h.fabric.close();
+  const async = await i.next();
+  t.equal(async?.bhs[0], 0x32, 'Async Message');
+  t.equal(async?.bhs[36], 1, 'event: logout requested');
+  i.send(bhs({ opcode: 0x06, immediate: true, flags: 0x80, itt: 78, f24: i.cmdSN }, 0));
+  t.equal((await i.next())?.bhs[0], 0x26, 'logout answered while closing');
+  await closing;
+  t.ok(await i.waitClosed());
+});
+
+t.test('a write larger than the fabric buffers is refused up front', async (t) => {
+  const h = await startFabric(t);
+  const i = await TestInitiator.connect(t, h.port);
+  await i.loginNormal();
+  i.command(Buffer.from([0x2a, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0]), { write: true, edtl: 0x7fffffff, final: true });
+  const reply = await i.next();
+  t.equal(reply?.bhs[3], 2);
+  t.equal(reply?.data[2 + 12], 0x24, 'INVALID FIELD IN CDB');
+  t.equal(h.device.commands.length, 0, 'never reached the device');
+});

@@ -20,7 +20,7 @@ export interface Harness {
 export async function startFabric(t: Test, options: FakeCatalogOptions & { fabric?: FabricOptions; blocks?: number } = {}): Promise<Harness> {
   const device = new FakeDevice(options.blocks);
   const catalog = fakeCatalog(device, options);
-  const fabric = new IscsiFabric(catalog, options.fabric);
+  const fabric = new IscsiFabric(catalog, { logoutWaitMs: 0, ...options.fabric });
   const portal = catalog.portals[0] ?? { address: '127.0.0.1', port: 0, portalGroupTag: 1 };
   const listening = await fabric.listen(portal);
   if (catalog.portals.length === 0) catalog.portals.push({ address: '127.0.0.1', port: listening.port, portalGroupTag: 1 });
