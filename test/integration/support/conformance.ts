@@ -65,7 +65,7 @@ export function conformanceAvailable(): Promise<boolean> {
 }
 
 /** `iscsi-test-cu -d -v -t FILTER URL`, killed after `timeoutMs`. */
-export function runConformance(url: string, filter = 'ALL', timeoutMs = 900_000): Promise<ConformanceRun> {
+export function runConformance(url: string, filter = 'ALL', timeoutMs = 480_000): Promise<ConformanceRun> {
   return new Promise((done, fail) => {
     const child = spawn('iscsi-test-cu', ['-d', '-v', '-t', filter, url], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
