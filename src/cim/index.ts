@@ -40,7 +40,7 @@ export async function startCimServer(view: SystemView, cim: CimConfig, extras: C
   await state.load();
   const jobs = new JobManager(state);
   jobs.recoverAfterRestart();
-  const peers = new PeerDirectory(view.peers, extras.peerTimeoutMs ?? 3000);
+  const peers = new PeerDirectory(view.peers, extras.peerTimeoutMs ?? 10_000);
   const sources: { -readonly [K in keyof ModelSources]: ModelSources[K] } = { view, state, jobs, peers, engine: extras.engine ?? unsupportedEngine };
   const dispatcher = new CimDispatcher(sources, extras.probe ?? discoveryProber());
   const server = createCimHttpServer(dispatcher, { user: cim.user, password: cim.password });

@@ -26,7 +26,7 @@ export class PeerDirectory {
   private readonly cache = new Map<string, PeerInfo>();
   private inflight: Promise<void> | undefined;
 
-  constructor(private readonly peers: readonly PeerView[], private readonly timeoutMs = 3000) {
+  constructor(private readonly peers: readonly PeerView[], private readonly timeoutMs = 10_000) {
     for (const p of peers) this.cache.set(p.cimUrl, { configName: p.name, cimUrl: p.cimUrl, name: p.name, reachable: false, endpoints: [], refreshedAt: 0 });
   }
 

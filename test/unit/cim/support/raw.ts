@@ -4,7 +4,7 @@ export async function post(url: string, body: string | Buffer, headers: Record<s
     method: 'POST',
     headers: { 'Content-Type': 'application/xml; charset="utf-8"', CIMOperation: 'MethodCall', ...headers },
     body: typeof body === 'string' ? body : new Uint8Array(body),
-    signal: AbortSignal.timeout(20_000),
+    signal: AbortSignal.timeout(120_000),
   });
   return { status: res.status, text: await res.text() };
 }

@@ -47,10 +47,10 @@ export async function startTwoSystems(opts: { stateDir?: string; user?: string; 
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'cim-unit-'));
   const a = await startCimServer(fakeView({ name: 'sysa', iqn: IQN_A, stateDir, peers: [{ name: 'sysb', cimUrl: b.url }] }),
     { enabled: true, address: '127.0.0.1', port: 0, user: opts.user, password: opts.password },
-    { probe: discoveryProber(3000), peerRefreshMs: 3_600_000 });
-  const client = new CimClient({ url: a.url, user: opts.user, password: opts.password, timeoutMs: 10_000 });
+    { probe: discoveryProber(30_000), peerRefreshMs: 3_600_000, peerTimeoutMs: 60_000 });
+  const client = new CimClient({ url: a.url, user: opts.user, password: opts.password, timeoutMs: 60_000 });
   const finish = async (job: ObjectPath): Promise<number> => {
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 2400; i++) {
       const inst = await client.getInstance(job);
       const state = inst.properties.find((p) => p.name === 'JobState');
       const v = state?.value.kind === 'value' ? Number(state.value.text) : 0;
