@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../config/errors.ts';
 import { loadConfigFile } from '../../config/load.ts';
 import type { SystemConfig } from '../../config/types.ts';
+import { withReplication } from '../../replication/attach-system.ts';
 import { defaultComponents } from '../../system/default-components.ts';
 import { System } from '../../system/system.ts';
 import { logger } from '../../util/log.ts';
@@ -50,16 +51,28 @@ export async function serve(options: ServeOptions): Promise<void> {
     if (error instanceof ConfigError) fail(`config error: ${error.message}`, 2);
     throw error;
   }
-  const system = new System(config, defaultComponents());
+  // Replication runs only when the config names a Redis (redisUrl); otherwise this is a no-op.
+  const replicated = withReplication(defaultComponents());
+  const system = new System(config, replicated.components);
   try {
     await system.start();
   } catch (error) {
     fail(`cannot start system ${config.name}: ${(error as Error).message}`);
   }
+  let replication: Awaited<ReturnType<typeof replicated.attach>>;
+  try {
+    replication = await replicated.attach(system, config);
+  } catch (error) {
+    await system.stop();
+    fail(`cannot start replication for ${config.name}: ${(error as Error).message}`);
+  }
   const summary = system.summary();
   logger.child({ component: 'cli' }).info(readySummaryText(summary));
   process.stdout.write(`${readyLine(summary)}\n`);
-  await stopOnSignals(() => system.stop(), `system ${config.name}`);
+  await stopOnSignals(async () => {
+    await replication?.close();
+    await system.stop();
+  }, `system ${config.name}`);
   exitSoon(0);
 }
 
