@@ -49,6 +49,10 @@ function attach(parser, path) {
 const root = new Parser();
 attach(root, []);
 root.on('complete', () => {
+  if (counts.passed + counts.failed + counts.skipped === 0) {
+    counts.failed++;
+    failures.push('no test results at all (tap produced no TAP; see .tap/test-stderr.log)');
+  }
   for (const failure of failures) console.log(`not ok: ${failure}`);
   if (counts.skipped > 0) console.log(`${counts.skipped} skipped`);
   const failed = counts.failed + extra;
