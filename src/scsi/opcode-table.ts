@@ -10,6 +10,7 @@ import { writeSameOpcodes } from './sbc/write-same.ts';
 import { extendedCopyOpcodes } from './xcopy/extended-copy.ts';
 import { cacheOpcodes } from './sbc/cache-commands.ts';
 import { readCapacity10, readCapacity16 } from './sbc/read-capacity.ts';
+import { readDefectData10, readDefectData12 } from './sbc/read-defect-data.ts';
 import { readWriteOpcodes } from './sbc/read-write.ts';
 import { preventAllowMediumRemoval, startStopUnit } from './sbc/unit-control.ts';
 import { inquiry } from './spc/inquiry.ts';
@@ -57,7 +58,7 @@ export const CORE_OPCODES: readonly OpcodeDescriptor[] = [
   startStopUnit, preventAllowMediumRemoval,
   ...persistentReserveInOpcodes, ...persistentReserveOutOpcodes,
   ...writeSameOpcodes, unmap, getLbaStatus, compareAndWrite, orWrite16, writeAtomic16,
-  ...extendedCopyOpcodes,
+  ...extendedCopyOpcodes, readDefectData10, readDefectData12,
 ];
 
 export const DEFAULT_OPCODE_TABLE = buildOpcodeTable(CORE_OPCODES);
