@@ -75,9 +75,10 @@ export class FakeDevice implements ScsiTargetDevice {
           dataIn: [this.disk.subarray(start, start + half), this.disk.subarray(start + half, start + blocks * BLOCK)],
         };
       }
-      case 0x2a: {
-        const lba = cdb.readUInt32BE(2);
-        const blocks = cdb.readUInt16BE(7);
+      case 0x2a:
+      case 0x8a: {
+        const lba = cdb[0] === 0x8a ? Number(cdb.readBigUInt64BE(2)) : cdb.readUInt32BE(2);
+        const blocks = cdb[0] === 0x8a ? cdb.readUInt32BE(10) : cdb.readUInt16BE(7);
         let offset = lba * BLOCK;
         for (const chunk of command.dataOut) {
           chunk.copy(this.disk, offset);
