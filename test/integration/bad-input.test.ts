@@ -5,8 +5,9 @@
  * or be closed with the close visible in the server's log.
  * PDUs come from test/support/iscsi-wire (written from RFC 7143 §11, independent of src/iscsi).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import t from 'tap';
+import { decodeKeys } from '../support/iscsi-wire/pdu.ts';
 import { WireConnection } from '../support/iscsi-wire/connection.ts';
 import {
   Op, anyOpcode, encodeKeys, frame, loginRequest, nopOut, scsiCommand, setLengths,
@@ -189,7 +190,7 @@ function goodIo(session: TestSession, blocks: number): {
 }
 
 async function logMentions(target: TargetProcess, text: string): Promise<boolean> {
-  for (let i = 0; i < 50; i++) { // pino may flush a little after the socket closes
+  for (let i = 0; i < 100; i++) { // the log line may be written a little after the socket closes
     if (target.log().includes(text)) return true;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -256,4 +257,90 @@ t.test('malformed input on many connections while a good session does verified I
   await fresh.ready();
   t.pass('a new session logs in after the attack');
   await fresh.logout();
+});
+
+// ---- CHAP (RFC 7143 §12.1.3): malformed or wrong security-stage exchanges must fail the login.
+
+const CHAP_IQN = 'iqn.2026-11.org.iscsi-sim:bad-chap';
+const CHAP = { user: 'bad-input-user', secret: 'bad-input-secret', mutualUser: 'target-user', mutualSecret: 'target-secret-99' };
+
+/** RFC 1994 §4.1 with MD5 (CHAP_A=5): MD5(id || secret || challenge). */
+function md5Response(id: number, secret: string, challenge: Buffer): string {
+  return `0x${createHash('md5').update(Buffer.from([id])).update(secret).update(challenge).digest('hex')}`;
+}
+
+type ChapStep = (challenge: { id: number; challenge: Buffer }) => Record<string, string | number>;
+
+/**
+ * Security stage by hand: AuthMethod offer, CHAP_A, then the keys `respond` returns. Resolves the
+ * outcome of the last PDU sent: 'accepted' when the target lets the login proceed.
+ */
+async function chapLogin(target: TargetProcess, first: Record<string, string | number>, respond?: ChapStep): Promise<Verdict | 'accepted'> {
+  const conn = await WireConnection.connect(target.host, target.port);
+  try {
+    const id = isid();
+    let expStatSN = 0;
+    const send = async (keys: Record<string, string | number>, transit: boolean): Promise<Verdict | Map<string, string>> => {
+      const data = encodeKeys(keys);
+      conn.send(frame(loginRequest({ isid: id, itt: 1, cmdSN: 1, expStatSN, csg: 0, nsg: 1, transit }, data.length), data));
+      const reply = await conn.next(ANSWER_TIMEOUT_MS);
+      if (reply === 'closed') return 'closed';
+      if (reply === 'timeout') return 'no-answer';
+      if (reply.opcode === Op.Reject) return 'reject';
+      if (reply.opcode !== Op.LoginResponse) return `unexpected 0x${reply.opcode.toString(16)}`;
+      if (reply.header[36] !== 0) return 'login-reject';
+      expStatSN = reply.statSN + 1;
+      return decodeKeys(reply.data);
+    };
+    const offer = await send({ InitiatorName: 'iqn.2026-11.org.iscsi-sim:bad-input', TargetName: CHAP_IQN, SessionType: 'Normal', ...first }, false);
+    if (!(offer instanceof Map) || !respond) return offer instanceof Map ? 'accepted' : offer;
+    const challenge = await send({ CHAP_A: 5 }, false);
+    if (!(challenge instanceof Map)) return challenge;
+    const chapC = challenge.get('CHAP_C') ?? '';
+    const issued = { id: Number(challenge.get('CHAP_I')), challenge: Buffer.from(chapC.replace(/^0x/i, ''), 'hex') };
+    const last = await send(respond(issued), true);
+    return last instanceof Map ? 'accepted' : last;
+  } finally {
+    conn.destroy();
+  }
+}
+
+t.test('malformed and wrong CHAP exchanges fail the login; the server survives', async (t) => {
+  const target = await startTarget({
+    iqn: CHAP_IQN,
+    config: {
+      name: 'bad-chap', portals: [{ address: '127.0.0.1', port: 0, portalGroupTag: 1 }], cim: { enabled: false },
+      targets: [{ iqn: CHAP_IQN, portalGroupTags: [1], chap: CHAP, luns: [{ lun: 0, file: 'chap.img', size: '16M' }] }],
+    },
+  });
+  t.teardown(() => target.stop());
+  const good: ChapStep = (c) => ({ CHAP_N: CHAP.user, CHAP_R: md5Response(c.id, CHAP.secret, c.challenge) });
+  const cases: [string, Record<string, string | number>, ChapStep | undefined][] = [
+    ['AuthMethod=None on a CHAP target', { AuthMethod: 'None' }, undefined],
+    ['CHAP_R that is not hex', { AuthMethod: 'CHAP' }, () => ({ CHAP_N: CHAP.user, CHAP_R: '0xZZZZ' })],
+    ['CHAP_R of 3 KiB', { AuthMethod: 'CHAP' }, () => ({ CHAP_N: CHAP.user, CHAP_R: `0x${'ab'.repeat(3072)}` })],
+    ['CHAP_R for the wrong secret', { AuthMethod: 'CHAP' }, (c) => ({ CHAP_N: CHAP.user, CHAP_R: md5Response(c.id, 'wrong-secret-1', c.challenge) })],
+    ['right response under another CHAP_N', { AuthMethod: 'CHAP' }, (c) => ({ ...good(c), CHAP_N: 'someone-else' })],
+    ['CHAP_N and CHAP_R missing', { AuthMethod: 'CHAP' }, () => ({ 'X-nothing': 'here' })],
+    ['mutual CHAP_C reflecting the target challenge', { AuthMethod: 'CHAP' }, (c) => ({ ...good(c), CHAP_I: c.id, CHAP_C: `0x${c.challenge.toString('hex')}` })],
+    ['mutual CHAP_I out of range', { AuthMethod: 'CHAP' }, (c) => ({ ...good(c), CHAP_I: 999, CHAP_C: `0x${randomBytes(16).toString('hex')}` })],
+  ];
+  const results = await Promise.all(cases.map(async ([name, first, step]) => {
+    try {
+      return [name, await chapLogin(target, first, step)] as const;
+    } catch (e) {
+      return [name, `error ${(e as Error).message}`] as const;
+    }
+  }));
+  for (const [name, outcome] of results) {
+    t.ok(outcome === 'login-reject' || outcome === 'reject' || outcome === 'closed', `${name}: ${outcome}`);
+  }
+  const skipper = await WireConnection.connect(target.host, target.port);
+  const keys = encodeKeys({ InitiatorName: 'iqn.2026-11.org.iscsi-sim:bad-input', TargetName: CHAP_IQN, SessionType: 'Normal' });
+  skipper.send(frame(login(keys), keys)); // CSG=1: straight to the operational stage, no security stage
+  const skipped = await verdict(skipper);
+  skipper.destroy();
+  t.ok(skipped === 'login-reject' || skipped === 'closed', `skipping the security stage on a CHAP target: ${skipped}`);
+  t.equal(await chapLogin(target, { AuthMethod: 'CHAP' }, good), 'accepted', 'the right CHAP response is accepted');
+  t.ok(target.alive(), 'server process still running');
 });
