@@ -25,6 +25,8 @@ export interface LunConfig {
   /** Product serial / NAA seed; derived from system+target+lun when absent. */
   readonly serial?: string;
   readonly readOnly: boolean;
+  /** Thin provisioning (LBPME, UNMAP); absent = on when the backstore can punch holes. */
+  readonly thinProvisioning?: boolean;
 }
 
 export interface TargetConfig {

@@ -16,9 +16,10 @@ export function defaultComponents(): SystemComponents {
         naa: spec.naa,
         serial: spec.serial,
         writeProtected: spec.config.readOnly,
+        ...(spec.config.thinProvisioning === undefined ? {} : { thinProvisioning: spec.config.thinProvisioning }),
       }));
       return {
-        device: createScsiTarget({ targetIqn: target.iqn, units }),
+        device: createScsiTarget({ targetIqn: target.iqn, units, portalGroupTags: target.portalGroupTags }),
         units: new Map<number, UnitHandle>(units.map((unit) => [unit.lun, unit])),
       };
     },

@@ -39,7 +39,7 @@ t.test('reads a full document', async (t) => {
       portalGroupTags: [2],
       allowedInitiators: ['iqn.1993-08.org.debian:01:abc'],
       chap: { user: 'u', secret: 'secretsecret', mutualUser: 't', mutualSecret: 'othersecret12' },
-      luns: [{ lun: 3, file: 'disk.img', size: '10T', blockSize: 4096, serial: 'SER1', readOnly: true }, { file: '/data/existing.img' }],
+      luns: [{ lun: 3, file: 'disk.img', size: '10T', blockSize: 4096, serial: 'SER1', readOnly: true, thinProvisioning: false }, { file: '/data/existing.img' }],
     }],
     discoveryChap: { user: 'd', secret: 'discoverysecret' },
     cim: { port: 15988, user: 'admin', password: 'pw' },
@@ -54,6 +54,8 @@ t.test('reads a full document', async (t) => {
   t.same(config.cim, { enabled: true, address: '127.0.0.1', port: 15988, user: 'admin', password: 'pw' });
   t.same(config.metrics, { address: '127.0.0.1', port: 9464 });
   t.equal(config.targets[0].chap?.mutualUser, 't');
+  t.equal(config.targets[0].luns[0].thinProvisioning, false);
+  t.equal(config.targets[0].luns[1].thinProvisioning, undefined, 'absent: the SCSI layer decides');
 });
 
 t.test('names the offending field', async (t) => {
