@@ -6,6 +6,9 @@
  * PDUs come from test/support/iscsi-wire (written from RFC 7143 §11, independent of src/iscsi).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import { decodeKeys } from '../support/iscsi-wire/pdu.ts';
 import { WireConnection } from '../support/iscsi-wire/connection.ts';
@@ -14,6 +17,7 @@ import {
 } from '../support/iscsi-wire/pdu.ts';
 import { TestSession } from '../support/iscsi-wire/session.ts';
 import { startTarget, type TargetProcess } from '../support/target-process.ts';
+import { missingTools, run } from './support/tools.ts';
 
 type Verdict = 'reject' | 'login-reject' | 'closed' | 'no-answer' | `unexpected 0x${string}`;
 const ANSWER_TIMEOUT_MS = 30_000;
@@ -189,6 +193,36 @@ function goodIo(session: TestSession, blocks: number): {
   };
 }
 
+/**
+ * A real initiator beside the raw one: QEMU's iSCSI driver copies a random image onto LUN 1 and
+ * compares it back, over and over until `stop()`.
+ */
+function qemuCopies(url: string): { stop(): Promise<{ verified: number; errors: string[] }> } {
+  const dir = mkdtempSync(join(tmpdir(), 'iscsi-sim-bad-input-'));
+  const image = join(dir, 'random.img');
+  writeFileSync(image, randomBytes(8 << 20));
+  let running = true;
+  let verified = 0;
+  const errors: string[] = [];
+  const loop = (async () => {
+    while (running && errors.length === 0) {
+      const copy = await run('qemu-img', ['convert', '-n', '-f', 'raw', '-O', 'raw', image, url]);
+      if (copy.code !== 0) errors.push(`qemu-img convert: ${copy.stderr.trim()}`);
+      const cmp = await run('qemu-img', ['compare', '-f', 'raw', '-F', 'raw', image, url]);
+      if (cmp.code !== 0) errors.push(`qemu-img compare (exit ${cmp.code}): ${cmp.stdout.trim()} ${cmp.stderr.trim()}`);
+      else verified++;
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      rmSync(dir, { recursive: true, force: true });
+      return { verified, errors };
+    },
+  };
+}
+
 async function logMentions(target: TargetProcess, text: string): Promise<boolean> {
   for (let i = 0; i < 100; i++) { // the log line may be written a little after the socket closes
     if (target.log().includes(text)) return true;
@@ -198,8 +232,10 @@ async function logMentions(target: TargetProcess, text: string): Promise<boolean
 }
 
 t.test('malformed input on many connections while a good session does verified I/O', async (t) => {
-  const target = await startTarget({ luns: ['64M'] });
+  const target = await startTarget({ luns: ['64M', '16M'] });
   t.teardown(() => target.stop());
+  const noQemu = target.external ? 'external target' : missingTools({ 'qemu-img': 'qemu-utils qemu-block-extra' });
+  const qemu = noQemu ? undefined : qemuCopies(`iscsi://${target.host}:${target.port}/${target.iqn}/1`);
   const good = await TestSession.login(target.host, target.port, { targetName: target.iqn });
   good.lun = Number(process.env.ISCSI_SIM_TEST_LUN ?? 0);
   const { blocks } = await good.readCapacity();
@@ -225,6 +261,13 @@ t.test('malformed input on many connections while a good session does verified I
   }
 
   const { verified, errors } = await io.stop();
+  if (qemu) {
+    const copies = await qemu.stop();
+    t.same(copies.errors, [], 'qemu-img session: every copy compared equal');
+    t.ok(copies.verified > 0, `qemu-img copied and compared 8 MiB ${copies.verified} times during the attack`);
+  } else {
+    t.comment(`qemu-img session skipped: ${noQemu}`);
+  }
   t.ok(target.alive(), 'server process still running');
   t.same(errors, [], 'good session: every read matched what it wrote');
   t.ok(verified > 0, `good session verified ${verified} × 64 KiB write/read-back during ${ROUNDS} rounds of ${CASES.length} bad connections`);
