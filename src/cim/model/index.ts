@@ -77,6 +77,9 @@ function targetNamespace(s: ModelSources): CimInstance[] {
     for (const id of j.affectedCollections) {
       if (s.state.collections.has(id)) out.push(association('MSISCSITARGET_AffectedJobElement', ['AffectedElement', collectionPath(id)], ['AffectingElement', jobPath(j.instanceId)]));
     }
+    for (const element of j.affectedElements ?? []) {
+      out.push(association('MSISCSITARGET_AffectedJobElement', ['AffectedElement', { ...element, namespace: TARGET_NAMESPACE }], ['AffectingElement', jobPath(j.instanceId)]));
+    }
   }
   for (const sync of s.engine.synchronizations()) {
     out.push(association(CLS.synchronized, ['SystemElement', sync.source], ['SyncedElement', sync.target], {

@@ -3,6 +3,7 @@
  * (7, [2 OK, 17 Completed]), Exception (10, [6 Error, 17 Completed]) with ErrorCode/ErrorDescription,
  * or Terminated (8, [10 Stopped, 17]). Finished jobs stay enumerable for TimeBeforeRemoval.
  */
+import type { ObjectPath } from '../types.ts';
 import type { CimStateStore, JobRecord } from './state-store.ts';
 
 export const DEFAULT_TIME_BEFORE_REMOVAL_MS = 5 * 60_000;
@@ -41,8 +42,9 @@ export class JobManager {
     job.percentComplete = Math.max(0, Math.min(99, Math.round(percent)));
   }
 
-  complete(job: JobRecord, affectedCollections: readonly string[]): void {
+  complete(job: JobRecord, affectedCollections: readonly string[], affectedElements: readonly ObjectPath[] = []): void {
     if (isFinished(job)) return;
+    if (affectedElements.length) job.affectedElements = [...affectedElements];
     job.jobState = JobState.Completed;
     job.operationalStatus = [2, 17];
     job.percentComplete = 100;

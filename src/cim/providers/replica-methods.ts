@@ -12,11 +12,12 @@ function engineOn(ctx: ProviderContext): boolean {
   return ctx.sources.engine.supportedReplicationTypes.length > 0;
 }
 
-function fromOutcome(ctx: ProviderContext, method: string, o: MethodOutcome, extra: { name: string; type: string; value: ObjectPath }[] = []): MethodResult {
+/** On 4096 the engine's work runs as a ConcreteJob; `affected` is reachable from it (AffectedJobElement). */
+function fromOutcome(ctx: ProviderContext, method: string, o: MethodOutcome, extra: { name: string; type: string; value: ObjectPath }[] = [], affected: ObjectPath[] = []): MethodResult {
   if (o.returnValue !== Ret.JobStarted) return { returnValue: o.returnValue, reason: o.description, out: o.returnValue === Ret.OK ? extra : [] };
   const { job } = ctx.sources.jobs.start(method, method);
   const jobs = ctx.sources.jobs;
-  void (o.completion ?? Promise.resolve()).then(() => jobs.complete(job, []), (err: unknown) => jobs.fail(job, Ret.Failed, (err as Error).message));
+  void (o.completion ?? Promise.resolve()).then(() => jobs.complete(job, [], affected), (err: unknown) => jobs.fail(job, Ret.Failed, (err as Error).message));
   return { returnValue: Ret.JobStarted, out: [{ name: 'Job', type: 'ref:CIM_ConcreteJob', value: jobPath(job.instanceId) }] };
 }
 
@@ -35,7 +36,8 @@ export async function createElementReplica(ctx: ProviderContext, args: MethodArg
   const o = await ctx.sources.engine.createElementReplica({
     elementName: args.string('ElementName'), syncType, mode, source, target: args.ref('TargetElement'), collectionId: collection?.instanceId,
   });
-  return fromOutcome(ctx, 'CreateElementReplica', o, o.synchronization ? [{ name: 'Synchronization', type: 'ref:CIM_Synchronized', value: o.synchronization }] : []);
+  const sync = o.synchronization;
+  return fromOutcome(ctx, 'CreateElementReplica', o, sync ? [{ name: 'Synchronization', type: 'ref:CIM_Synchronized', value: sync }] : [], sync ? [sync] : []);
 }
 
 export async function modifyReplicaSynchronization(ctx: ProviderContext, args: MethodArgs): Promise<MethodResult> {
@@ -46,7 +48,7 @@ export async function modifyReplicaSynchronization(ctx: ProviderContext, args: M
   if (!ctx.sources.engine.supportedOperations.includes(operation)) return { returnValue: Ret.NotSupported, reason: `operation ${operation} not supported` };
   const known = ctx.sources.engine.synchronizations().some((x) => samePath(x.source, asRef(getKey(sync, 'SystemElement'))) && samePath(x.target, asRef(getKey(sync, 'SyncedElement'))));
   if (!known) return invalid('Synchronization does not exist');
-  return fromOutcome(ctx, 'ModifyReplicaSynchronization', await ctx.sources.engine.modifyReplicaSynchronization(operation, sync, args.bool('Force') ?? false));
+  return fromOutcome(ctx, 'ModifyReplicaSynchronization', await ctx.sources.engine.modifyReplicaSynchronization(operation, sync, args.bool('Force') ?? false), [], [sync]);
 }
 
 function asRef(v: unknown): ObjectPath {

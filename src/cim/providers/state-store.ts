@@ -5,6 +5,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logger } from '../../util/log.ts';
+import type { ObjectPath } from '../types.ts';
 
 export interface RemoteEndpointRef {
   readonly systemName: string;
@@ -39,6 +40,8 @@ export interface JobRecord {
   returnValue?: number;
   /** Collections the job created or changed (AffectedJobElement). */
   affectedCollections: string[];
+  /** Other affected elements, e.g. the StorageSynchronized of CreateElementReplica. */
+  affectedElements?: ObjectPath[];
 }
 
 interface StateFileShape {

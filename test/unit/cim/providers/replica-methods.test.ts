@@ -1,0 +1,96 @@
+/** CreateElementReplica / ModifyReplicaSynchronization / GetReplicationRelationships over a fake engine. */
+import t from 'tap';
+import { CimClient } from '../../../../src/cim/client/client.ts';
+import type { RawValue } from '../../../../src/cim/cimxml/parse.ts';
+import { startCimServer } from '../../../../src/cim/index.ts';
+import { CLS, servicePath, volumePath } from '../../../../src/cim/model/paths.ts';
+import type { CreateReplicaRequest, ReplicationEngine, SynchronizationView } from '../../../../src/cim/providers/replication-engine.ts';
+import type { ObjectPath } from '../../../../src/cim/types.ts';
+import { fakeView } from '../support/fake-view.ts';
+import { classParam, imethod, instanceNameXml, NS, post } from '../support/raw.ts';
+
+function ref(v: RawValue | undefined): ObjectPath {
+  if (v?.kind !== 'ref') throw new Error(`expected a reference, got ${v?.kind}`);
+  return v.path;
+}
+
+class FakeEngine implements ReplicationEngine {
+  readonly supportedReplicationTypes = [4, 5];
+  readonly supportedOperations = [12, 16];
+  readonly syncs: SynchronizationView[] = [];
+  requests: CreateReplicaRequest[] = [];
+  finishSync: (() => void) | undefined;
+
+  synchronizations(): readonly SynchronizationView[] {
+    return this.syncs;
+  }
+
+  createElementReplica(req: CreateReplicaRequest) {
+    this.requests.push(req);
+    const view: SynchronizationView = { source: req.source, target: volumePath('sysb', '600140500000000b'), mode: req.mode ?? 3, copyState: 2, syncState: 15, percentSynced: 0 };
+    this.syncs.push(view);
+    const completion = new Promise<void>((resolve) => {
+      this.finishSync = () => {
+        this.syncs[0] = { ...view, copyState: 4, syncState: 6, percentSynced: 100, whenSynced: Date.now() };
+        resolve();
+      };
+    });
+    return Promise.resolve({ returnValue: 4096, completion, synchronization: { className: CLS.synchronized, keys: { SystemElement: view.source, SyncedElement: view.target } } });
+  }
+
+  modifyReplicaSynchronization() {
+    return Promise.resolve({ returnValue: 0 });
+  }
+}
+
+t.test('replica methods delegate to the registered engine', async (t) => {
+  const view = fakeView({ name: 'sysa' });
+  const server = await startCimServer(view, { enabled: true, address: '127.0.0.1', port: 0 }, { persist: false });
+  t.teardown(() => server.close());
+  const client = new CimClient({ url: server.url, timeoutMs: 60_000 });
+  const svc = servicePath('sysa');
+  const source = volumePath('sysa', view.targets[0].luns[0].naa);
+
+  t.equal((await client.invokeMethod(svc, 'CreateElementReplica', { SyncType: 6, SourceElement: source })).returnValue, 1, 'Not Supported before an engine registers');
+  const engine = new FakeEngine();
+  server.setReplicationEngine(engine);
+
+  t.equal((await client.invokeMethod(svc, 'CreateElementReplica', { SourceElement: source })).returnValue, 5, 'SyncType is required');
+  t.equal((await client.invokeMethod(svc, 'CreateElementReplica', { SyncType: 8, SourceElement: source })).returnValue, 1, 'only Mirror');
+  t.equal((await client.invokeMethod(svc, 'CreateElementReplica', { SyncType: 6, Mode: 7, SourceElement: source })).returnValue, 5);
+
+  const r = await client.invokeMethod(svc, 'CreateElementReplica', { SyncType: 6, Mode: 2, SourceElement: source });
+  t.equal(r.returnValue, 4096);
+  t.equal(engine.requests[0].mode, 2);
+  const job = ref(r.out.Job);
+  const state = async (): Promise<string> => {
+    const inst = await client.getInstance(job);
+    const v = inst.properties.find((p) => p.name === 'JobState')?.value;
+    return v?.kind === 'value' ? v.text : '';
+  };
+  t.equal(await state(), '4', 'running until the engine reports Synchronized');
+  const rel = await client.invokeMethod(svc, 'GetReplicationRelationships', { SyncType: 6 });
+  t.equal(rel.returnValue, 0);
+  t.match(rel.out.Synchronizations, { kind: 'refarray', paths: [{ className: CLS.synchronized }] });
+  engine.finishSync?.();
+  for (let i = 0; i < 2400 && (await state()) === '4'; i++) await new Promise((done) => setTimeout(done, 25));
+  t.equal(await state(), '7');
+
+  const ss = await client.enumerateInstances('root/cimv2/storage/iscsitarget', 'CIM_StorageSynchronized');
+  t.equal(ss.length, 1);
+  const prop = (n: string) => ss[0].instance.properties.find((p) => p.name === n)?.value;
+  t.match(prop('CopyState'), { text: '4' });
+  t.match(prop('SyncState'), { text: '6' });
+  t.match(prop('Mode'), { text: '2' });
+
+  const caps = await client.enumerateInstances('root/cimv2/storage/iscsitarget', 'CIM_ReplicationServiceCapabilities');
+  const capProp = (n: string) => caps[0].instance.properties.find((p) => p.name === n)?.value;
+  t.same(capProp('SupportedAsynchronousActions'), { kind: 'array', items: ['2', '5', '23', '24'] });
+
+  const assoc = await post(server.url, imethod(NS, 'AssociatorNames', `<IPARAMVALUE NAME="ObjectName">${instanceNameXml(CLS.job, { InstanceID: String(job.keys.InstanceID) })}</IPARAMVALUE>${classParam('AssocClass', 'CIM_AffectedJobElement')}`));
+  t.match(assoc.text, /INSTANCENAME CLASSNAME="MSISCSITARGET_StorageSynchronized"/, 'the job leads to the new StorageSynchronized');
+  t.equal((await client.invokeMethod(svc, 'ModifyReplicaSynchronization', { Operation: 12, Synchronization: ss[0].path })).returnValue, 0, 'Fracture');
+  t.equal((await client.invokeMethod(svc, 'ModifyReplicaSynchronization', { Operation: 20, Synchronization: ss[0].path })).returnValue, 1, 'operation the engine does not offer');
+  const ghost = { className: CLS.synchronized, keys: { SystemElement: source, SyncedElement: volumePath('sysz', '1') } };
+  t.equal((await client.invokeMethod(svc, 'ModifyReplicaSynchronization', { Operation: 12, Synchronization: ghost })).returnValue, 5);
+});
