@@ -52,6 +52,10 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
     ];
     const proc = spawn(options.binary ?? 'redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
+    // Never leave a private Redis behind when this process exits without stopping it.
+    const killOnExit = () => proc.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    proc.once('exit', () => process.off('exit', killOnExit));
     await waitReady(proc, port, options.readyTimeoutMs ?? 10_000);
   };
 

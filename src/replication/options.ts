@@ -3,6 +3,10 @@
 export interface ReplicationOptions {
   /** Dirty-map grain: one bit covers this many bytes (power of two). @defaultValue 64 KiB */
   readonly grainBytes: number;
+  /** On-disk activity-log extent of the dirty map (one synchronous metadata write per newly touched extent). @defaultValue 4 MiB */
+  readonly activityExtentBytes: number;
+  /** Extents marked ahead of a newly touched one, so sequential writers sync the map less often. @defaultValue 8 */
+  readonly activityLookahead: number;
   /** An open epoch is closed after this long. @defaultValue 25 ms */
   readonly epochMaxMs: number;
   /** An open epoch is closed once it holds this many bytes. @defaultValue 4 MiB */
@@ -27,6 +31,8 @@ export interface ReplicationOptions {
 
 export const defaultReplicationOptions: ReplicationOptions = {
   grainBytes: 64 * 1024,
+  activityExtentBytes: 4 * 1024 * 1024,
+  activityLookahead: 8,
   epochMaxMs: 25,
   epochMaxBytes: 4 * 1024 * 1024,
   maxInFlightBytes: 256 * 1024 * 1024,

@@ -8,6 +8,10 @@ import type { Backstore, WriteOptions } from '../../storage/backstore.ts';
 import type { ReplicationOptions } from '../options.ts';
 import { NEEDS_RESYNC, type DirtyMap } from './dirty-map.ts';
 import { OpenEpoch, type SealedEpoch } from './open-epoch.ts';
+import { SlabPool } from './slab-pool.ts';
+
+/** Room after an epoch's data for the payload header (extent list), so the slab ships as is. */
+const HEADER_HEADROOM = 256 * 1024;
 
 export interface CaptureHooks {
   /** A closed epoch, in epoch order. */
@@ -23,6 +27,7 @@ export class ChangeCapture {
   private sealSoon = false;
   private streaming = false;
   private detachers: Array<() => void> = [];
+  private readonly slabs: SlabPool;
   syncMode = false;
 
   constructor(
@@ -30,7 +35,14 @@ export class ChangeCapture {
     readonly dirty: DirtyMap,
     private readonly options: Pick<ReplicationOptions, 'epochMaxMs' | 'epochMaxBytes'>,
     private readonly hooks: CaptureHooks,
-  ) {}
+  ) {
+    this.slabs = new SlabPool(options.epochMaxBytes, HEADER_HEADROOM);
+  }
+
+  /** Gives a sealed epoch's slab back once its payload is in Redis (or was dropped). */
+  releaseSlab(slab: Buffer | undefined): void {
+    this.slabs.give(slab);
+  }
 
   attach(): void {
     if (this.detachers.length > 0) return;
@@ -58,7 +70,9 @@ export class ChangeCapture {
   stopStreaming(): void {
     this.clearTimer();
     if (this.open) {
-      for (const extent of this.open.seal().extents) this.dirty.mark(extent.offset, extent.data?.length ?? extent.zeroLength ?? 0, NEEDS_RESYNC);
+      const dropped = this.open.seal();
+      for (const extent of dropped.extents) this.dirty.mark(extent.offset, extent.data?.length ?? extent.zeroLength ?? 0, NEEDS_RESYNC);
+      this.slabs.give(dropped.slab);
     }
     this.open = undefined;
     this.streaming = false;
@@ -75,8 +89,10 @@ export class ChangeCapture {
     this.clearTimer();
     const epoch = this.open;
     this.open = undefined;
-    if (!epoch || epoch.empty) return undefined;
-    this.hooks.sealed(epoch.seal());
+    if (!epoch) return undefined;
+    const sealed = epoch.seal();
+    if (epoch.empty) { this.slabs.give(sealed.slab); return undefined; }
+    this.hooks.sealed(sealed);
     return epoch.epoch;
   }
 
@@ -84,7 +100,7 @@ export class ChangeCapture {
     let length = 0;
     for (const chunk of chunks) length += chunk.length;
     if (!this.streaming) return this.dirty.mark(offset, length, NEEDS_RESYNC);
-    const epoch = this.openEpoch();
+    const epoch = this.openEpoch(length);
     epoch.append(offset, chunks);
     const persisted = this.dirty.mark(offset, length, epoch.epoch);
     if (options.fua || epoch.bytes >= this.options.epochMaxBytes) this.seal();
@@ -102,8 +118,13 @@ export class ChangeCapture {
     if (this.syncMode && sealed !== undefined && this.hooks.waitForReplica) return this.hooks.waitForReplica(sealed);
   }
 
-  private openEpoch(): OpenEpoch {
-    if (!this.open) this.open = new OpenEpoch(this.nextEpoch++);
+  /** The open epoch, with room for `bytes` more (a full one is sealed first). */
+  private openEpoch(bytes: number): OpenEpoch {
+    if (this.open && this.open.room < bytes) this.seal();
+    if (!this.open) {
+      const slab = bytes > this.slabs.dataBytes ? this.slabs.oversized(bytes) : this.slabs.take();
+      this.open = new OpenEpoch(this.nextEpoch++, slab, slab.length - this.slabs.headroom);
+    }
     return this.open;
   }
 

@@ -1,8 +1,9 @@
 /**
- * Per-LUN dirty map, activity-log style (DRBD's bitmap + AL): one bit per grain, persisted in a small
- * file. A grain is marked dirty ON DISK before the write that dirtied it is acknowledged (only when it
- * was not already dirty on disk, so a hot grain costs nothing after its first write); bits are cleared
- * lazily once the replica confirmed the epochs that carried the grain. After kill -9 every set bit is
+ * Per-LUN dirty map, DRBD style: an in-memory bitmap of grains (what a resync must ship) backed by an
+ * on-disk activity log of coarser extents (default 4 MiB). An extent is marked dirty ON DISK before a
+ * write into it is acknowledged (only when it was not already marked, so sequential or hot writes pay
+ * one synchronous metadata write per extent, not per grain); extents are cleared lazily once every
+ * grain in them was confirmed by the replica. After kill -9 every grain of every marked extent is
  * conservatively shipped again by a resync.
  *
  * In memory each pending grain remembers the last epoch that carried it (or NEEDS_RESYNC when no
@@ -13,36 +14,61 @@ import { logger } from '../../util/log.ts';
 
 export const NEEDS_RESYNC = 0;
 
-const MAGIC = 0x4953444d; // 'ISDM'
+const MAGIC = 0x4953444e; // 'ISDN' (v2: extent bitmap)
 const HEADER_BYTES = 16;
+/** A speculative mark not written into for this long is cleared with the next clean-up. */
+const SPECULATION_MS = 2000;
+
+export interface DirtyMapOptions {
+  /** Activity-log extent: the on-disk granularity, a multiple of the grain. @defaultValue 4 MiB */
+  readonly extentBytes?: number;
+  /** Delay before cleared extents are written back. @defaultValue 1000 ms */
+  readonly cleanPersistMs?: number;
+  /** Clean extents marked ahead of a newly marked one (sequential writers). @defaultValue 0 */
+  readonly lookahead?: number;
+}
 
 export class DirtyMap {
-  /** The bitmap as it is (or is about to be) on disk. */
+  /** The extent bitmap as it is (or is about to be) on disk. */
   private readonly bits: Uint8Array;
+  /** Pending grains per extent: an extent can be cleared once its count drops to zero. */
+  private readonly extentPending: Uint32Array;
   private readonly pending = new Map<number, number>();
   private readonly unsavedBytes = new Set<number>();
   private persistWaiters: Array<() => void> = [];
   private persisting = false;
   private cleanTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Extents marked ahead of any write (see markAhead), with when. */
+  private readonly speculative = new Map<number, number>();
+  readonly grainsPerExtent: number;
 
   private constructor(
     private readonly file: FileHandle,
     readonly grainBytes: number,
     readonly grainCount: number,
+    readonly extentBytes: number,
     private readonly cleanPersistMs: number,
+    private readonly lookahead: number,
   ) {
-    this.bits = new Uint8Array(Math.ceil(grainCount / 8));
+    this.grainsPerExtent = extentBytes / grainBytes;
+    const extentCount = Math.ceil(grainCount / this.grainsPerExtent);
+    this.bits = new Uint8Array(Math.ceil(extentCount / 8));
+    this.extentPending = new Uint32Array(extentCount);
   }
 
-  /** Opens (or creates) the map; bits found set are recovered as NEEDS_RESYNC. */
-  static async open(path: string, sizeBytes: number, grainBytes: number, cleanPersistMs = 1000): Promise<DirtyMap> {
+  /** Opens (or creates) the map; extents found marked are recovered as grains needing a resync. */
+  static async open(path: string, sizeBytes: number, grainBytes: number, options: DirtyMapOptions = {}): Promise<DirtyMap> {
     const grainCount = Math.ceil(sizeBytes / grainBytes);
+    const extentBytes = Math.max(grainBytes, options.extentBytes ?? 4 * 1024 * 1024);
+    if (extentBytes % grainBytes !== 0) throw new Error(`extentBytes ${extentBytes} must be a multiple of grainBytes ${grainBytes}`);
     const file = await open(path, 'a+').then(async (h) => { await h.close(); return open(path, 'r+'); });
-    const map = new DirtyMap(file, grainBytes, grainCount, cleanPersistMs);
+    const map = new DirtyMap(file, grainBytes, grainCount, extentBytes, options.cleanPersistMs ?? 1000, options.lookahead ?? 0);
     await map.load();
     return map;
   }
+
+  private get extentCount(): number { return this.extentPending.length; }
 
   private async load(): Promise<void> {
     const { size } = await this.file.stat();
@@ -50,12 +76,11 @@ export class DirtyMap {
     const fresh = size === 0;
     if (!fresh) await this.file.read(header, 0, HEADER_BYTES, 0);
     const matches = !fresh && header.readUInt32BE(0) === MAGIC && header.readUInt32BE(4) === this.grainBytes
-      && header.readUInt32BE(8) === this.grainCount;
+      && header.readUInt32BE(8) === this.extentBytes && header.readUInt32BE(12) === this.extentCount;
     if (matches) {
       await this.file.read(this.bits, 0, this.bits.length, HEADER_BYTES);
-      for (let byte = 0; byte < this.bits.length; byte++) {
-        if (this.bits[byte] === 0) continue;
-        for (let bit = 0; bit < 8; bit++) if (this.bits[byte] & (1 << bit)) this.pending.set(byte * 8 + bit, NEEDS_RESYNC);
+      for (let extent = 0; extent < this.extentCount; extent++) {
+        if (this.bits[extent >> 3] & (1 << (extent & 7))) this.markExtentGrainsForResync(extent);
       }
       return;
     }
@@ -63,15 +88,36 @@ export class DirtyMap {
       // A map written with another geometry (or torn): everything may be dirty.
       logger.child({ component: 'replication' }).warn('dirty map geometry changed or unreadable, marking whole LUN dirty');
       this.bits.fill(0xff);
-      for (let grain = 0; grain < this.grainCount; grain++) this.pending.set(grain, NEEDS_RESYNC);
+      for (let extent = 0; extent < this.extentCount; extent++) this.markExtentGrainsForResync(extent);
     }
     header.writeUInt32BE(MAGIC, 0);
     header.writeUInt32BE(this.grainBytes, 4);
-    header.writeUInt32BE(this.grainCount, 8);
+    header.writeUInt32BE(this.extentBytes, 8);
+    header.writeUInt32BE(this.extentCount, 12);
     await this.file.truncate(HEADER_BYTES + this.bits.length);
     await this.file.write(header, 0, HEADER_BYTES, 0);
     await this.file.write(this.bits, 0, this.bits.length, HEADER_BYTES);
     await this.file.datasync();
+  }
+
+  private markExtentGrainsForResync(extent: number): void {
+    const first = extent * this.grainsPerExtent;
+    const last = Math.min(this.grainCount, first + this.grainsPerExtent);
+    for (let grain = first; grain < last; grain++) this.setPending(grain, NEEDS_RESYNC);
+  }
+
+  private setPending(grain: number, epoch: number): void {
+    if (!this.pending.has(grain)) this.extentPending[Math.floor(grain / this.grainsPerExtent)]++;
+    this.pending.set(grain, epoch);
+  }
+
+  private deletePending(grain: number): void {
+    if (!this.pending.delete(grain)) return;
+    const extent = Math.floor(grain / this.grainsPerExtent);
+    if (--this.extentPending[extent] === 0) {
+      this.bits[extent >> 3] &= ~(1 << (extent & 7));
+      this.unsavedBytes.add(extent >> 3);
+    }
   }
 
   get pendingCount(): number { return this.pending.size; }
@@ -84,25 +130,51 @@ export class DirtyMap {
     let needPersist = false;
     const last = Math.min(this.grainCount - 1, Math.floor((offset + Math.max(length, 1) - 1) / this.grainBytes));
     for (let grain = Math.floor(offset / this.grainBytes); grain <= last; grain++) {
-      this.pending.set(grain, epoch);
-      const byte = grain >> 3;
-      const mask = 1 << (grain & 7);
+      this.setPending(grain, epoch);
+      const extent = Math.floor(grain / this.grainsPerExtent);
+      const byte = extent >> 3;
+      const mask = 1 << (extent & 7);
+      this.speculative.delete(extent);
       if ((this.bits[byte] & mask) === 0) {
-        this.bits[byte] |= mask;
-        this.unsavedBytes.add(byte);
+        this.setExtentBit(extent);
+        this.markAhead(extent);
         needPersist = true;
       }
     }
     return needPersist ? this.persist() : undefined;
   }
 
+  private setExtentBit(extent: number): void {
+    this.bits[extent >> 3] |= 1 << (extent & 7);
+    this.unsavedBytes.add(extent >> 3);
+  }
+
+  /**
+   * Sequential writers would pay one synchronous metadata write per extent; marking the next few
+   * clean extents in the same write makes that one per `lookahead` extents. Speculative marks are
+   * cleared lazily like any other (a crash resyncs them, which is only conservative).
+   */
+  private markAhead(extent: number): void {
+    const now = Date.now();
+    for (let next = extent + 1; next <= extent + this.lookahead && next < this.extentCount; next++) {
+      if (this.bits[next >> 3] & (1 << (next & 7))) continue;
+      this.setExtentBit(next);
+      this.speculative.set(next, now);
+    }
+  }
+
   /** The replica recorded every epoch ≤ `epoch`: grains last carried by those epochs are clean. */
   cleanUpTo(epoch: number): void {
     for (const [grain, last] of this.pending) {
       if (last === NEEDS_RESYNC || last > epoch) continue;
-      this.pending.delete(grain);
-      this.bits[grain >> 3] &= ~(1 << (grain & 7));
-      this.unsavedBytes.add(grain >> 3);
+      this.deletePending(grain);
+    }
+    const stale = Date.now() - SPECULATION_MS;
+    for (const [extent, markedAt] of this.speculative) {
+      if (markedAt > stale || this.extentPending[extent] > 0) continue;
+      this.speculative.delete(extent);
+      this.bits[extent >> 3] &= ~(1 << (extent & 7));
+      this.unsavedBytes.add(extent >> 3);
     }
     this.scheduleCleanPersist();
   }
@@ -114,11 +186,7 @@ export class DirtyMap {
 
   /** Every grain is clean again (its changes were handed over elsewhere). */
   forgetAll(): Promise<void> {
-    for (const grain of this.pending.keys()) {
-      this.bits[grain >> 3] &= ~(1 << (grain & 7));
-      this.unsavedBytes.add(grain >> 3);
-    }
-    this.pending.clear();
+    for (const grain of [...this.pending.keys()]) this.deletePending(grain);
     return this.persist();
   }
 

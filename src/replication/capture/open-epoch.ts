@@ -1,7 +1,7 @@
 /**
  * The epoch being filled on the source. Appending copies the written bytes once (the fabric reuses its
- * receive buffers) and is O(1) apart from that copy; sealing resolves overlaps so the last write to a
- * byte wins, off the I/O path.
+ * receive buffers) into the epoch's slab, a pooled buffer that later becomes the payload as is (see
+ * pipeline/payload.ts); sealing resolves overlaps so the last write to a byte wins, off the I/O path.
  */
 
 /** A run of bytes to write at `offset`, or (with `zeroLength`) a range to deallocate. */
@@ -18,7 +18,11 @@ export function extentLength(extent: Extent): number {
 
 export interface SealedEpoch {
   readonly epoch: number;
+  /** Data extents are views into `slab`. */
   readonly extents: Extent[];
+  readonly slab?: Buffer;
+  /** Bytes of `slab` holding appended data. */
+  readonly slabUsed: number;
   readonly bytes: number;
   /** Wall-clock ms of the first write in the epoch (RPO accounting). */
   readonly firstWriteAt: number;
@@ -29,23 +33,26 @@ interface Interval { start: number; end: number }
 
 export class OpenEpoch {
   private readonly writes: Extent[] = [];
-  private byteCount = 0;
+  private used = 0;
   readonly firstWriteAt = Date.now();
 
-  constructor(readonly epoch: number) {}
+  /** `dataCapacity` ≤ slab.length: the rest of the slab is room for the payload header. */
+  constructor(readonly epoch: number, private readonly slab: Buffer, private readonly dataCapacity = slab.length) {}
 
-  get bytes(): number { return this.byteCount; }
+  get bytes(): number { return this.used; }
   get empty(): boolean { return this.writes.length === 0; }
+  get room(): number { return this.dataCapacity - this.used; }
 
-  append(offset: number, chunks: readonly Buffer[]): void {
+  /** Copies the chunks into the slab; false (nothing copied) when they do not fit. */
+  append(offset: number, chunks: readonly Buffer[]): boolean {
     let total = 0;
     for (const chunk of chunks) total += chunk.length;
-    if (total === 0) return;
-    const data = Buffer.allocUnsafe(total);
-    let at = 0;
-    for (const chunk of chunks) { chunk.copy(data, at); at += chunk.length; }
-    this.writes.push({ offset, data });
-    this.byteCount += total;
+    if (total === 0) return true;
+    if (total > this.room) return false;
+    const start = this.used;
+    for (const chunk of chunks) { chunk.copy(this.slab, this.used); this.used += chunk.length; }
+    this.writes.push({ offset, data: this.slab.subarray(start, this.used) });
+    return true;
   }
 
   appendZero(offset: number, length: number): void {
@@ -57,7 +64,7 @@ export class OpenEpoch {
     const extents = lastWriteWins(this.writes);
     let bytes = 0;
     for (const extent of extents) bytes += extent.data?.length ?? 0;
-    return { epoch: this.epoch, extents, bytes, firstWriteAt: this.firstWriteAt, resync };
+    return { epoch: this.epoch, extents, slab: this.slab, slabUsed: this.used, bytes, firstWriteAt: this.firstWriteAt, resync };
   }
 }
 

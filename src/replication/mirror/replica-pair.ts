@@ -101,7 +101,7 @@ export class ReplicaPair {
   private async startTracking(): Promise<void> {
     if (this.tracking) return;
     const { record, lun, stateDir, options } = this.settings;
-    const dirty = await DirtyMap.open(join(stateDir, 'replication', `${record.pairId}.failover.dirty`), lun.sizeBytes, options.grainBytes, options.cleanPersistMs);
+    const dirty = await DirtyMap.open(join(stateDir, 'replication', `${record.pairId}.failover.dirty`), lun.sizeBytes, options.grainBytes, { extentBytes: options.activityExtentBytes, cleanPersistMs: options.cleanPersistMs });
     // Never streaming: only the dirty map is kept.
     const capture = new ChangeCapture(lun.backstore, dirty, options, { sealed: () => undefined });
     capture.attach();
@@ -129,7 +129,7 @@ export class ReplicaPair {
     const path = join(stateDir, 'replication', `${record.pairId}.failover.dirty`);
     const { access } = await import('node:fs/promises');
     if (!(await access(path).then(() => true, () => false))) return undefined;
-    const dirty = await DirtyMap.open(path, lun.sizeBytes, options.grainBytes, options.cleanPersistMs);
+    const dirty = await DirtyMap.open(path, lun.sizeBytes, options.grainBytes, { extentBytes: options.activityExtentBytes, cleanPersistMs: options.cleanPersistMs });
     return { dirty, capture: new ChangeCapture(lun.backstore, dirty, options, { sealed: () => undefined }) };
   }
 }

@@ -16,7 +16,7 @@ import {
 } from '../pair-types.ts';
 import { AckListener } from '../pipeline/ack-listener.ts';
 import { EpochShipper } from '../pipeline/epoch-shipper.ts';
-import { encodePayload } from '../pipeline/payload.ts';
+import { encodePayload, encodeSlabPayload } from '../pipeline/payload.ts';
 import { runResync } from '../sync/resync.ts';
 import { ThroughputMeter } from './throughput-meter.ts';
 
@@ -74,7 +74,9 @@ export class SourcePair {
   /** Opens the dirty map, hooks the LUN and starts the initial sync (new pair) or a resync (restart). */
   async start(isNew: boolean, extraGrains: readonly number[] = []): Promise<void> {
     const { backstore, options } = this.settings;
-    this.dirty = await DirtyMap.open(this.settings.dirtyMapPath, backstore.sizeBytes, options.grainBytes, options.cleanPersistMs);
+    this.dirty = await DirtyMap.open(this.settings.dirtyMapPath, backstore.sizeBytes, options.grainBytes, {
+      extentBytes: options.activityExtentBytes, cleanPersistMs: options.cleanPersistMs, lookahead: options.activityLookahead,
+    });
     this.capture = new ChangeCapture(backstore, this.dirty, options, {
       sealed: (epoch) => this.onSealed(epoch),
       waitForReplica: (epoch) => this.waitForReplica(epoch),
@@ -205,7 +207,7 @@ export class SourcePair {
         dirty,
         chunkBytes: this.settings.options.resyncChunkBytes,
         reserveEpoch: () => capture.reserveEpoch(),
-        shipEpoch: (epoch: number, extents: Extent[], grainCount: number) => this.ship(epoch, extents, Date.now(), grainCount),
+        shipEpoch: (epoch: number, extents: Extent[], grainCount: number) => this.ship(epoch, encodePayload(extents), Date.now(), grainCount),
         waitForRoom: () => this.waitForRoom(),
         cancelled: () => this.closed || generation !== this.generation || this.phaseValue !== phase,
       };
@@ -235,20 +237,24 @@ export class SourcePair {
       .map((extent) => ({ offset: extent.offset, zeroLength: extent.length }));
     if (holes.length === 0) return 0;
     const epoch = this.capture!.reserveEpoch();
-    await this.ship(epoch, holes, Date.now(), 0);
+    await this.ship(epoch, encodePayload(holes), Date.now(), 0);
     return epoch;
   }
 
   private onSealed(epoch: SealedEpoch): void {
+    const capture = this.capture!;
     if (this.inFlightBytes + epoch.bytes > this.settings.options.maxInFlightBytes) {
+      capture.releaseSlab(epoch.slab);
       this.goAhead(`in-flight bound exceeded (${this.inFlightBytes} bytes)`);
       return;
     }
-    this.ship(epoch.epoch, epoch.extents, epoch.firstWriteAt, 0).catch((err: Error) => this.goAhead(`ship failed: ${err.message}`));
+    const payload = epoch.slab ? encodeSlabPayload(epoch.extents, epoch.slab, epoch.slabUsed) : encodePayload(epoch.extents);
+    this.ship(epoch.epoch, payload, epoch.firstWriteAt, 0)
+      .catch((err: Error) => this.goAhead(`ship failed: ${err.message}`))
+      .finally(() => capture.releaseSlab(epoch.slab));
   }
 
-  private async ship(epoch: number, extents: Extent[], firstWriteAt: number, resyncGrains: number): Promise<void> {
-    const payload = encodePayload(extents);
+  private async ship(epoch: number, payload: Buffer, firstWriteAt: number, resyncGrains: number): Promise<void> {
     if (this.inFlight.size === 0) this.lastProgressAt = Date.now();
     this.inFlight.set(epoch, { bytes: payload.length, firstWriteAt, resyncGrains });
     this.inFlightBytes += payload.length;

@@ -1,38 +1,73 @@
 /**
- * Epoch payload on the wire: msgpackr of the extents, stored in its own binary Redis key (never in
- * BullMQ job data, which is JSON). Decoded data buffers are views into the payload (no copy).
+ * Epoch payload on the wire, stored in its own binary Redis key (never in BullMQ job data, which is
+ * JSON). Layout: [data region][msgpack header][u32 BE header length]. The header lists
+ * [offset, dataStart, length] for writes and [offset, -1, length] for zero (unmapped) ranges. Putting
+ * the header last lets an epoch's slab become the payload without copying its data again.
+ * Decoded data buffers are views into the payload.
  */
 import { Packr } from 'msgpackr';
 import type { Extent } from '../capture/open-epoch.ts';
 
 const packr = new Packr({ useRecords: false });
-const VERSION = 1;
+const VERSION = 2;
+const TRAILER = 4;
 
-interface WirePayload {
+type WireExtent = [number, number, number];
+
+interface WireHeader {
   v: number;
-  /** [offset, data] for writes, [offset, null, length] for zero/unmapped ranges. */
-  x: Array<[number, Buffer | null, number?]>;
+  x: WireExtent[];
 }
 
-export function encodePayload(extents: readonly Extent[]): Buffer {
-  const wire: WirePayload = {
+/** Encodes extents whose data are views into `slab` in place (header written after `slabUsed`). */
+export function encodeSlabPayload(extents: readonly Extent[], slab: Buffer, slabUsed: number): Buffer {
+  const inside = extents.every((e) => !e.data
+    || (e.data.buffer === slab.buffer && e.data.byteOffset >= slab.byteOffset && e.data.byteOffset + e.data.length <= slab.byteOffset + slabUsed));
+  if (!inside) return encodePayload(extents);
+  const header = packr.pack({
     v: VERSION,
-    x: extents.map((e) => (e.data ? [e.offset, e.data] : [e.offset, null, e.zeroLength ?? 0])),
-  };
-  return packr.pack(wire);
+    x: extents.map((e): WireExtent => (e.data ? [e.offset, e.data.byteOffset - slab.byteOffset, e.data.length] : [e.offset, -1, e.zeroLength ?? 0])),
+  } satisfies WireHeader);
+  if (slab.length - slabUsed < header.length + TRAILER) return encodePayload(extents);
+  header.copy(slab, slabUsed);
+  slab.writeUInt32BE(header.length, slabUsed + header.length);
+  return slab.subarray(0, slabUsed + header.length + TRAILER);
+}
+
+/** Encodes any extents (one copy of their data). */
+export function encodePayload(extents: readonly Extent[]): Buffer {
+  let dataBytes = 0;
+  for (const e of extents) dataBytes += e.data?.length ?? 0;
+  const wire: WireExtent[] = [];
+  const data = Buffer.allocUnsafe(dataBytes);
+  let at = 0;
+  for (const e of extents) {
+    if (e.data) { e.data.copy(data, at); wire.push([e.offset, at, e.data.length]); at += e.data.length; }
+    else wire.push([e.offset, -1, e.zeroLength ?? 0]);
+  }
+  const header = packr.pack({ v: VERSION, x: wire } satisfies WireHeader);
+  const trailer = Buffer.alloc(TRAILER);
+  trailer.writeUInt32BE(header.length, 0);
+  return Buffer.concat([data, header, trailer]);
 }
 
 /** Throws on anything that is not a well-formed payload (the caller treats that as a lost epoch). */
 export function decodePayload(bytes: Buffer): Extent[] {
-  const wire = packr.unpack(bytes) as Partial<WirePayload> | null;
-  if (!wire || wire.v !== VERSION || !Array.isArray(wire.x)) throw new Error('malformed epoch payload');
-  return wire.x.map((entry) => {
-    if (!Array.isArray(entry) || typeof entry[0] !== 'number' || !Number.isSafeInteger(entry[0]) || entry[0] < 0) {
-      throw new Error('malformed extent in epoch payload');
-    }
-    const [offset, data, zeroLength] = entry;
-    if (data instanceof Uint8Array) return { offset, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) };
-    if (data === null && typeof zeroLength === 'number' && Number.isSafeInteger(zeroLength) && zeroLength >= 0) return { offset, zeroLength };
-    throw new Error('malformed extent in epoch payload');
+  if (bytes.length < TRAILER) throw new Error('epoch payload too short');
+  const headerLength = bytes.readUInt32BE(bytes.length - TRAILER);
+  const dataLength = bytes.length - TRAILER - headerLength;
+  if (dataLength < 0) throw new Error('malformed epoch payload header length');
+  const header = packr.unpack(bytes.subarray(dataLength, dataLength + headerLength)) as Partial<WireHeader> | null;
+  if (!header || header.v !== VERSION || !Array.isArray(header.x)) throw new Error('malformed epoch payload');
+  return header.x.map((entry) => {
+    const [offset, start, length] = Array.isArray(entry) ? entry : [];
+    if (!isCount(offset) || !isCount(length) || typeof start !== 'number' || !Number.isSafeInteger(start)) throw new Error('malformed extent in epoch payload');
+    if (start === -1) return { offset, zeroLength: length };
+    if (start < 0 || start + length > dataLength) throw new Error('extent outside the epoch payload');
+    return { offset, data: bytes.subarray(start, start + length) };
   });
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }

@@ -8,7 +8,7 @@ const SIZE = 64 * GRAIN;
 
 t.test('first write to a grain persists its bit before resolving; later writes cost nothing', async (t) => {
   const path = join(await tempDir(t), 'lun.dirty');
-  const map = await DirtyMap.open(path, SIZE, GRAIN);
+  const map = await DirtyMap.open(path, SIZE, GRAIN, { extentBytes: GRAIN });
   const first = map.mark(GRAIN + 10, 100, 1);
   t.ok(first instanceof Promise, 'first write waits for the on-disk bit');
   await first;
@@ -19,11 +19,11 @@ t.test('first write to a grain persists its bit before resolving; later writes c
 
 t.test('after a crash every persisted bit comes back as needing a resync', async (t) => {
   const path = join(await tempDir(t), 'lun.dirty');
-  const map = await DirtyMap.open(path, SIZE, GRAIN);
+  const map = await DirtyMap.open(path, SIZE, GRAIN, { extentBytes: GRAIN });
   await map.mark(0, 3 * GRAIN, 4);      // grains 0,1,2
   await map.mark(10 * GRAIN - 1, 2, 5); // straddles grains 9 and 10
   // no close(): simulate kill -9 by reopening the same file
-  const again = await DirtyMap.open(path, SIZE, GRAIN);
+  const again = await DirtyMap.open(path, SIZE, GRAIN, { extentBytes: GRAIN });
   t.same(again.grainsNeedingResync(), [0, 1, 2, 9, 10]);
   t.equal(again.pendingEpoch(9), NEEDS_RESYNC);
   await again.close();
@@ -32,14 +32,14 @@ t.test('after a crash every persisted bit comes back as needing a resync', async
 
 t.test('cleaning after the replica confirmed is lazy and persisted', async (t) => {
   const path = join(await tempDir(t), 'lun.dirty');
-  const map = await DirtyMap.open(path, SIZE, GRAIN, 10);
+  const map = await DirtyMap.open(path, SIZE, GRAIN, { extentBytes: GRAIN, cleanPersistMs: 10 });
   await map.mark(0, GRAIN, 1);
   await map.mark(5 * GRAIN, GRAIN, 2);
   await map.mark(7 * GRAIN, GRAIN, NEEDS_RESYNC);
   map.cleanUpTo(1);
   t.equal(map.pendingCount, 2);
   await map.persist();
-  const reopened = await DirtyMap.open(path, SIZE, GRAIN);
+  const reopened = await DirtyMap.open(path, SIZE, GRAIN, { extentBytes: GRAIN });
   t.same(reopened.grainsNeedingResync(), [5, 7], 'grain 0 was cleaned on disk');
   map.markAllForResync();
   t.same(map.grainsNeedingResync(), [5, 7]);
@@ -49,9 +49,27 @@ t.test('cleaning after the replica confirmed is lazy and persisted', async (t) =
 
 t.test('a map with another geometry marks the whole LUN dirty (conservative)', async (t) => {
   const path = join(await tempDir(t), 'lun.dirty');
-  const map = await DirtyMap.open(path, SIZE, GRAIN);
+  const map = await DirtyMap.open(path, SIZE, GRAIN, { extentBytes: GRAIN });
   await map.close();
-  const other = await DirtyMap.open(path, SIZE, GRAIN / 2);
+  const other = await DirtyMap.open(path, SIZE, GRAIN / 2, { extentBytes: GRAIN / 2 });
   t.equal(other.grainsNeedingResync().length, 128);
   await other.close();
+});
+
+t.test('activity-log extents: one on-disk mark per extent, a crash resyncs whole extents', async (t) => {
+  const path = join(await tempDir(t), 'lun.dirty');
+  const map = await DirtyMap.open(path, SIZE, GRAIN, { extentBytes: 8 * GRAIN, cleanPersistMs: 10 });
+  t.ok(map.mark(0, GRAIN, 1) instanceof Promise, 'first grain of extent 0 waits');
+  await map.persist();
+  t.equal(map.mark(3 * GRAIN, GRAIN, 1), undefined, 'another grain of a marked extent does not');
+  await map.mark(9 * GRAIN, 10, 2);
+  const crashed = await DirtyMap.open(path, SIZE, GRAIN, { extentBytes: 8 * GRAIN });
+  t.same(crashed.grainsNeedingResync(), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15], 'both extents, every grain');
+  await crashed.close();
+  map.cleanUpTo(1);
+  await map.persist();
+  const later = await DirtyMap.open(path, SIZE, GRAIN, { extentBytes: 8 * GRAIN });
+  t.same(later.grainsNeedingResync(), [8, 9, 10, 11, 12, 13, 14, 15], 'extent 0 cleared once all its grains were confirmed');
+  await later.close();
+  await map.close();
 });

@@ -19,7 +19,7 @@ t.test('zero ranges take part in last-write-wins', async (t) => {
 });
 
 t.test('append copies the bytes (receive buffers are reused by the fabric)', async (t) => {
-  const epoch = new OpenEpoch(7);
+  const epoch = new OpenEpoch(7, Buffer.alloc(1024));
   const receive = Buffer.from('hello');
   epoch.append(4096, [receive.subarray(0, 2), receive.subarray(2)]);
   receive.fill(0);
