@@ -218,7 +218,13 @@ export class Connection implements ConnectionPort {
     this.send((seq) => loginResponse({ ...step.reply, tsih }, seq), true);
     this.session = session;
     registry.add(session);
-    if (result.target && session.nexus) result.target.device.nexusAdded(session.nexus);
+    if (result.target && session.nexus) {
+      try {
+        result.target.device.nexusAdded(session.nexus);
+      } catch (error) {
+        this.log.error({ err: error }, 'nexusAdded failed');
+      }
+    }
     // RFC 7143 §13.1: digests start with the first PDU after the final Login Response.
     this.parser.headerDigest = this.txHeaderDigest = result.params.headerDigest;
     this.parser.dataDigest = this.txDataDigest = result.params.dataDigest;
