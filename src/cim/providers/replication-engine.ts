@@ -27,6 +27,11 @@ export interface SynchronizationView {
   readonly syncState: number;
   readonly percentSynced: number;
   readonly whenSynced?: number;
+  /** Lag (shown as vendor properties of MSISCSITARGET_StorageSynchronized when given). */
+  readonly epochsBehind?: number;
+  readonly bytesBehind?: number;
+  /** now - oldest unapplied write, seconds. */
+  readonly rpoSeconds?: number;
 }
 
 export interface CreateReplicaRequest {

@@ -24,7 +24,12 @@ export const msIscsiTargetClasses: readonly ClassDecl[] = [
   ]),
   derive('RemoteReplicationCollection', 'CIM_RemoteReplicationCollection'),
   derive('ConcreteJob', 'CIM_ConcreteJob'),
-  derive('StorageSynchronized', 'CIM_StorageSynchronized'),
+  derive('StorageSynchronized', 'CIM_StorageSynchronized', [
+    // Vendor: replication lag of the pair (ARCHITECTURE.md "Lag is observable").
+    { name: 'EpochsBehind', type: 'uint64' },
+    { name: 'BytesBehind', type: 'uint64' },
+    { name: 'RPOSeconds', type: 'real64' },
+  ]),
   derive('HostedAccessPoint', 'CIM_HostedAccessPoint'),
   derive('HostedService', 'CIM_HostedService'),
   derive('HostedCollection', 'CIM_HostedCollection'),

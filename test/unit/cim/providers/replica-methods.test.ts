@@ -31,7 +31,7 @@ class FakeEngine implements ReplicationEngine {
     this.syncs.push(view);
     const completion = new Promise<void>((resolve) => {
       this.finishSync = () => {
-        this.syncs[0] = { ...view, copyState: 4, syncState: 6, percentSynced: 100, whenSynced: Date.now() };
+        this.syncs[0] = { ...view, copyState: 4, syncState: 6, percentSynced: 100, whenSynced: Date.now(), epochsBehind: 2, bytesBehind: 8192, rpoSeconds: 0.04 };
         resolve();
       };
     });
@@ -82,6 +82,8 @@ t.test('replica methods delegate to the registered engine', async (t) => {
   t.match(prop('CopyState'), { text: '4' });
   t.match(prop('SyncState'), { text: '6' });
   t.match(prop('Mode'), { text: '2' });
+  t.match(prop('BytesBehind'), { text: '8192' });
+  t.match(prop('RPOSeconds'), { text: '0.04' });
 
   const caps = await client.enumerateInstances('root/cimv2/storage/iscsitarget', 'CIM_ReplicationServiceCapabilities');
   const capProp = (n: string) => caps[0].instance.properties.find((p) => p.name === n)?.value;
