@@ -6,9 +6,6 @@
  * PDUs come from test/support/iscsi-wire (written from RFC 7143 §11, independent of src/iscsi).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
 import { decodeKeys } from '../support/iscsi-wire/pdu.ts';
 import { WireConnection } from '../support/iscsi-wire/connection.ts';
@@ -17,7 +14,8 @@ import {
 } from '../support/iscsi-wire/pdu.ts';
 import { TestSession } from '../support/iscsi-wire/session.ts';
 import { startTarget, type TargetProcess } from '../support/target-process.ts';
-import { missingTools, run } from './support/tools.ts';
+import { missingTools } from './support/tools.ts';
+import { qemuVerifiedCopies, rawVerifiedIo } from '../support/verified-io.ts';
 
 type Verdict = 'reject' | 'login-reject' | 'closed' | 'no-answer' | `unexpected 0x${string}`;
 const ANSWER_TIMEOUT_MS = 30_000;
@@ -156,73 +154,6 @@ async function runCase(target: TargetProcess, bad: BadCase): Promise<{ verdict: 
   return { verdict: v, port: conn.localPort };
 }
 
-/** Verified I/O until `stop()`: writes random 64 KiB blocks, reads each back, compares. */
-function goodIo(session: TestSession, blocks: number): {
-  verified(): number;
-  failed(): boolean;
-  stop(): Promise<{ verified: number; errors: string[] }>;
-} {
-  let running = true;
-  const errors: string[] = [];
-  let verified = 0;
-  const perIo = IO_BYTES / session.blockSize;
-  const loop = (async () => {
-    for (let i = 0; running && errors.length === 0; i++) {
-      const lba = (i * 7919 * perIo) % (blocks - perIo);
-      const data = randomBytes(IO_BYTES);
-      try {
-        const w = await session.write10(lba, data);
-        if (w.status !== 0) errors.push(`write lba ${lba}: status 0x${w.status.toString(16)}`);
-        const r = await session.read10(lba, perIo);
-        if (r.status !== 0) errors.push(`read lba ${lba}: status 0x${r.status.toString(16)}`);
-        else if (!r.data.equals(data)) errors.push(`read lba ${lba}: data differs from what was written`);
-        else verified++;
-      } catch (e) {
-        errors.push(`I/O ${i}: ${(e as Error).message}`);
-      }
-    }
-  })();
-  return {
-    verified: () => verified,
-    failed: () => errors.length > 0,
-    async stop() {
-      running = false;
-      await loop;
-      return { verified, errors };
-    },
-  };
-}
-
-/**
- * A real initiator beside the raw one: QEMU's iSCSI driver copies a random image onto LUN 1 and
- * compares it back, over and over until `stop()`.
- */
-function qemuCopies(url: string): { stop(): Promise<{ verified: number; errors: string[] }> } {
-  const dir = mkdtempSync(join(tmpdir(), 'iscsi-sim-bad-input-'));
-  const image = join(dir, 'random.img');
-  writeFileSync(image, randomBytes(8 << 20));
-  let running = true;
-  let verified = 0;
-  const errors: string[] = [];
-  const loop = (async () => {
-    while (running && errors.length === 0) {
-      const copy = await run('qemu-img', ['convert', '-n', '-f', 'raw', '-O', 'raw', image, url]);
-      if (copy.code !== 0) errors.push(`qemu-img convert: ${copy.stderr.trim()}`);
-      const cmp = await run('qemu-img', ['compare', '-f', 'raw', '-F', 'raw', image, url]);
-      if (cmp.code !== 0) errors.push(`qemu-img compare (exit ${cmp.code}): ${cmp.stdout.trim()} ${cmp.stderr.trim()}`);
-      else verified++;
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      rmSync(dir, { recursive: true, force: true });
-      return { verified, errors };
-    },
-  };
-}
-
 async function logMentions(target: TargetProcess, text: string): Promise<boolean> {
   for (let i = 0; i < 100; i++) { // the log line may be written a little after the socket closes
     if (target.log().includes(text)) return true;
@@ -235,11 +166,11 @@ t.test('malformed input on many connections while a good session does verified I
   const target = await startTarget({ luns: ['64M', '16M'] });
   t.teardown(() => target.stop());
   const noQemu = target.external ? 'external target' : missingTools({ 'qemu-img': 'qemu-utils qemu-block-extra' });
-  const qemu = noQemu ? undefined : qemuCopies(`iscsi://${target.host}:${target.port}/${target.iqn}/1`);
+  const qemu = noQemu ? undefined : qemuVerifiedCopies(`iscsi://${target.host}:${target.port}/${target.iqn}/1`);
   const good = await TestSession.login(target.host, target.port, { targetName: target.iqn });
   good.lun = Number(process.env.ISCSI_SIM_TEST_LUN ?? 0);
   const { blocks } = await good.readCapacity();
-  const io = goodIo(good, blocks);
+  const io = rawVerifiedIo(good, blocks, IO_BYTES);
 
   const outcomes: { name: string; verdict: Verdict; port: number; skipped?: string }[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
