@@ -116,3 +116,21 @@ t.test('libiscsi conformance suite (iscsi-test-cu -t ALL)', { skip: missingTools
   t.ok(result.passed >= 130, `≥ 130 passed (${result.passed})`);
   t.ok(system.alive(), 'target survived the suite');
 });
+
+t.test('libiscsi MultipathIO tests through a second portal', { skip: missingTools({ 'iscsi-test-cu': 'libiscsi-bin' }) }, async (t) => {
+  const system = await startSystem({
+    config: {
+      name: 'multipath',
+      portals: ['127.0.0.1:0', '127.0.0.1:0', { address: '127.0.0.1', port: 0, portalGroupTag: 2 }],
+      targets: [{ iqn: IQN_A, luns: [{ size: '64M' }] }],
+    },
+  });
+  t.teardown(() => system.stop());
+  // Same portal group, other portal: the second path of a multipath initiator.
+  const second = `iscsi://${system.portal(1)}/${IQN_A}/0`;
+  const result = await runConformance(system.url(), 'ALL.MultipathIO', 120_000, second);
+  t.comment(`multipath: ${result.passed} passed, ${result.failed} failed, ${result.skipped} skipped (${result.tests.map((test) => `${test.name}=${test.result}`).join(' ')})`);
+  t.equal(result.tests.length, 4, 'four MultipathIO tests ran');
+  t.equal(result.failed, 0, '0 failed', { failed: result.tests.filter((test) => test.result === 'fail').map((test) => test.name) });
+  t.ok(result.passed >= 1, 'at least one passed');
+});

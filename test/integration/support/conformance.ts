@@ -64,10 +64,14 @@ export function conformanceAvailable(): Promise<boolean> {
   });
 }
 
-/** `iscsi-test-cu -d -v -t FILTER URL`, killed after `timeoutMs`. */
-export function runConformance(url: string, filter = 'ALL', timeoutMs = 480_000): Promise<ConformanceRun> {
+/**
+ * `iscsi-test-cu -d -v -t FILTER URL [MULTIPATH-URL]`, killed after `timeoutMs`. The second URL (another
+ * portal to the same LUN) enables the MultipathIO tests.
+ */
+export function runConformance(url: string, filter = 'ALL', timeoutMs = 480_000, multipathUrl?: string): Promise<ConformanceRun> {
   return new Promise((done, fail) => {
-    const child = spawn('iscsi-test-cu', ['-d', '-v', '-t', filter, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const urls = multipathUrl === undefined ? [url] : [url, multipathUrl];
+    const child = spawn('iscsi-test-cu', ['-d', '-v', '-t', filter, ...urls], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     let timedOut = false;
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
