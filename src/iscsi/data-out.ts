@@ -20,8 +20,8 @@ export function startWrite(task: ScsiTask, immediate: Buffer, finalBit: boolean,
     task.received = immediate.length;
   }
   task.unsolicitedLimit = params.initialR2T ? task.received : firstBurst;
+  // With InitialR2T=Yes no unsolicited Data-Out may follow, whatever the F bit says.
   task.unsolicitedOpen = !finalBit && !params.initialR2T && task.received < firstBurst;
-  if (!finalBit && params.initialR2T) return { error: 'F=0 on a write with InitialR2T=Yes' };
   task.nextR2TOffset = task.unsolicitedOpen ? task.unsolicitedLimit : task.received;
   return task.dataComplete ? 'complete' : 'more';
 }
