@@ -51,6 +51,11 @@ export function samePath(a: ObjectPath, b: ObjectPath): boolean {
   return pathKey(a) === pathKey(b);
 }
 
+/** Same key bindings, whatever class name each path carries. */
+export function sameKeys(a: ObjectPath, b: ObjectPath): boolean {
+  return pathKey({ ...a, className: '' }) === pathKey({ ...b, className: '' });
+}
+
 /** Case-insensitive property lookup. */
 export function getKey(p: ObjectPath, name: string): KeyScalar | ObjectPath | undefined {
   const lower = name.toLowerCase();

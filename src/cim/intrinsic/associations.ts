@@ -18,8 +18,9 @@ function refProps(inst: CimInstance): [string, ObjectPath][] {
 }
 
 function links(ctx: IntrinsicContext, assocFilter: string | undefined): { object: ObjectPath; links: Link[] } {
-  const object = ctx.instanceName('ObjectName');
-  ctx.schema.get(object.className);
+  const named = ctx.instanceName('ObjectName');
+  ctx.schema.get(named.className);
+  const object = ctx.find(named)?.path ?? named;
   const role = ctx.string('Role')?.toLowerCase();
   const resultRole = ctx.string('ResultRole')?.toLowerCase();
   const out: Link[] = [];

@@ -5,7 +5,7 @@ import type { WriteContext } from '../cimxml/serialize.ts';
 import { buildNamespace, knownNamespace } from '../model/index.ts';
 import type { ModelSources } from '../model/sources.ts';
 import type { SchemaRegistry } from '../schema/registry.ts';
-import { getProperty, normalizeNamespace, samePath, type CimInstance, type ObjectPath } from '../types.ts';
+import { getProperty, normalizeNamespace, sameKeys, samePath, type CimInstance, type ObjectPath } from '../types.ts';
 
 export class IntrinsicContext {
   private readonly cache = new Map<string, CimInstance[]>();
@@ -34,9 +34,12 @@ export class IntrinsicContext {
     return this.instances().filter((i) => this.schema.isA(i.className, className));
   }
 
+  /** The instance a path names; a superclass name in the path (CIM_ComputerSystem) also matches. */
   find(path: ObjectPath): CimInstance | undefined {
     const ns = path.namespace ? normalizeNamespace(path.namespace) : this.namespace;
-    return this.instances(ns).find((i) => samePath(i.path, path));
+    const list = this.instances(ns);
+    return list.find((i) => samePath(i.path, path))
+      ?? list.find((i) => sameKeys(i.path, path) && this.schema.has(path.className) && this.schema.isA(i.className, path.className));
   }
 
   param(name: string): RawValue | undefined {

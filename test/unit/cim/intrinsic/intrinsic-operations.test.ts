@@ -59,6 +59,13 @@ t.test('intrinsic operations', async (t) => {
     t.equal(errorCode(await call('Associators', sysA + classParam('AssocClass', 'CIM_ComputerSystem'))), 4);
   });
 
+  await t.test('a superclass name in an instance path still finds the instance', async (t) => {
+    const viaBase = `<IPARAMVALUE NAME="InstanceName">${instanceNameXml('CIM_ComputerSystem', { CreationClassName: 'MSISCSITARGET_ComputerSystem', Name: 'sysa' })}</IPARAMVALUE>`;
+    t.match(await call('GetInstance', viaBase), /<INSTANCE CLASSNAME="MSISCSITARGET_ComputerSystem">/);
+    const assocViaBase = `<IPARAMVALUE NAME="ObjectName">${instanceNameXml('CIM_System', { CreationClassName: 'MSISCSITARGET_ComputerSystem', Name: 'sysa' })}</IPARAMVALUE>`;
+    t.match(await call('AssociatorNames', assocViaBase), /MSISCSITARGET_ReplicationService/);
+  });
+
   await t.test('References / ReferenceNames', async (t) => {
     const svc = `<IPARAMVALUE NAME="ObjectName">${instanceNameXml('MSISCSITARGET_ReplicationService', SERVICE_KEYS)}</IPARAMVALUE>`;
     const refs = await call('ReferenceNames', svc);
