@@ -26,7 +26,10 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/iscsi-sim-bench.XXXXXX")
 pids=()
 cleanup() {
   local pid
-  [[ -n ${tgt_started:-} ]] && tgtadm -C "$tgt_control" --op delete --mode system --force >/dev/null 2>&1 || true
+  if [[ -n ${tgt_started:-} ]]; then   # tgtd ignores SIGTERM while it has targets
+    tgtadm -C "$tgt_control" --lld iscsi --op delete --mode target --tid 1 --force >/dev/null 2>&1 || true
+    tgtadm -C "$tgt_control" --op delete --mode system >/dev/null 2>&1 || true
+  fi
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
