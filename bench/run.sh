@@ -120,4 +120,4 @@ for w in "${workloads[@]}"; do
   fi
   echo "$row"
 done
-say "SCALE=$scale, $(nproc) CPUs, node $(node --version), $(qemu-img --version | head -n1)"
+say "SCALE=$scale, $(nproc) CPUs, load average $(cut -d" " -f1-3 /proc/loadavg), node $(node --version), $(qemu-img --version | head -n1)"
