@@ -87,16 +87,15 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
     }
   }
 
-  reset(kind: 'lun' | 'target-warm' | 'target-cold', lun: number | undefined, nexus: ItNexus): void {
+  reset(kind: 'lun' | 'target-warm' | 'target-cold', lun: number | undefined, _nexus: ItNexus): void {
     const affected = kind === 'lun' ? [this.units.get(lun ?? -1)].filter((u) => u !== undefined) : [...this.units.values()];
     for (const unit of affected) {
       // SPC-2 reservations and PREVENT state do not survive a reset; persistent reservations do (SPC-4 §5.12.1).
       unit.reservationHolder = undefined;
       unit.preventingNexuses.clear();
-      // The nexus that asked for an LU reset knows it happened (its TMF response says so), as in LIO;
-      // every other nexus learns it through a unit attention.
-      if (kind === 'lun') unit.unitAttentions.raiseAll(this.nexuses.keys(), 'bus-device-reset', nexus.id);
-      else unit.unitAttentions.raiseAll(this.nexuses.keys(), 'power-on-reset');
+      // Every nexus, the issuing one included, gets the unit attention (SAM-5 §5.14; libiscsi's
+      // MultipathIO.Reset checks both paths).
+      unit.unitAttentions.raiseAll(this.nexuses.keys(), kind === 'lun' ? 'bus-device-reset' : 'power-on-reset');
     }
   }
 

@@ -80,6 +80,10 @@ function prIn(serviceAction: number, name: string, build: (unit: LogicalUnit) =>
     cdbLength: 10,
     usageBits: usage(serviceAction),
     access: 'none',
+    // Deliberate deviation from SAM-5 §5.14: a read-only query of reservation state neither reports
+    // nor clears a unit attention (like INQUIRY), so tools that list PR keys right after a LUN reset
+    // (libiscsi's suite cleanup) do not fail; the next medium command still reports it.
+    unitAttentionExempt: true,
     parse(cdb) {
       const allocationLength = u16(cdb, 7);
       return { run: ({ unit }) => goodData(build(unit), allocationLength) };

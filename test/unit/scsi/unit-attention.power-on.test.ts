@@ -13,7 +13,7 @@ t.test('a new nexus sees POWER ON/RESET once; INQUIRY neither reports nor clears
   expectGood(t, await h.run(CDB_TEST_UNIT_READY));
 });
 
-t.test('LUN reset raises a unit attention for every other nexus', async (t) => {
+t.test('LUN reset raises a unit attention for every nexus, the issuer included', async (t) => {
   const h = await harness(t);
   const second = nexus('iqn.2026-11.org.test:init2');
   h.target.nexusAdded(second);
@@ -23,5 +23,6 @@ t.test('LUN reset raises a unit attention for every other nexus', async (t) => {
   t.equal(response.status, 0x02);
   t.equal(response.sense![12], 0x29);
   t.equal(response.sense![13], 0x03);
-  expectGood(t, await h.run(CDB_TEST_UNIT_READY), 'the issuing nexus gets no unit attention');
+  t.equal((await h.run(CDB_TEST_UNIT_READY)).status, 0x02, 'the issuing nexus sees it too');
+  expectGood(t, await h.run(CDB_TEST_UNIT_READY));
 });
