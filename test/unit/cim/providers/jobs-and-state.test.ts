@@ -60,3 +60,21 @@ t.test('an unreadable state file is ignored, not fatal', async (t) => {
   await store.load();
   t.equal(store.collections.size, 0);
 });
+
+t.test('a restarted CIM server finds its collections and jobs again', async (t) => {
+  const { startCimServer } = await import('../../../../src/cim/index.ts');
+  const { CimClient } = await import('../../../../src/cim/client/client.ts');
+  const { servicePath } = await import('../../../../src/cim/model/paths.ts');
+  const { fakeView } = await import('../support/fake-view.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'cim-restart-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const view = fakeView({ name: 'sysa', stateDir: dir });
+  const first = await startCimServer(view, { enabled: true, address: '127.0.0.1', port: 0 });
+  const created = await new CimClient({ url: first.url }).invokeMethod(servicePath('sysa'), 'CreateRemoteReplicationCollection', { ElementName: 'kept' });
+  t.equal(created.returnValue, 0);
+  await first.close();
+  const second = await startCimServer(view, { enabled: true, address: '127.0.0.1', port: 0 });
+  t.teardown(() => second.close());
+  const list = await new CimClient({ url: second.url }).enumerateInstances('root/cimv2/storage/iscsitarget', 'CIM_RemoteReplicationCollection');
+  t.same(list.map((c) => c.instance.properties.find((p) => p.name === 'ElementName')?.value), [{ kind: 'value', text: 'kept' }]);
+});
