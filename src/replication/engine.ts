@@ -14,6 +14,7 @@ import { PairRegistry, type AdminState, type PairEntry } from './mirror/pair-reg
 import { ReplicaPair } from './mirror/replica-pair.ts';
 import { SourcePair } from './mirror/source-pair.ts';
 import { replicationOptions, type ReplicationOptions } from './options.ts';
+import type { VerifyOptions, VerifyReport } from './sync/verify.ts';
 import {
   copyStateOf, syncStateOf, type LunAddress, type PairPhase, type PairRecord, type PairStatus, type ReplicationMode,
 } from './pair-types.ts';
@@ -115,6 +116,13 @@ export class ReplicationEngine {
     this.entries.set(pairId, published);
     if (operation === 'resync') await this.sources.get(pairId)?.resume();
     await this.reconcileQueued(pairId);
+  }
+
+  /** Online verify of a pair whose source is on this system. */
+  async verify(pairId: string, options?: VerifyOptions): Promise<VerifyReport> {
+    const pair = this.sources.get(pairId);
+    if (!pair) throw new EngineError('invalid', `mirror ${pairId} has no source on this system`);
+    return pair.verify(options);
   }
 
   /** Resolves true once the pair reports streaming with nothing pending (initial sync done). */

@@ -159,3 +159,21 @@ t.test('sync mode: a write completes only after the replica applied it', async (
   t.equal(completed, true);
   t.equal((await replica.read(4096, 1))[0], 0x5a, 'replica had it before the write completed');
 });
+
+t.test('online verify finds a diverged chunk on the replica and repairs it', async (t) => {
+  const { source, replica, pair } = await rig(t, {}, 'async', async (lun) => {
+    await lun.write(0, [pattern(4 * MiB, 3)], { fua: false });
+  });
+  t.ok(await pair.drained(30_000));
+  const clean = await pair.verify();
+  t.same([clean.divergent.length, clean.chunks, clean.inFlux], [0, SIZE / MiB, 0], 'no divergence after sync');
+  // Damage the replica behind the pipeline's back (bit rot, a stray writer).
+  await replica.write(2 * MiB + 4096, [Buffer.alloc(512, 0xee)], { fua: false });
+  await replica.write(30 * MiB, [Buffer.alloc(512, 0xee)], { fua: false });
+  const found = await pair.verify({ repair: true });
+  t.same(found.divergent.map((d) => d.offset), [2 * MiB, 30 * MiB], 'both damaged chunks reported');
+  t.ok(found.repaired);
+  t.ok(await pair.drained(30_000));
+  t.equal(await sha256Of(replica), await sha256Of(source), 'repaired by resync');
+  t.equal((await pair.verify()).divergent.length, 0);
+});

@@ -11,6 +11,8 @@ import type { Backstore } from '../../storage/backstore.ts';
 import { logger } from '../../util/log.ts';
 import { pairKeys, type PairKeys } from '../keys.ts';
 import type { ReplicationOptions } from '../options.ts';
+import { payloadVerifyRequest } from '../pipeline/payload.ts';
+import { chunkDigests } from '../sync/digests.ts';
 import { ApplyJournal } from './apply-journal.ts';
 import { ReorderBuffer } from './reorder-buffer.ts';
 
@@ -23,6 +25,8 @@ export interface EpochJobData {
   readonly bytes: number;
   readonly resync: boolean;
 }
+
+const VERIFY_RESULT_TTL_MS = 10 * 60_000;
 
 export interface AckMessage {
   readonly generation: number;
@@ -133,6 +137,7 @@ export class EpochApplier {
         }
         this.reorder.recorded(generation, next);
         this.appliedBytes += payload.length;
+        await this.answerVerify(payload);
         await this.acknowledge(generation, next);
         await this.settings.redis.del(key);
       }
@@ -141,6 +146,14 @@ export class EpochApplier {
     } finally {
       this.draining = false;
     }
+  }
+
+  /** Verify requests are answered at their epoch boundary: nothing later is applied meanwhile. */
+  private async answerVerify(payload: Buffer): Promise<void> {
+    const request = payloadVerifyRequest(payload);
+    if (!request) return;
+    const digests = await chunkDigests(this.settings.backstore, request.chunkBytes);
+    await this.settings.redis.set(this.keys.verifyDigests(request.id), JSON.stringify(digests), 'PX', VERIFY_RESULT_TTL_MS);
   }
 
   private async acknowledge(generation: number, applied: number): Promise<void> {

@@ -39,6 +39,8 @@ export class DirtyMap {
   private persisting = false;
   private cleanTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Online verify: grains written while it runs (their chunks are not compared). */
+  private observer: Set<number> | undefined;
   /** Extents marked ahead of any write (see markAhead), with when. */
   private readonly speculative = new Map<number, number>();
   readonly grainsPerExtent: number;
@@ -122,6 +124,9 @@ export class DirtyMap {
 
   get pendingCount(): number { return this.pending.size; }
 
+  /** Collects every grain marked from now on into `grains` (undefined stops). */
+  observe(grains: Set<number> | undefined): void { this.observer = grains; }
+
   /**
    * Hot path: records that [offset, offset+length) now belongs to `epoch` (NEEDS_RESYNC when it will
    * not be shipped in an epoch). Returns a promise only when a grain had to be made dirty on disk.
@@ -131,6 +136,7 @@ export class DirtyMap {
     const last = Math.min(this.grainCount - 1, Math.floor((offset + Math.max(length, 1) - 1) / this.grainBytes));
     for (let grain = Math.floor(offset / this.grainBytes); grain <= last; grain++) {
       this.setPending(grain, epoch);
+      this.observer?.add(grain);
       const extent = Math.floor(grain / this.grainsPerExtent);
       const byte = extent >> 3;
       const mask = 1 << (extent & 7);

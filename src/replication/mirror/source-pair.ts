@@ -18,6 +18,7 @@ import { AckListener } from '../pipeline/ack-listener.ts';
 import { EpochShipper } from '../pipeline/epoch-shipper.ts';
 import { encodePayload, encodeSlabPayload } from '../pipeline/payload.ts';
 import { runResync } from '../sync/resync.ts';
+import { verifyPair, type VerifyOptions, type VerifyReport } from '../sync/verify.ts';
 import { ThroughputMeter } from './throughput-meter.ts';
 
 export interface SourcePairSettings {
@@ -111,6 +112,21 @@ export class SourcePair {
     if (!dirty) return;
     for (const grain of grains) await dirty.mark(grain * dirty.grainBytes, dirty.grainBytes, 0);
     if (!HELD_PHASES.includes(this.phaseValue) && !this.resyncRunning) await this.startResync('resyncing');
+  }
+
+  /** Online verify against the replica (the pair must be streaming). */
+  async verify(options?: VerifyOptions): Promise<VerifyReport> {
+    if (this.phaseValue !== 'streaming' || !this.dirty || !this.capture) throw new Error(`verify needs a streaming pair (now ${this.phaseValue})`);
+    const capture = this.capture;
+    return verifyPair({
+      pairId: this.pairId,
+      backstore: this.settings.backstore,
+      dirty: this.dirty,
+      redis: this.settings.redis,
+      reserveEpoch: () => capture.reserveEpoch(),
+      shipEpoch: (epoch, payload) => this.ship(epoch, payload, Date.now(), 0),
+      resyncGrains: (grains) => this.resyncGrains(grains),
+    }, options);
   }
 
   /** Seals the open epoch so everything written so far is on its way; returns the last epoch number. */
