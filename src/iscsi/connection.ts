@@ -24,6 +24,8 @@ export interface ConnectionContext {
   readonly keepAlive: KeepAliveOptions;
   /** Commands a session may have outstanding (sets MaxCmdSN). */
   readonly queueDepth: number;
+  /** Write bytes a session may have solicited and buffered at once. */
+  readonly writeBudget: number;
   /** A login must finish within this many ms. */
   readonly loginTimeoutMs: number;
 }
@@ -212,6 +214,7 @@ export class Connection implements ConnectionPort {
       initiatorAddress: `${this.socket.remoteAddress}:${this.socket.remotePort}`,
       firstCmdSN: this.loginCmdSN,
       queueDepth: this.ctx.queueDepth,
+      writeBudget: this.ctx.writeBudget,
     });
     session.closeConnection = (reason) => this.drop(reason);
     this.cid = result.cid;

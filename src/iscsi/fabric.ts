@@ -32,6 +32,8 @@ export interface FabricOptions {
   readonly keepAlive?: KeepAliveOptions;
   readonly queueDepth?: number;
   readonly loginTimeoutMs?: number;
+  /** Write bytes one session may have solicited and buffered at once (default 256 MiB). */
+  readonly writeBudgetBytes?: number;
   /** How long close() waits for initiators to answer its logout request (ms). */
   readonly logoutWaitMs?: number;
 }
@@ -63,6 +65,7 @@ export class IscsiFabric {
       queueDepth: options.queueDepth ?? 128,
       loginTimeoutMs: options.loginTimeoutMs ?? 30000,
       logoutWaitMs: options.logoutWaitMs ?? 2000,
+      writeBudgetBytes: options.writeBudgetBytes ?? 256 * 1024 * 1024,
     };
   }
 
@@ -88,6 +91,7 @@ export class IscsiFabric {
       portal: actual,
       keepAlive: this.options.keepAlive,
       queueDepth: this.options.queueDepth,
+      writeBudget: this.options.writeBudgetBytes,
       loginTimeoutMs: this.options.loginTimeoutMs,
     };
     server.on('connection', (socket: Socket) => this.accept(socket, ctx));

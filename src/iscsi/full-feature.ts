@@ -52,6 +52,9 @@ export class FullFeaturePhase {
     private readonly log: Logger,
   ) {
     this.textExchange = new TextExchange(port, session, catalog, () => port.localAddress, () => port.newTag());
+    session.onWriteAdmitted = (task) => {
+      if (this.session.tasks.get(task.itt) === task && !task.executing) this.afterData(task, 'more');
+    };
   }
 
   handle(pdu: Pdu): void {
@@ -132,7 +135,9 @@ export class FullFeaturePhase {
     if (task.writeLength === 0) return this.execute(task);
     // Write data is buffered until the command runs: refuse sizes no LUN accepts anyway.
     if (task.writeLength > MAX_WRITE_BYTES) return this.failTask(task, INVALID_CDB_FIELD_SENSE);
-    this.afterData(task, startWrite(task, pdu.data, finalBit(bhs), this.session.params));
+    const result = startWrite(task, pdu.data, finalBit(bhs), this.session.params);
+    if (result === 'more') this.session.admitWrite(task);
+    this.afterData(task, result);
   }
 
   private dataOut(pdu: Pdu): void {
@@ -152,6 +157,8 @@ export class FullFeaturePhase {
       return this.failTask(task, DATA_PHASE_ERROR_SENSE);
     }
     if (result === 'complete') return this.execute(task);
+    // Not yet within the session's write budget: R2Ts follow once earlier writes finish.
+    if (!task.holdsWriteBudget) return;
     const r2ts = nextR2Ts(task, this.session.params, () => this.port.newTag());
     if (r2ts.length === 0) return;
     this.port.cork();
@@ -206,6 +213,7 @@ export class FullFeaturePhase {
     }
     this.session.tasks.delete(task.itt);
     this.session.window.taskFinished();
+    this.session.releaseWriteBudget(task);
     sendScsiResult(this.port, task, response, this.session.params);
   }
 

@@ -53,6 +53,8 @@ export class ScsiTask {
 
   executing = false;
   finished = false;
+  /** Counted in the session's buffered-write budget. */
+  holdsWriteBudget = false;
 
   constructor(init: TaskInit) {
     this.itt = init.itt;

@@ -21,6 +21,8 @@ export interface SessionInit {
   readonly initiatorAddress: string;
   readonly firstCmdSN: number;
   readonly queueDepth: number;
+  /** Bytes of write data the session may have solicited at once. */
+  readonly writeBudget: number;
 }
 
 export class Session {
@@ -37,6 +39,12 @@ export class Session {
   readonly tasks = new Map<number, ScsiTask>();
   readonly nexus: ItNexus | undefined;
   readonly startedAt = new Date();
+  /** Write bytes of commands allowed to solicit data; bounds what one session can make us buffer. */
+  private bufferedWriteBytes = 0;
+  private readonly writeBudget: number;
+  private readonly writeWaiters: ScsiTask[] = [];
+  /** Called when a write that waited for buffer room may now solicit its data (set by the owner). */
+  onWriteAdmitted: (task: ScsiTask) => void = () => undefined;
   /** Closes the session's connection (set by the connection that owns it). */
   closeConnection: (reason: string) => void = () => undefined;
   closed = false;
@@ -52,6 +60,7 @@ export class Session {
     this.portal = init.portal;
     this.initiatorAddress = init.initiatorAddress;
     this.window = new CommandWindow(init.firstCmdSN, init.queueDepth);
+    this.writeBudget = init.writeBudget;
     if (init.target) {
       this.nexus = {
         id: `${init.initiatorName},i,0x${this.isid},${init.target.iqn},t,0x${init.portal.portalGroupTag.toString(16).padStart(4, '0')}`,
@@ -71,8 +80,40 @@ export class Session {
       task.abort();
       this.tasks.delete(task.itt);
       this.window.taskFinished();
+      this.releaseWriteBudget(task);
       n += 1;
     }
     return n;
+  }
+
+  /**
+   * Whether `task` may solicit its write data now. Writes wait (no R2T yet) while the session already
+   * buffers its budget; one write is always admitted so a single large command cannot stall.
+   */
+  admitWrite(task: ScsiTask): boolean {
+    if (this.bufferedWriteBytes > 0 && this.bufferedWriteBytes + task.writeLength > this.writeBudget) {
+      this.writeWaiters.push(task);
+      return false;
+    }
+    this.bufferedWriteBytes += task.writeLength;
+    task.holdsWriteBudget = true;
+    return true;
+  }
+
+  /** A write left the fabric (executed or aborted): admits waiting writes that now fit. */
+  releaseWriteBudget(task: ScsiTask): void {
+    const waiting = this.writeWaiters.indexOf(task);
+    if (waiting >= 0) this.writeWaiters.splice(waiting, 1);
+    if (!task.holdsWriteBudget) return;
+    task.holdsWriteBudget = false;
+    this.bufferedWriteBytes -= task.writeLength;
+    while (this.writeWaiters.length > 0) {
+      const next = this.writeWaiters[0];
+      if (this.bufferedWriteBytes > 0 && this.bufferedWriteBytes + next.writeLength > this.writeBudget) return;
+      this.writeWaiters.shift();
+      this.bufferedWriteBytes += next.writeLength;
+      next.holdsWriteBudget = true;
+      this.onWriteAdmitted(next);
+    }
   }
 }

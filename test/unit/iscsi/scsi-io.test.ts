@@ -148,3 +148,28 @@ t.test('CmdSN: out-of-window commands are ignored, early ones wait for the gap',
   t.same([a?.bhs.readUInt32BE(16), b?.bhs.readUInt32BE(16)], [first, late]);
   t.equal(b?.bhs.readUInt32BE(28), base + 2, 'ExpCmdSN advanced past both');
 });
+
+t.test('writes beyond the session write budget wait for their R2T until earlier writes finish', async (t) => {
+  const h = await startFabric(t, { fabric: { writeBudgetBytes: 8192 } });
+  const i = await TestInitiator.connect(t, h.port);
+  await i.loginNormal(undefined, [['InitialR2T', 'Yes'], ['ImmediateData', 'No']]);
+  const a = i.command(write10(0, 16), { write: true, edtl: 8192 });
+  const r2tA = await i.next();
+  t.equal(r2tA?.bhs[0], 0x31);
+  t.equal(r2tA?.bhs.readUInt32BE(16), a);
+  const b = i.command(write10(16, 16), { write: true, edtl: 8192 });
+  t.ok(await i.silentFor(50), 'no R2T for the second write while the first holds the budget');
+  i.dataOut(a, r2tA!.bhs.readUInt32BE(20), 0, 0, Buffer.alloc(8192, 0xaa), true);
+  const seen: number[] = [];
+  let r2tB: Buffer | undefined;
+  for (let n = 0; n < 2; n++) {
+    const pdu = await i.next();
+    seen.push(pdu!.bhs[0]);
+    if (pdu!.bhs[0] === 0x31) r2tB = pdu!.bhs;
+  }
+  t.same(seen.sort(), [0x21, 0x31], 'response for the first, then R2T for the second');
+  t.equal(r2tB?.readUInt32BE(16), b);
+  i.dataOut(b, r2tB!.readUInt32BE(20), 0, 0, Buffer.alloc(8192, 0xbb), true);
+  t.equal((await i.next())?.bhs[3], 0);
+  t.equal(h.device.disk[16 * 512], 0xbb);
+});
