@@ -27,7 +27,11 @@ export function parseXml(text: string): XmlNode {
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw cimError('FAILED', 'request-not-well-formed: DTDs are not accepted');
   const valid = XMLValidator.validate(text);
   if (valid !== true) throw cimError('FAILED', `request-not-well-formed: ${valid.err.msg} (line ${valid.err.line})`);
-  return parser.parse(text) as XmlNode;
+  try {
+    return parser.parse(text) as XmlNode;
+  } catch (err) {
+    throw cimError('FAILED', `request-not-well-formed: ${(err as Error).message}`);
+  }
 }
 
 export function children(node: XmlNode, name: string): XmlNode[] {

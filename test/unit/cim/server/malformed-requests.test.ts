@@ -27,6 +27,12 @@ t.test('malformed requests', async (t) => {
     t.equal(errorCode(r.text), 4);
   });
 
+  await t.test('a broken XML declaration the validator lets through', async (t) => {
+    const r = await post(url, '<?xml version="1>0" encod8"?><CIM/>', {});
+    t.equal(errorCode(r.text), 1);
+    t.match(r.text, /request-not-well-formed/);
+  });
+
   await t.test('a DTD with entities is refused', async (t) => {
     const r = await post(url, '<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "xxxxxxxx">]><CIM/>', {});
     t.equal(errorCode(r.text), 1);
