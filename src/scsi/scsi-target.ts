@@ -99,6 +99,11 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
     }
   }
 
+  /** After a LUN's backstore was resized: CAPACITY DATA HAS CHANGED for every nexus (SBC-3 §4.11). */
+  capacityChanged(lun: number): void {
+    this.units.get(lun)?.unitAttentions.raiseAll(this.nexuses.keys(), 'capacity-data-changed');
+  }
+
   nexusAdded(nexus: ItNexus): void {
     this.nexuses.set(nexus.id, nexus);
     for (const unit of this.units.values()) unit.unitAttentions.raise(nexus.id, 'power-on-reset');

@@ -29,7 +29,7 @@ export class SparseFileBackstore implements Backstore {
 
   private constructor(
     readonly path: string,
-    readonly sizeBytes: number,
+    private size: number,
     readonly blockSize: number,
     private readonly handle: FileHandle,
     private readonly syncHandle: FileHandle | undefined,
@@ -57,6 +57,21 @@ export class SparseFileBackstore implements Backstore {
       await handle.close();
       throw error;
     }
+  }
+
+  get sizeBytes(): number {
+    return this.size;
+  }
+
+  /**
+   * Grows the LUN (sparse, instant). Shrinking is refused: data past the new end would vanish under
+   * initiators that still address it. The SCSI layer announces the change with a unit attention.
+   */
+  async resize(sizeBytes: number): Promise<void> {
+    if (!this.syncHandle) throw new Error(`${this.path} is read-only`);
+    if (sizeBytes % this.blockSize !== 0 || sizeBytes < this.size) throw new Error(`new size must be a multiple of ${this.blockSize} and at least ${this.size} bytes`);
+    await this.handle.truncate(sizeBytes);
+    this.size = sizeBytes;
   }
 
   /** Whether unmap really frees blocks and allocation() reports real holes. */
@@ -172,7 +187,7 @@ export class SparseFileBackstore implements Backstore {
 
   private checkRange(offset: number, length: number): void {
     if (this.closed) throw new Error(`${this.path} is closed`);
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.sizeBytes) {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
       throw new RangeError(`range ${offset}+${length} outside ${this.path} (${this.sizeBytes} bytes)`);
     }
   }

@@ -26,3 +26,15 @@ t.test('LUN reset raises a unit attention for every nexus, the issuer included',
   t.equal((await h.run(CDB_TEST_UNIT_READY)).status, 0x02, 'the issuing nexus sees it too');
   expectGood(t, await h.run(CDB_TEST_UNIT_READY));
 });
+
+t.test('a grown LUN reports CAPACITY DATA HAS CHANGED, then the new capacity', async (t) => {
+  const h = await harness(t, { blocks: 1024 });
+  await h.backstore.resize(2048 * 512);
+  h.target.capacityChanged(0);
+  const response = await h.run(CDB_TEST_UNIT_READY);
+  t.equal(response.sense![12], 0x2a);
+  t.equal(response.sense![13], 0x09);
+  const capacity = Buffer.from([0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  t.equal(h.data(await h.run(capacity)).readUInt32BE(0), 2047);
+  await t.rejects(h.backstore.resize(1024 * 512), /at least/);
+});
