@@ -232,7 +232,12 @@ export class FullFeaturePhase {
     const outcome = performTaskManagement(this.session, this.registry, pdu);
     sendTaskManagementResponse(this.port, itt, outcome.response);
     if (outcome.closeTargetSessions && this.session.target) {
-      for (const s of this.registry.ofTarget(this.session.target.iqn)) s.closeConnection('target cold reset');
+      // RFC 7143 §11.5.1: after a cold reset every connection to the target goes; ours only once the
+      // TMF response has been written.
+      for (const s of this.registry.ofTarget(this.session.target.iqn)) if (s !== this.session) s.closeConnection('target cold reset');
+      this.loggingOut = true;
+      this.shutdown();
+      this.port.endAfterFlush();
     }
   }
 

@@ -160,3 +160,18 @@ t.test('a write larger than the fabric buffers is refused up front', async (t) =
   t.equal(reply?.data[2 + 12], 0x24, 'INVALID FIELD IN CDB');
   t.equal(h.device.commands.length, 0, 'never reached the device');
 });
+
+t.test('TARGET COLD RESET answers, then closes every connection to the target', async (t) => {
+  const h = await startFabric(t);
+  const a = await TestInitiator.connect(t, h.port);
+  await a.loginNormal();
+  const b = await TestInitiator.connect(t, h.port);
+  await b.loginNormal(undefined, [], { isid: Buffer.from([0x80, 0, 0, 0, 0, 2]) });
+  tmf(a, 7);
+  const reply = await a.next();
+  t.equal(reply?.bhs[0], 0x22);
+  t.equal(reply?.bhs[2], 0);
+  t.ok(await a.waitClosed(), 'resetting connection closed after its response');
+  t.ok(await b.waitClosed(), 'other session closed too');
+  t.same(h.device.resets, ['target-cold:-']);
+});
