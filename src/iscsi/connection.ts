@@ -172,8 +172,14 @@ export class Connection implements ConnectionPort {
   }
 
   private onPdu(pdu: Pdu): void {
-    if (this.phase === 'login') this.onLoginPdu(pdu);
-    else if (this.phase === 'full-feature') this.ffp?.handle(pdu);
+    try {
+      if (this.phase === 'login') this.onLoginPdu(pdu);
+      else if (this.phase === 'full-feature') this.ffp?.handle(pdu);
+    } catch (error) {
+      // Last line of defence: a bug triggered by one peer ends that connection, not the process.
+      this.log.error({ err: error, opcode: pdu.bhs[0] & 0x3f }, 'internal error handling a PDU');
+      this.drop('internal error');
+    }
   }
 
   private onLoginPdu(pdu: Pdu): void {
