@@ -197,18 +197,23 @@ export class FullFeaturePhase {
     } catch (error) {
       pending = Promise.reject(error);
     }
-    pending
-      .then(
-        (response) => this.complete(task, response),
-        (error: unknown) => {
-          this.log.error({ err: error, itt: task.itt, opcode: task.cdb[0] }, 'SCSI device failed a command');
-          this.complete(task, { status: ScsiStatus.CheckCondition, sense: INTERNAL_FAILURE_SENSE });
-        },
-      )
-      .catch((error: unknown) => {
-        this.log.error({ err: error, itt: task.itt }, 'internal error sending a command result');
-        this.port.drop('internal error');
-      });
+    void pending.then(
+      (response) => this.settle(task, response),
+      (error: unknown) => {
+        this.log.error({ err: error, itt: task.itt, opcode: task.cdb[0] }, 'SCSI device failed a command');
+        this.settle(task, { status: ScsiStatus.CheckCondition, sense: INTERNAL_FAILURE_SENSE });
+      },
+    );
+  }
+
+  /** complete() that never throws: a failure here must not become an unhandled rejection. */
+  private settle(task: ScsiTask, response: ScsiResponse): void {
+    try {
+      this.complete(task, response);
+    } catch (error) {
+      this.log.error({ err: error, itt: task.itt }, 'internal error sending a command result');
+      this.port.drop('internal error');
+    }
   }
 
   private complete(task: ScsiTask, response: ScsiResponse): void {

@@ -12,6 +12,10 @@ export interface R2tState {
   nextDataSN: number;
 }
 
+const NO_DATA_OUT = Object.freeze([]) as unknown as Buffer[];
+/** Never written to: only tasks with write data get R2Ts. */
+const NO_R2TS = new Map<number, R2tState>();
+
 export interface TaskInit {
   readonly itt: number;
   readonly lun: number;
@@ -36,8 +40,8 @@ export class ScsiTask {
   private controller: AbortController | undefined;
   private abortRequested = false;
 
-  /** Write payload views in offset order. */
-  readonly dataOut: Buffer[] = [];
+  /** Write payload views in offset order (a shared frozen empty list for commands without data). */
+  readonly dataOut: Buffer[];
   received = 0;
   /** Bytes of write data this command moves: ExpectedDataTransferLength for writes, else 0. */
   readonly writeLength: number;
@@ -49,7 +53,7 @@ export class ScsiTask {
 
   nextR2TOffset = 0;
   r2tSN = 0;
-  readonly r2ts = new Map<number, R2tState>();
+  readonly r2ts: Map<number, R2tState>;
 
   executing = false;
   finished = false;
@@ -66,6 +70,9 @@ export class ScsiTask {
     this.attribute = init.attribute;
     this.cmdSN = init.cmdSN;
     this.writeLength = init.writeFlag ? init.expectedLength : 0;
+    // Reads and non-data commands (the hot path) allocate neither.
+    this.dataOut = this.writeLength > 0 ? [] : NO_DATA_OUT;
+    this.r2ts = this.writeLength > 0 ? new Map() : NO_R2TS;
   }
 
   get aborted(): boolean {
