@@ -55,6 +55,8 @@ root.on('complete', () => {
   }
   for (const failure of failures) console.log(`not ok: ${failure}`);
   if (counts.skipped > 0) console.log(`${counts.skipped} skipped`);
+  const started = Number(process.env.TAP_SUMMARY_STARTED ?? 0);
+  if (started > 0) console.log(`took ${Math.round(Date.now() / 1000 - started)} s`);
   const failed = counts.failed + extra;
   console.log(`${counts.passed + extraPassed} passed, ${failed} failed`);
   process.exitCode = failed > 0 || counts.passed === 0 ? 1 : 0;

@@ -5,6 +5,7 @@
 # point each. Raw TAP and test stderr are kept in .tap/ for inspection.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+started=$(date +%s)
 
 bash scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 mkdir -p .tap
@@ -36,6 +37,7 @@ fi
 # Two jobs: the integration tests start real targets, initiators and QEMU on a small machine.
 npx --no-install tap --reporter=tap --disable-coverage --allow-incomplete-coverage --jobs="${TEST_JOBS:-2}" "${files[@]}" \
   2>.tap/test-stderr.log | tee .tap/report.tap \
-  | TAP_SUMMARY_EXTRA_PASSED=$checks_passed TAP_SUMMARY_EXTRA_FAILED=$checks_failed node scripts/tap-summary.js
+  | TAP_SUMMARY_EXTRA_PASSED=$checks_passed TAP_SUMMARY_EXTRA_FAILED=$checks_failed TAP_SUMMARY_STARTED=$started \
+    node scripts/tap-summary.js
 status=("${PIPESTATUS[@]}")
 [ "${status[0]}" = 0 ] && [ "${status[2]}" = 0 ]
