@@ -66,7 +66,7 @@ export function validateConfig(document: unknown, context: ValidateContext): Sys
     targets,
     ...(root.has('discoveryChap') ? { discoveryChap: chap(root.raw('discoveryChap'), root.at('discoveryChap')) } : {}),
     cim: cim(root.raw('cim'), root.at('cim')),
-    peers: root.list('peers').map(({ value, path }) => peer(value, path)),
+    peers: checkPeers(root.list('peers').map(({ value, path }) => peer(value, path)), name, root.at('peers')),
     ...(root.has('redisUrl') ? { redisUrl: url(root, 'redisUrl', ['redis:', 'rediss:']) } : {}),
     ...(root.has('metrics') ? { metrics: hostPort(root.raw('metrics'), root.at('metrics'), 9464) } : {}),
   };
@@ -254,6 +254,17 @@ function url(fields: Fields, key: string, protocols: readonly string[]): string 
   }
   if (!protocols.includes(parsed.protocol)) fields.fail(key, `"${text}" must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
   return text;
+}
+
+function checkPeers(peers: PeerConfig[], systemName: string, path: string): PeerConfig[] {
+  const seen = new Map<string, number>();
+  peers.forEach((entry, index) => {
+    if (entry.name === systemName) throw new ConfigError(`${path}[${index}].name`, `"${entry.name}" is this system's own name`);
+    const first = seen.get(entry.name);
+    if (first !== undefined) throw new ConfigError(`${path}[${index}].name`, `"${entry.name}" is already used by ${path}[${first}]`);
+    seen.set(entry.name, index);
+  });
+  return peers;
 }
 
 function peer(value: unknown, path: string): PeerConfig {

@@ -96,6 +96,8 @@ t.test('rejects bad documents', async (t) => {
   fails(t, { ...minimal(), discoveryChap: { user: 'u', secret: 's', mutualUser: 'm', mutualSecret: 's' } }, /must differ from secret/);
   fails(t, { ...minimal(), cim: { enabled: 'yes' } }, /^cim\.enabled: expected true or false/);
   fails(t, { ...minimal(), peers: [{ name: 'p', cimUrl: 'ftp://x' }] }, /^peers\[0\]\.cimUrl: .* must start with http/);
+  fails(t, { ...minimal(), peers: [{ name: 'sim1', cimUrl: 'http://x' }] }, /^peers\[0\]\.name: "sim1" is this system's own name/);
+  fails(t, { ...minimal(), peers: [{ name: 'p', cimUrl: 'http://x' }, { name: 'p', cimUrl: 'http://y' }] }, /^peers\[1\]\.name: "p" is already used by peers\[0\]/);
   fails(t, { ...minimal(), redisUrl: 'nonsense' }, /^redisUrl: "nonsense" is not a URL/);
 });
 
