@@ -18,9 +18,12 @@ function allowed(target: TargetEntry, initiatorName: string): boolean {
   return target.allowedInitiators.length === 0 || target.allowedInitiators.includes(initiatorName);
 }
 
+/** RFC 7143 §4.2.7: iqn., eui. and naa. name formats. */
+const ISCSI_NAME = /^(iqn\.\d{4}-\d{2}\.[^\s]+|eui\.[0-9A-Fa-f]{16}|naa\.[0-9A-Fa-f]{16}([0-9A-Fa-f]{16})?)$/;
+
 /**
  * The SendTargets answer: `All` lists every target the initiator may see, an IQN only that target,
- * the empty value the session's own target.
+ * the empty value the session's own target; any other value is answered `SendTargets=Reject`.
  */
 export function sendTargets(
   catalog: TargetCatalog,
@@ -30,6 +33,7 @@ export function sendTargets(
   localAddress: string,
 ): KeyValue[] {
   let targets: readonly TargetEntry[];
+  if (value !== 'All' && value !== '' && !ISCSI_NAME.test(value)) return [['SendTargets', 'Reject']];
   if (value === 'All') targets = catalog.targets().filter((t) => allowed(t, initiatorName));
   else if (value === '') targets = sessionTarget ? [sessionTarget] : [];
   else {

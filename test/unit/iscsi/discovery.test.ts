@@ -93,3 +93,20 @@ t.test('a text request continued over two PDUs (C bit) is answered once complete
   t.equal((reply?.bhs[1] ?? 0) & 0x80, 0x80);
   t.same(parseKeys(reply!.data).pairs[0], ['TargetName', iqnOf(1)]);
 });
+
+t.test('SendTargets with a malformed value is answered Reject, a wrong key NotUnderstood', async (t) => {
+  const h = await startFabric(t);
+  for (const [text, expected] of [
+    ['SendTargets=Alle', ['SendTargets', 'Reject']],
+    ['SendTargets=A', ['SendTargets', 'Reject']],
+    ['sENDtARGETS=aLL', ['sENDtARGETS', 'NotUnderstood']],
+    ['SendTargetsPlease=All', ['SendTargetsPlease', 'NotUnderstood']],
+  ] as const) {
+    const i = await TestInitiator.connect(t, h.port);
+    await i.loginNormal();
+    const body = Buffer.from(`${text}\0`);
+    i.send(bhs({ opcode: 0x04, immediate: true, flags: 0x80, itt: 70, f20: 0xffffffff, f24: i.cmdSN }, body.length), body);
+    const reply = await i.next();
+    t.same(parseKeys(reply!.data).pairs, [expected], text);
+  }
+});
