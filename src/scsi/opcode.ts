@@ -41,6 +41,11 @@ export type CommandOutcome = ScsiResponse | SenseFailure;
 export interface ParsedCommand {
   /** Blocks the command touches; checked against the capacity (LBA OUT OF RANGE). */
   readonly range?: { readonly lba: number; readonly blocks: number };
+  /**
+   * A CDB problem reported only after the range check (a transfer longer than the Block Limits
+   * page allows): libiscsi expects LBA OUT OF RANGE to win over it.
+   */
+  readonly afterRangeCheck?: SenseFailure;
   /** Bytes of Data-Out the CDB announces; a shorter Data-Out is refused before `run`. */
   readonly dataOutBytes?: number;
   /**

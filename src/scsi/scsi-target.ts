@@ -142,6 +142,7 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
       const { lba, blocks } = parsed.range;
       if (lba > unit.blocks || lba + blocks > unit.blocks) return checkCondition(senseFailure('lba-out-of-range'));
     }
+    if (parsed.afterRangeCheck) return checkCondition(parsed.afterRangeCheck);
     const transferLength = parsed.dataOutBytes;
     if (parsed.writesMedium && unit.isWriteProtected) return withTransfer(checkCondition(senseFailure('write-protected')), transferLength);
     const received = dataOutLength(command);

@@ -73,9 +73,8 @@ function readOpcode(opcode: number, size: Size, usageBits: number[]): OpcodeDesc
     parse(cdb, unit): ParsedCommand | SenseFailure {
       const { lba, blocks, flags } = decode(cdb, size);
       if ((flags & 0xe0) !== 0) return invalidCdbField(1, 7); // RDPROTECT: no protection information
-      const tooLong = checkTransfer(unit, blocks, LENGTH_BYTE[size]);
-      if (tooLong) return tooLong;
-      return { range: { lba, blocks }, run: (context) => readBlocks(context, lba, blocks) };
+      const afterRangeCheck = checkTransfer(unit, blocks, LENGTH_BYTE[size]);
+      return { range: { lba, blocks }, afterRangeCheck, run: (context) => readBlocks(context, lba, blocks) };
     },
   });
 }
@@ -86,13 +85,13 @@ function writeOpcode(name: string, opcode: number, size: Size, usageBits: number
     parse(cdb, unit): ParsedCommand | SenseFailure {
       const { lba, blocks, flags } = decode(cdb, size);
       if ((flags & 0xe0) !== 0) return invalidCdbField(1, 7); // WRPROTECT: no protection information
-      const tooLong = checkTransfer(unit, blocks, LENGTH_BYTE[size]);
-      if (tooLong) return tooLong;
+      const afterRangeCheck = checkTransfer(unit, blocks, LENGTH_BYTE[size]);
       const bytes = blocks * (unit?.blockSize ?? 0);
       // WRITE AND VERIFY always verifies what reached the medium, so treat it like FUA.
       const fua = (flags & FUA) !== 0 || name !== 'WRITE';
       return {
         range: { lba, blocks },
+        afterRangeCheck,
         dataOutBytes: bytes,
         acceptsShortDataOut: true,
         writesMedium: true,
@@ -117,12 +116,12 @@ function verifyOpcode(opcode: number, size: Exclude<Size, 6>, usageBits: number[
       if ((flags & 0xe0) !== 0) return invalidCdbField(1, 7); // VRPROTECT
       const bytchk = (flags >> 1) & 0x03;
       if (bytchk === 2) return invalidCdbField(1, 2);
-      const tooLong = checkTransfer(unit, blocks, LENGTH_BYTE[size]);
-      if (tooLong) return tooLong;
+      const afterRangeCheck = checkTransfer(unit, blocks, LENGTH_BYTE[size]);
       const blockSize = unit?.blockSize ?? 0;
       const dataOutBytes = bytchk === 0 || blocks === 0 ? 0 : bytchk === 1 ? blocks * blockSize : blockSize;
       return {
         range: { lba, blocks },
+        afterRangeCheck,
         dataOutBytes,
         async run(context) {
           if (bytchk === 0 || blocks === 0) return good();

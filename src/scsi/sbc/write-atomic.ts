@@ -20,10 +20,10 @@ export const writeAtomic16 = defineOpcode({
     const blocks = u16(cdb, 12);
     if ((flags & 0xe0) !== 0) return invalidCdbField(1, 7); // WRPROTECT
     const blockSize = unit?.blockSize ?? 0;
-    if (blocks * blockSize > MAX_ATOMIC_TRANSFER_BYTES) return invalidCdbField(12);
     const bytes = blocks * blockSize;
     return {
       range: { lba, blocks },
+      afterRangeCheck: bytes > MAX_ATOMIC_TRANSFER_BYTES ? invalidCdbField(12) : undefined,
       dataOutBytes: bytes,
       exactDataOut: true,
       writesMedium: true,

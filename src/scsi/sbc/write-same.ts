@@ -51,10 +51,10 @@ function writeSame(opcode: number, sixteen: boolean, usageBits: number[]): Opcod
       if (lba > unit.blocks) return senseFailure('lba-out-of-range');
       // NUMBER OF LOGICAL BLOCKS 0: through the last LBA (WSNZ=0 in the Block Limits page).
       if (blocks === 0) blocks = unit.blocks - lba;
-      if (blocks * unit.blockSize > MAX_WRITE_SAME_BYTES) return invalidCdbField(sixteen ? 10 : 7);
       const blockSize = unit.blockSize;
       return {
         range: { lba, blocks },
+        afterRangeCheck: blocks * blockSize > MAX_WRITE_SAME_BYTES ? invalidCdbField(sixteen ? 10 : 7) : undefined,
         dataOutBytes: ndob ? 0 : blockSize,
         exactDataOut: true,
         writesMedium: true,

@@ -6,7 +6,8 @@ export const MAX_TRANSFER_BYTES = 32 * 1024 * 1024;
 /** Bounded so one UNMAP / WRITE SAME cannot occupy the backstore for long. */
 export const MAX_UNMAP_BLOCKS = 1024 * 1024;
 export const MAX_UNMAP_DESCRIPTORS = 256;
-export const MAX_WRITE_SAME_BYTES = 1024 * 1024 * 1024;
+/** Same bound as a plain write, so WRITE SAME never does more work per command than WRITE(16). */
+export const MAX_WRITE_SAME_BYTES = MAX_TRANSFER_BYTES;
 export const MAX_ATOMIC_TRANSFER_BYTES = 1024 * 1024;
 
 type VpdBuilder = (unit: LogicalUnit, target: TargetContext, portalGroupTag: number) => Buffer;
