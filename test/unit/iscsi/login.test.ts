@@ -1,7 +1,8 @@
 import t, { type Test } from 'tap';
 import { chapResponse } from '../../../src/iscsi/chap.ts';
 import { iqnOf } from './helpers/fake-device.ts';
-import { ISID, keysOf, startFabric, TestInitiator } from './helpers/initiator.ts';
+import { encodeKeys } from '../../../src/iscsi/text-keys.ts';
+import { bhs, ISID, keysOf, startFabric, TestInitiator } from './helpers/initiator.ts';
 
 const INITIATOR = 'iqn.2026-11.test:init';
 const CHAP = { user: 'alice', secret: 'alicesecret12', mutualUser: 'target', mutualSecret: 'targetsecret1' };
@@ -104,4 +105,40 @@ t.test('session reinstatement: same initiator + ISID replaces the old session', 
   const other = await TestInitiator.connect(t, h.port);
   await other.loginNormal(iqnOf(0), [], { isid: Buffer.from([0x80, 0, 0, 0, 0, 9]) });
   t.equal(h.fabric.sessions().length, 2, 'a different ISID is a second session');
+});
+
+t.test('login text continued over two PDUs (C bit) and a non-login PDU before login', async (t) => {
+  const h = await startFabric(t);
+  const i = await TestInitiator.connect(t, h.port);
+  const text = encodeKeys([['InitiatorName', INITIATOR], ['TargetName', iqnOf(0)], ['SessionType', 'Normal']]);
+  const bytes8 = Buffer.alloc(8);
+  ISID.copy(bytes8);
+  const first = text.subarray(0, 20);
+  i.send(bhs({ opcode: 0x03, immediate: true, flags: 0x40 | (1 << 2) | 3, bytes8, itt: 1, f24: 1 }, first.length), first);
+  const ack = await i.next();
+  t.equal(ack?.bhs[0], 0x23);
+  t.equal(ack?.data.length, 0, 'empty response asks for the rest');
+  const rest = text.subarray(20);
+  i.send(bhs({ opcode: 0x03, immediate: true, flags: 0x80 | (1 << 2) | 3, bytes8, itt: 1, f24: 1 }, rest.length), rest);
+  const done = await i.next();
+  t.equal(done?.bhs.readUInt16BE(36), 0);
+  t.equal(keysOf(done!).get('TargetPortalGroupTag'), '1');
+
+  const early = await TestInitiator.connect(t, h.port);
+  // A SCSI command header announcing data that never comes: refused at once, not waited for.
+  early.send(bhs({ opcode: 0x01, itt: 3 }, 100000));
+  const refused = await early.next();
+  t.equal(refused?.bhs[0], 0x23);
+  t.equal(refused?.bhs.readUInt16BE(36), 0x020b, 'invalid during login');
+  t.ok(await early.waitClosed());
+});
+
+t.test('discovery CHAP protects SendTargets sessions', async (t) => {
+  const h = await startFabric(t, { discoveryChap: { user: 'disc', secret: 'discoverysecret' } });
+  const plain = await TestInitiator.connect(t, h.port);
+  const r = await plain.login([['InitiatorName', INITIATOR], ['SessionType', 'Discovery']]);
+  t.equal(r.status, 0x0201);
+  const normal = await TestInitiator.connect(t, h.port);
+  await normal.loginNormal();
+  t.pass('normal sessions are unaffected by discovery CHAP');
 });

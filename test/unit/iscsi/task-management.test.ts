@@ -1,4 +1,5 @@
 import t from 'tap';
+import { crc32c } from '@node-rs/crc32';
 import { bhs, read10, startFabric, TestInitiator } from './helpers/initiator.ts';
 
 function tmf(i: TestInitiator, fn: number, referencedItt = 0xffffffff, lun = 0): number {
@@ -112,7 +113,6 @@ t.test('digests end to end; a bad data digest drops the connection', async (t) =
   const frameWithBadDigest = Buffer.concat([
     bhs({ opcode: 0x00, immediate: true, itt: 5, f20: 0xffffffff }, 4),
   ]);
-  const { crc32c } = await import('@node-rs/crc32');
   const hd = Buffer.alloc(4);
   hd.writeUInt32LE(crc32c(frameWithBadDigest));
   i.sendRaw(Buffer.concat([frameWithBadDigest, hd, Buffer.from('abcd'), Buffer.alloc(4)]));
