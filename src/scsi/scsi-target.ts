@@ -151,6 +151,8 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
       // Data-Out length differs from what the CDB announces: refuse without writing (SAM-5 §5.4.3 option b).
       return withTransfer(checkCondition(senseFailure('invalid-field-in-information-unit')), transferLength);
     }
+    // Aborted by task management while queued: never touch the medium (SAM-5 §5.6, TAS=1).
+    if (command.signal.aborted) return { status: 0x40 };
     const outcome = await parsed.run({ command, unit, target: this });
     return withTransfer(toResponse(outcome), transferLength);
   }
