@@ -65,6 +65,8 @@ export class EpochApplier {
   get generation(): number { return this.reorder.generation; }
   get applied(): number { return this.reorder.applied; }
   get bytesApplied(): number { return this.appliedBytes; }
+  /** Not applying right now (after pause(), the replica then sits exactly at an epoch boundary). */
+  get idle(): boolean { return !this.draining; }
 
   async start(): Promise<void> {
     this.journal = await ApplyJournal.open(this.settings.journalBase);
