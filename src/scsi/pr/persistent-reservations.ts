@@ -22,6 +22,8 @@ export interface Registration {
   readonly nexusId: string;
   readonly initiatorName: string;
   readonly isid: string;
+  /** The target port (portal group) of the I_T nexus: registrations are per I_T nexus (SPC-4 §5.12.6). */
+  readonly portalGroupTag: number;
   key: bigint;
 }
 
@@ -33,7 +35,7 @@ export interface Reservation {
 
 interface SavedState {
   readonly generation: number;
-  readonly registrations: ReadonlyArray<{ nexusId: string; initiatorName: string; isid: string; key: string }>;
+  readonly registrations: ReadonlyArray<{ nexusId: string; initiatorName: string; isid: string; portalGroupTag?: number; key: string }>;
   readonly reservation?: { holder: string; type: number };
 }
 
@@ -115,7 +117,7 @@ export class PersistentReservations {
     }
     const state: SavedState = {
       generation: this.generation,
-      registrations: [...this.registrations.values()].map((r) => ({ nexusId: r.nexusId, initiatorName: r.initiatorName, isid: r.isid, key: r.key.toString() })),
+      registrations: [...this.registrations.values()].map((r) => ({ nexusId: r.nexusId, initiatorName: r.initiatorName, isid: r.isid, portalGroupTag: r.portalGroupTag, key: r.key.toString() })),
       reservation: this.reservation ? { holder: this.reservation.holder, type: this.reservation.type } : undefined,
     };
     const tmp = `${this.stateFile}.tmp`;
@@ -133,7 +135,7 @@ export class PersistentReservations {
     this.aptpl = true;
     this.generation = state.generation >>> 0;
     for (const r of state.registrations ?? []) {
-      this.registrations.set(r.nexusId, { nexusId: r.nexusId, initiatorName: r.initiatorName, isid: r.isid, key: BigInt(r.key) });
+      this.registrations.set(r.nexusId, { nexusId: r.nexusId, initiatorName: r.initiatorName, isid: r.isid, portalGroupTag: r.portalGroupTag ?? 1, key: BigInt(r.key) });
     }
     if (state.reservation && VALID_PR_TYPES.has(state.reservation.type)) {
       this.reservation = { holder: state.reservation.holder, type: state.reservation.type as PrType };

@@ -63,7 +63,7 @@ function readFullStatus(unit: LogicalUnit): Buffer {
     const holder = pr.isHolder(r.nexusId);
     d[12] = holder ? 0x01 : 0x00; // R_HOLDER
     d[13] = holder && pr.reservation ? pr.reservation.type : 0;
-    d[12] |= 0x02; // ALL_TG_PT: registrations apply through every target port here
+    d.writeUInt16BE(r.portalGroupTag, 18); // RELATIVE TARGET PORT IDENTIFIER (= portal group tag, as in VPD 0x83)
     d.writeUInt32BE(id.length, 20);
     return Buffer.concat([d, id]);
   });

@@ -29,7 +29,7 @@ function register(ignoreExisting: boolean): Handler {
     if (!ignoreExisting && (existing ? existing.key !== key : key !== 0n)) return RESERVATION_CONFLICT;
     if (!existing) {
       if (serviceActionKey === 0n) return good();
-      pr.registrations.set(nexus.id, { nexusId: nexus.id, initiatorName: nexus.initiatorName, isid: nexus.isid, key: serviceActionKey });
+      pr.registrations.set(nexus.id, { nexusId: nexus.id, initiatorName: nexus.initiatorName, isid: nexus.isid, portalGroupTag: nexus.portalGroupTag, key: serviceActionKey });
     } else if (serviceActionKey === 0n) {
       for (const id of pr.unregister(nexus.id)) unit.unitAttentions.raise(id, 'reservations-released');
     } else {
