@@ -26,6 +26,8 @@ export interface ConnectionContext {
   readonly queueDepth: number;
   /** Write bytes a session may have solicited and buffered at once. */
   readonly writeBudget: number;
+  /** Bytes queued for sending above which the connection stops reading new PDUs. */
+  readonly sendBacklogLimit: number;
   /** A login must finish within this many ms. */
   readonly loginTimeoutMs: number;
 }
@@ -51,6 +53,7 @@ export class Connection implements ConnectionPort {
   private loginTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private batching = false;
+  private readPaused = false;
   readonly closedPromise: Promise<void>;
 
   constructor(
@@ -130,6 +133,20 @@ export class Connection implements ConnectionPort {
     for (let i = 0; i < last; i++) socket.write(parts[i]);
     if (onWritten) socket.write(parts[last], () => onWritten());
     else socket.write(parts[last]);
+    if (!this.readPaused && socket.writableLength > this.ctx.sendBacklogLimit) this.pauseReading();
+  }
+
+  /**
+   * An initiator that does not read its responses must not make us buffer without bound: stop
+   * taking new commands until what is queued has gone out.
+   */
+  private pauseReading(): void {
+    this.readPaused = true;
+    this.socket.pause();
+    this.socket.once('drain', () => {
+      this.readPaused = false;
+      if (!this.closed) this.socket.resume();
+    });
   }
 
   /**

@@ -34,6 +34,8 @@ export interface FabricOptions {
   readonly loginTimeoutMs?: number;
   /** Write bytes one session may have solicited and buffered at once (default 256 MiB). */
   readonly writeBudgetBytes?: number;
+  /** Bytes queued for one connection above which it stops reading new PDUs (default 64 MiB). */
+  readonly sendBacklogBytes?: number;
   /** How long close() waits for initiators to answer its logout request (ms). */
   readonly logoutWaitMs?: number;
 }
@@ -66,6 +68,7 @@ export class IscsiFabric {
       loginTimeoutMs: options.loginTimeoutMs ?? 30000,
       logoutWaitMs: options.logoutWaitMs ?? 2000,
       writeBudgetBytes: options.writeBudgetBytes ?? 256 * 1024 * 1024,
+      sendBacklogBytes: options.sendBacklogBytes ?? 64 * 1024 * 1024,
     };
   }
 
@@ -92,6 +95,7 @@ export class IscsiFabric {
       keepAlive: this.options.keepAlive,
       queueDepth: this.options.queueDepth,
       writeBudget: this.options.writeBudgetBytes,
+      sendBacklogLimit: this.options.sendBacklogBytes,
       loginTimeoutMs: this.options.loginTimeoutMs,
     };
     server.on('connection', (socket: Socket) => this.accept(socket, ctx));

@@ -173,3 +173,32 @@ t.test('writes beyond the session write budget wait for their R2T until earlier 
   t.equal((await i.next())?.bhs[3], 0);
   t.equal(h.device.disk[16 * 512], 0xbb);
 });
+
+t.test('an initiator that stops reading responses stops the target reading its commands', async (t) => {
+  const h = await startFabric(t, { blocks: 4096, fabric: { sendBacklogBytes: 256 * 1024 } });
+  const i = await TestInitiator.connect(t, h.port);
+  await i.loginNormal(undefined, [['MaxRecvDataSegmentLength', '262144']]);
+  i.socket.pause();
+  const settle = async (): Promise<number> => {
+    let before = -1;
+    for (let n = 0; n < 100 && before !== h.device.commands.length; n++) {
+      before = h.device.commands.length;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return h.device.commands.length;
+  };
+  const batch = 100; // 100 × 1 MiB of Data-In: far more than loopback socket buffers hold
+  for (let n = 0; n < batch; n++) i.command(read10(0, 2048), { read: true, edtl: 1 << 20 });
+  const first = await settle();
+  for (let n = 0; n < batch; n++) i.command(read10(0, 2048), { read: true, edtl: 1 << 20 });
+  const second = await settle();
+  t.ok(second < 2 * batch, `target stopped reading: ${first} then ${second} of ${2 * batch} commands taken`);
+  i.socket.resume();
+  let finished = 0;
+  while (finished < 2 * batch) {
+    const pdu = await i.next();
+    if (!pdu) break;
+    if (pdu.bhs[1] & 0x01) finished += 1;
+  }
+  t.equal(finished, 2 * batch, 'every command completes once the initiator reads again');
+});
