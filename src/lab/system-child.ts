@@ -1,6 +1,7 @@
 /**
- * A lab system as a child process (`iscsi-sim lab-node --config FILE`): its output goes to a log file
- * in its state dir, and its `iscsi-sim ready:` line tells us it serves.
+ * A lab system as a child process (`iscsi-sim serve --config FILE`; serve attaches replication when the
+ * config names a Redis): its output goes to a log file in its state dir, and its `iscsi-sim ready:`
+ * line tells us it serves.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -24,7 +25,7 @@ export interface SystemChild {
 export async function startSystemChild(name: string, configPath: string, stateDir: string, readyTimeoutMs = 60_000): Promise<SystemChild> {
   const logPath = join(stateDir, 'system.log');
   const log = createWriteStream(logPath, { flags: 'a' });
-  const child = spawn(process.execPath, [BIN, 'lab-node', '--config', configPath], {
+  const child = spawn(process.execPath, [BIN, 'serve', '--config', configPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ISCSI_SIM_LOG_FORMAT: process.env.ISCSI_SIM_LOG_FORMAT ?? 'json' },
   });

@@ -1,10 +1,9 @@
 /**
- * `iscsi-sim lab`: the paired-simulator lab (embedded Redis, primary + peer processes, a mirror made
- * through CIM). Also registers the hidden `lab-node` command the lab runs its systems with.
+ * `iscsi-sim lab`: the paired-simulator lab (embedded Redis, primary + peer `serve` processes, a
+ * mirror made through CIM).
  */
 import type { Command } from 'commander';
 import { connectHints, liveStatus, startLab } from '../../lab/lab-runner.ts';
-import { runLabNode } from '../../lab/lab-node.ts';
 import { exitSoon, fail, stopOnSignals } from '../lifecycle.ts';
 
 interface LabFlags {
@@ -81,16 +80,4 @@ export function registerLab(program: Command): void {
     .option('--sync', 'synchronous mirror (protocol C) instead of asynchronous')
     .option('--exit-when-ready', 'stop everything right after printing the ready line (scripts)')
     .action((flags: LabFlags) => lab(flags));
-  program
-    .command('lab-node', { hidden: true })
-    .description('one lab system: serve + the replication engine (used by `iscsi-sim lab`)')
-    .requiredOption('-c, --config <file>', 'system config')
-    .action(async (flags: { config: string }) => {
-      try {
-        await runLabNode(flags.config);
-      } catch (err) {
-        fail(`cannot start lab system: ${(err as Error).message}`);
-      }
-      exitSoon(0);
-    });
 }
