@@ -104,3 +104,19 @@ function waitReady(proc: ChildProcess, port: number, timeoutMs: number): Promise
     proc.once('error', fail);
   });
 }
+
+/** A base port N such that N..N+span-1 are all free on 127.0.0.1 right now (the lab uses 7). */
+export async function freeLoopbackPortRange(span: number, attempts = 50): Promise<number> {
+  const bindable = (port: number) => new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    let free = true;
+    for (let port = base; port < base + span && free; port++) free = await bindable(port);
+    if (free) return base;
+  }
+  throw new Error(`no ${span} free consecutive loopback ports`);
+}

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { SparseFileBackstore } from '../../../src/storage/sparse-file-backstore.ts';
 import type { Backstore } from '../../../src/storage/backstore.ts';
+import { freeLoopbackPortRange } from '../../../src/lab/embedded-redis.ts';
 
 export interface TapLike { teardown(fn: () => unknown): void }
 
@@ -48,18 +49,6 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
 export const repoRoot = join(import.meta.dirname, '..', '..', '..');
 
 /** A base port N such that N..N+6 (the lab's ports) are all free on 127.0.0.1 right now. */
-export async function freeLabBasePort(span = 7): Promise<number> {
-  const { createServer } = await import('node:net');
-  const bindable = (port: number) => new Promise<boolean>((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
-    let free = true;
-    for (let port = base; port < base + span && free; port++) free = await bindable(port);
-    if (free) return base;
-  }
-  throw new Error('no free port range for the lab');
+export function freeLabBasePort(): Promise<number> {
+  return freeLoopbackPortRange(7);
 }
