@@ -11,6 +11,10 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
+import { CimClient } from '../../src/cim/client/client.ts';
+import { servicePath } from '../../src/cim/model/paths.ts';
+import { TARGET_NAMESPACE } from '../../src/cim/types.ts';
+import { waitForJob } from '../../src/lab/lab-cim-setup.ts';
 import { readPairReports } from '../../src/replication/status-reader.ts';
 import type { LabReady } from '../../src/lab/lab-runner.ts';
 import { freeLabBasePort, repoRoot, tempDir, waitFor } from '../unit/replication/helpers.ts';
@@ -64,7 +68,8 @@ t.test('lab: a write through the primary reads back identical through the peer',
   t.equal(write.status, 0, `qemu-img wrote 256 MiB to the primary ${write.stderr}`);
   const writtenAt = Date.now();
 
-  const redis = new Redis(ready.redisUrl, { maxRetriesPerRequest: 1 });
+  const redis = new Redis(ready.redisUrl, { maxRetriesPerRequest: 1, retryStrategy: () => null });
+  redis.on('error', () => undefined);
   t.teardown(() => redis.disconnect());
   const drained = await waitFor(async () => {
     const [report] = await readPairReports(redis);
@@ -86,6 +91,22 @@ t.test('lab: a write through the primary reads back identical through the peer',
   t.equal(status.status, 0);
   const parsed = JSON.parse(status.stdout) as { pairs: Array<{ status: { phase: string } | null }> };
   t.equal(parsed.pairs[0]?.status?.phase, 'streaming', 'iscsi-sim status --json reports the pair');
+
+  // Pair lifecycle through the primary's CIM server, as an SMI-S client would drive it.
+  const cim = new CimClient({ url: primary.cimUrl!, timeoutMs: 30_000 });
+  const service = { ...servicePath(primary.name), namespace: TARGET_NAMESPACE };
+  const relationships = await cim.invokeMethod(service, 'GetReplicationRelationships', {});
+  t.equal(relationships.returnValue, 0);
+  const syncs = relationships.out.Synchronizations;
+  const sync = syncs?.kind === 'refarray' ? syncs.paths[0] : undefined;
+  t.ok(sync, 'GetReplicationRelationships lists the mirror');
+  const fracture = await cim.invokeMethod(service, 'ModifyReplicaSynchronization', { Operation: 12, Synchronization: { ...sync!, namespace: TARGET_NAMESPACE } });
+  t.equal(fracture.returnValue, 0, 'Fracture');
+  t.ok(await waitFor(async () => (await readPairReports(redis))[0]?.status?.phase === 'fractured', 20_000), 'pair fractured');
+  const resume = await cim.invokeMethod(service, 'ModifyReplicaSynchronization', { Operation: 16, Synchronization: { ...sync!, namespace: TARGET_NAMESPACE } });
+  t.equal(resume.returnValue, 4096, 'Resume runs as a job');
+  if (resume.out.Job?.kind === 'ref') await waitForJob(cim, resume.out.Job.path, 60_000);
+  t.equal((await readPairReports(redis))[0]?.entry.admin, 'active', 'resumed');
 
   lab.kill('SIGINT');
   t.equal(await exited, 0, 'Ctrl-C stops the lab cleanly');
