@@ -56,6 +56,8 @@ export class PairRegistry {
   localEntries(): PairEntry[] { return [...this.local.values()]; }
 
   async remember(entry: PairEntry): Promise<void> {
+    const known = this.local.get(entry.record.pairId);
+    if (known && JSON.stringify(known) === JSON.stringify(entry)) return;
     this.local.set(entry.record.pairId, entry);
     await this.saveLocal();
   }
