@@ -198,7 +198,12 @@ export class ReplicationEngine {
       await this.registry.registerVolumes(this.systemName, this.settings.view.targets.flatMap((t) => t.luns.map((l) => ({
         targetIqn: t.iqn, lun: l.lun, sizeBytes: l.sizeBytes, naa: l.naa,
       }))));
-      for (const id of await this.registry.allPairIds()) await this.reconcileQueued(id);
+      const ids = await this.registry.allPairIds();
+      // A Redis that lost its data (no AOF, flushed) gets the pairs back from their sources.
+      for (const entry of this.registry.localEntries()) {
+        if (!ids.includes(entry.record.pairId) && entry.record.source.system === this.systemName) await this.registry.restore(entry);
+      }
+      for (const id of ids) await this.reconcileQueued(id);
       await this.exchangeStatus();
     } catch (err) {
       this.log.debug({ err: (err as Error).message }, 'periodic reconcile failed');

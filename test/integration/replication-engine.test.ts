@@ -111,3 +111,29 @@ t.test('a mirror between two systems through the engine', async (t) => {
   await enginePeer.modify(pairId, 'detach');
   t.ok(await waitFor(() => !primary.lun.writeProtected && enginePrimary.pairs().length === 0), 'detached everywhere');
 });
+
+t.test('Redis loses all its data: the source puts the pair back and the replica converges', async (t) => {
+  const dir = await tempDir(t);
+  const redis = await startEmbeddedRedis({ dir: join(dir, 'redis'), appendOnly: false });
+  t.teardown(() => redis.stop());
+  const primary = await systemView(t, dir, 'primary', '6001405aaaaaaaa1');
+  const peer = await systemView(t, dir, 'peer', '6001405bbbbbbbb2');
+  const options = { probeIntervalMs: 100, stallTimeoutMs: 1500 };
+  const enginePrimary = new ReplicationEngine({ view: primary.view, redisUrl: redis.url, options, reconcileMs: 200 });
+  const enginePeer = new ReplicationEngine({ view: peer.view, redisUrl: redis.url, options, reconcileMs: 200 });
+  t.teardown(() => enginePrimary.close());
+  t.teardown(() => enginePeer.close());
+  await enginePrimary.start();
+  await enginePeer.start();
+  t.ok(await waitFor(async () => (await enginePrimary.findFreeRemoteVolume(SIZE)) !== undefined));
+  const status = await enginePrimary.createMirror({ source: { targetIqn: primary.lun.targetIqn, lun: 0 }, target: { system: 'peer', targetIqn: peer.lun.targetIqn, lun: 0, naa: peer.lun.naa }, mode: 'async' });
+  t.ok(await enginePrimary.waitSynchronized(status.pairId, 20_000));
+  const { Redis } = await import('ioredis');
+  const admin = new Redis(redis.url);
+  t.teardown(() => admin.disconnect());
+  await admin.flushall();
+  await primary.backstore.write(3 * MiB, [pattern(MiB, 7)], { fua: false });
+  t.ok(await waitFor(async () => (await admin.sismember('iscsi-sim:pairs', status.pairId)) === 1, 20_000), 'pair entry restored in Redis');
+  t.ok(await waitFor(async () => enginePrimary.status(status.pairId)?.phase === 'streaming' && (await enginePrimary.sourcePair(status.pairId)!.drained(100)), 30_000), 'back to streaming');
+  t.equal(await sha256Of(peer.backstore), await sha256Of(primary.backstore), 'replica converged');
+});

@@ -92,6 +92,15 @@ export class PairRegistry {
     return entry;
   }
 
+  /** Puts an entry known locally back into Redis as it was (same revision). */
+  async restore(entry: PairEntry): Promise<void> {
+    await this.redis.multi()
+      .set(pairKeys(entry.record.pairId).config, JSON.stringify(entry), 'NX')
+      .sadd(ALL_PAIRS_KEY, entry.record.pairId)
+      .publish(PAIR_EVENTS_CHANNEL, entry.record.pairId)
+      .exec();
+  }
+
   async registerVolumes(system: string, volumes: readonly VolumeEntry[]): Promise<void> {
     if (volumes.length === 0) return;
     const fields: string[] = [];
