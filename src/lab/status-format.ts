@@ -18,7 +18,7 @@ export function formatBytes(bytes: number): string {
 export function statusLine(report: PairReport): string {
   const { entry, status } = report;
   const route = `${entry.record.source.system}/lun${entry.record.source.lun} → ${entry.record.target.system}/lun${entry.record.target.lun}`;
-  if (!status) return `${entry.record.pairId} ${route} ${entry.record.mode} admin=${entry.admin} (no status yet)`;
+  if (!status) return `${entry.record.pairId} ${route} ${entry.record.mode} admin=${entry.admin} (no recent status: is the source system running?)`;
   const parts = [
     entry.record.pairId, route, entry.record.mode, status.phase,
     status.phase === 'streaming' ? '' : progressBar(status.percentSynced, 20),

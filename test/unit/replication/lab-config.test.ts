@@ -27,5 +27,5 @@ t.test('status rendering', async (t) => {
     pairId: 'm-1', mode: 'async' as const, createdAt: '',
     source: { system: 'a', targetIqn: 'iqn.x', lun: 0, naa: '1' }, target: { system: 'b', targetIqn: 'iqn.y', lun: 0, naa: '2' },
   };
-  t.match(statusLine({ entry: { record, admin: 'active', revision: 1 } }), /no status yet/);
+  t.match(statusLine({ entry: { record, admin: 'active', revision: 1 } }), /no recent status/);
 });
