@@ -45,19 +45,8 @@ if [ "$(node_major)" -lt "$NODE_MAJOR_MIN" ]; then
   if is_root && command -v apt-get >/dev/null; then
     apt_install nodejs npm || true
   fi
-  if [ "$(node_major)" -lt "$NODE_MAJOR_MIN" ] && is_root; then
-    # Distribution Node is too old (Debian 12 ships 18): take the official build from nodejs.org.
-    arch=$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')
-    version=$(curl -fsSL "https://nodejs.org/dist/latest-v22.x/SHASUMS256.txt" 2>/dev/null | grep -o "node-v[0-9.]*-linux-$arch.tar.xz" | head -1)
-    if [ -n "$version" ]; then
-      say "installing $version from nodejs.org into /usr/local"
-      curl -fsSL "https://nodejs.org/dist/latest-v22.x/$version" | tar -xJ -C /usr/local --strip-components=1 \
-        || say "Node.js download failed"
-      hash -r
-    fi
-  fi
   if [ "$(node_major)" -lt "$NODE_MAJOR_MIN" ]; then
-    say "Node.js >= $NODE_MAJOR_MIN is required (found: $(node --version 2>/dev/null || echo none)); see https://nodejs.org"
+    say "Node.js >= $NODE_MAJOR_MIN is required (found: $(node --version 2>/dev/null || echo none)): install it from your distribution or NodeSource, then run this again"
     exit 1
   fi
 fi
