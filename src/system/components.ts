@@ -21,10 +21,18 @@ export interface UnitSpec {
   readonly serial: string;
 }
 
+/** Live counters of one SCSI target (the SCSI core updates them; readers only look). */
+export interface TargetCounters {
+  /** EXTENDED COPY operations completed and the bytes they moved (copy offload, e.g. qemu-img convert -C). */
+  readonly copyOperations: { readonly count: number; readonly bytes: number };
+}
+
 export interface BuiltTarget {
   readonly device: ScsiTargetDevice;
   /** One handle per LUN number. */
   readonly units: ReadonlyMap<number, UnitHandle>;
+  /** Absent when the SCSI core keeps none (fakes). */
+  readonly counters?: TargetCounters;
 }
 
 export interface BoundPortal {

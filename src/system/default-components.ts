@@ -18,9 +18,11 @@ export function defaultComponents(): SystemComponents {
         writeProtected: spec.config.readOnly,
         ...(spec.config.thinProvisioning === undefined ? {} : { thinProvisioning: spec.config.thinProvisioning }),
       }));
+      const device = createScsiTarget({ targetIqn: target.iqn, units, portalGroupTags: target.portalGroupTags });
       return {
-        device: createScsiTarget({ targetIqn: target.iqn, units, portalGroupTags: target.portalGroupTags }),
+        device,
         units: new Map<number, UnitHandle>(units.map((unit) => [unit.lun, unit])),
+        counters: { copyOperations: device.copyOperations },
       };
     },
     createFabric: (catalog) => new IscsiFabric(catalog),

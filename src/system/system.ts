@@ -12,7 +12,7 @@ import { deriveNaa, deriveSerial, identitySeed } from '../scsi/identity.ts';
 import type { Backstore } from '../storage/backstore.ts';
 import { logger } from '../util/log.ts';
 import { SystemCatalog } from './catalog.ts';
-import type { CimServerHandle, Fabric, SystemComponents, UnitSpec } from './components.ts';
+import type { CimServerHandle, Fabric, SystemComponents, TargetCounters, UnitSpec } from './components.ts';
 import { LiveLun } from './live-lun.ts';
 import type { LunView, PeerView, PortalView, SystemView, TargetView } from './view.ts';
 
@@ -29,6 +29,12 @@ export interface SystemSummary {
   readonly cimUrl?: string;
 }
 
+/** A snapshot of one target's counters (`iscsi-sim serve` prints them on SIGUSR2 and at shutdown). */
+export interface TargetCountersSnapshot {
+  readonly iqn: string;
+  readonly copyOperations: { count: number; bytes: number };
+}
+
 export class System implements SystemView {
   readonly name: string;
   readonly stateDir: string;
@@ -36,6 +42,7 @@ export class System implements SystemView {
   private readonly livePortals: LivePortal[];
   private liveTargets: TargetView[] = [];
   private readonly backstores: Backstore[] = [];
+  private readonly targetCounters = new Map<string, TargetCounters>();
   private fabric: Fabric | undefined;
   private cim: CimServerHandle | undefined;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -123,6 +130,13 @@ export class System implements SystemView {
     };
   }
 
+  counters(): TargetCountersSnapshot[] {
+    return this.liveTargets.map((t) => {
+      const copy = this.targetCounters.get(t.iqn)?.copyOperations;
+      return { iqn: t.iqn, copyOperations: { count: copy?.count ?? 0, bytes: copy?.bytes ?? 0 } };
+    });
+  }
+
   private async openTargets(components: SystemComponents): Promise<TargetEntry[]> {
     const entries: TargetEntry[] = [];
     for (const target of this.config.targets) {
@@ -135,6 +149,7 @@ export class System implements SystemView {
         specs.push({ config: lunConfig, backstore, naa: deriveNaa(seed), serial: lunConfig.serial ?? deriveSerial(seed) });
       }
       const built = components.buildTarget(target, specs);
+      if (built.counters !== undefined) this.targetCounters.set(target.iqn, built.counters);
       const luns = specs.map((spec) => {
         const unit = built.units.get(spec.config.lun);
         if (unit === undefined) throw new Error(`target ${target.iqn} built no unit for LUN ${spec.config.lun}`);

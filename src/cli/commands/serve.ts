@@ -7,6 +7,7 @@ import { withReplication } from '../../replication/attach-system.ts';
 import { defaultComponents } from '../../system/default-components.ts';
 import { System } from '../../system/system.ts';
 import { logger } from '../../util/log.ts';
+import { countersLine } from '../counters-line.ts';
 import { exitSoon, fail, stopOnSignals } from '../lifecycle.ts';
 import { quickConfig } from '../quick-config.ts';
 import { readyLine, readySummaryText } from '../ready-line.ts';
@@ -69,9 +70,15 @@ export async function serve(options: ServeOptions): Promise<void> {
   const summary = system.summary();
   logger.child({ component: 'cli' }).info(readySummaryText(summary));
   process.stdout.write(`${readyLine(summary)}\n`);
+  const printCounters = (): void => {
+    process.stdout.write(`${countersLine({ system: config.name, targets: system.counters() })}\n`);
+  };
+  process.on('SIGUSR2', printCounters);
   await stopOnSignals(async () => {
     await replication?.close();
     await system.stop();
+    process.off('SIGUSR2', printCounters);
+    printCounters();
   }, `system ${config.name}`);
   exitSoon(0);
 }
