@@ -7,7 +7,20 @@
 export interface WriteOptions {
   /** Force Unit Access: the write must be on stable storage before the promise resolves. */
   readonly fua: boolean;
+  /**
+   * Set when the "write" is a deallocation (UNMAP, WRITE SAME with UNMAP): the chunks are zeros and the
+   * range now reads as zeros, so listeners may record the range instead of the bytes.
+   */
+  readonly deallocate?: boolean;
 }
+
+/**
+ * Called BEFORE a write or unmap touches the backing file; the I/O waits for a returned promise.
+ * Change capture persists the range's dirty bit here (activity log), so a crash between the data
+ * reaching the file and the after-write listener cannot leave a changed block unrecorded. Listeners
+ * must stay O(1) when the range is already dirty on disk.
+ */
+export type WriteIntentListener = (offset: number, length: number) => void | Promise<void>;
 
 /**
  * Called after a write reached the backing file (and before the SCSI status is sent). Returning a
@@ -43,6 +56,8 @@ export interface Backstore {
   allocation(offset: number, length: number): Promise<AllocationExtent[]>;
 
   addWriteListener(listener: WriteListener): () => void;
+  /** Optional for test fakes; a backstore that replication captures from must implement it. */
+  addWriteIntentListener?(listener: WriteIntentListener): () => void;
   addFlushListener(listener: FlushListener): () => void;
 
   close(): Promise<void>;

@@ -5,7 +5,7 @@
  */
 import { constants, type FileHandle, open, stat } from 'node:fs/promises';
 import type {
-  AllocationExtent, Backstore, FlushListener, WriteListener, WriteOptions,
+  AllocationExtent, Backstore, FlushListener, WriteIntentListener, WriteListener, WriteOptions,
 } from './backstore.ts';
 import { nativeFileOpsAvailable, punchHole, seekDataOrHole } from './native-file-ops.ts';
 
@@ -25,6 +25,7 @@ const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
 export class SparseFileBackstore implements Backstore {
   private readonly writeListeners = new Set<WriteListener>();
   private readonly flushListeners = new Set<FlushListener>();
+  private readonly intentListeners = new Set<WriteIntentListener>();
   private closed = false;
 
   private constructor(
@@ -100,6 +101,7 @@ export class SparseFileBackstore implements Backstore {
     this.checkRange(offset, length);
     const handle = options.fua ? this.syncHandle : this.handle;
     if (!handle) throw new Error(`${this.path} is read-only`);
+    if (this.intentListeners.size > 0) await this.notifyIntent(offset, length);
     await writeAll(handle, offset, chunks, length);
     await this.notifyWrite(offset, chunks, options);
   }
@@ -118,12 +120,13 @@ export class SparseFileBackstore implements Backstore {
     this.checkRange(offset, length);
     if (length === 0) return;
     if (!this.syncHandle) throw new Error(`${this.path} is read-only`);
+    if (this.intentListeners.size > 0) await this.notifyIntent(offset, length);
     const punched = await punchHole(this.handle.fd, offset, length).catch(() => false);
     if (!punched) {
       await this.zeroFill(offset, length);
       return; // zeroFill already notified the listeners
     }
-    await this.notifyWrite(offset, zeroChunks(length), { fua: false });
+    await this.notifyWrite(offset, zeroChunks(length), { fua: false, deallocate: true });
   }
 
   async allocation(offset: number, length: number): Promise<AllocationExtent[]> {
@@ -152,6 +155,11 @@ export class SparseFileBackstore implements Backstore {
     return () => this.writeListeners.delete(listener);
   }
 
+  addWriteIntentListener(listener: WriteIntentListener): () => void {
+    this.intentListeners.add(listener);
+    return () => this.intentListeners.delete(listener);
+  }
+
   addFlushListener(listener: FlushListener): () => void {
     this.flushListeners.add(listener);
     return () => this.flushListeners.delete(listener);
@@ -172,7 +180,11 @@ export class SparseFileBackstore implements Backstore {
   private async zeroFill(offset: number, length: number): Promise<void> {
     const chunks = zeroChunks(length);
     await writeAll(this.handle, offset, chunks, length);
-    await this.notifyWrite(offset, chunks, { fua: false });
+    await this.notifyWrite(offset, chunks, { fua: false, deallocate: true });
+  }
+
+  private async notifyIntent(offset: number, length: number): Promise<void> {
+    for (const listener of this.intentListeners) await listener(offset, length);
   }
 
   private async notifyWrite(offset: number, chunks: readonly Buffer[], options: WriteOptions): Promise<void> {
