@@ -27,6 +27,8 @@ export class ChangeCapture {
   private sealSoon = false;
   private streaming = false;
   private detachers: Array<() => void> = [];
+  /** Writes between their intent and their after-write hook, by "offset+length". */
+  private readonly intents = new Map<string, number>();
   private readonly slabs: SlabPool;
   syncMode = false;
 
@@ -46,6 +48,8 @@ export class ChangeCapture {
 
   attach(): void {
     if (this.detachers.length > 0) return;
+    if (!this.backstore.addWriteIntentListener) throw new Error(`${this.backstore.path}: backstore has no write-intent hook, cannot capture changes crash-safely`);
+    this.detachers.push(this.backstore.addWriteIntentListener((offset, length) => this.onIntent(offset, length)));
     this.detachers.push(this.backstore.addWriteListener((offset, chunks, options) => this.onWrite(offset, chunks, options)));
     this.detachers.push(this.backstore.addFlushListener(() => this.onFlush()));
   }
@@ -96,13 +100,34 @@ export class ChangeCapture {
     return epoch.epoch;
   }
 
+  /** Before the data write: the range must be dirty on disk first (activity log). */
+  private onIntent(offset: number, length: number): void | Promise<void> {
+    const key = `${offset}+${length}`;
+    this.intents.set(key, (this.intents.get(key) ?? 0) + 1);
+    return this.dirty.hold(offset, length);
+  }
+
+  private endIntent(offset: number, length: number): void {
+    const key = `${offset}+${length}`;
+    const count = this.intents.get(key);
+    if (count === undefined) return;
+    if (count <= 1) this.intents.delete(key); else this.intents.set(key, count - 1);
+    this.dirty.release(offset, length);
+  }
+
   private onWrite(offset: number, chunks: readonly Buffer[], options: WriteOptions): void | Promise<void> {
     let length = 0;
     for (const chunk of chunks) length += chunk.length;
-    if (!this.streaming) return this.dirty.mark(offset, length, NEEDS_RESYNC);
-    const epoch = this.openEpoch(length);
-    epoch.append(offset, chunks);
+    if (!this.streaming) {
+      const persisted = this.dirty.mark(offset, length, NEEDS_RESYNC);
+      this.endIntent(offset, length);
+      return persisted;
+    }
+    const epoch = this.openEpoch(options.deallocate ? 0 : length);
+    // A deallocation ships as a range (the replica punches it), not as zero bytes.
+    if (options.deallocate) epoch.appendZero(offset, length); else epoch.append(offset, chunks);
     const persisted = this.dirty.mark(offset, length, epoch.epoch);
+    this.endIntent(offset, length);
     if (options.fua || epoch.bytes >= this.options.epochMaxBytes) this.seal();
     else this.armTimer();
     if (!this.syncMode || !this.hooks.waitForReplica) return persisted;

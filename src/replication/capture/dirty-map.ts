@@ -150,6 +150,47 @@ export class DirtyMap {
     return needPersist ? this.persist() : undefined;
   }
 
+  /**
+   * Write intent, called BEFORE the data reaches the LUN file: the extents covering the range are held
+   * (not cleared while the write is under way) and any that was clean on disk is persisted first, so a
+   * crash after the data write but before mark() still leaves the range dirty on disk. O(extents) and
+   * no I/O when they were already dirty. Every hold is ended by release().
+   */
+  hold(offset: number, length: number): Promise<void> | undefined {
+    let needPersist = false;
+    const [first, last] = this.extentSpan(offset, length);
+    for (let extent = first; extent <= last; extent++) {
+      this.extentPending[extent]++;
+      this.speculative.delete(extent);
+      if ((this.bits[extent >> 3] & (1 << (extent & 7))) === 0) {
+        this.setExtentBit(extent);
+        this.markAhead(extent);
+        needPersist = true;
+      }
+    }
+    return needPersist ? this.persist() : undefined;
+  }
+
+  /** Ends a hold() once the write was recorded with mark() (or failed). */
+  release(offset: number, length: number): void {
+    const [first, last] = this.extentSpan(offset, length);
+    for (let extent = first; extent <= last; extent++) {
+      if (this.extentPending[extent] === 0) continue;
+      if (--this.extentPending[extent] === 0) {
+        this.bits[extent >> 3] &= ~(1 << (extent & 7));
+        this.unsavedBytes.add(extent >> 3);
+        this.scheduleCleanPersist();
+      }
+    }
+  }
+
+  private extentSpan(offset: number, length: number): [number, number] {
+    const extentCount = this.extentPending.length;
+    const first = Math.min(extentCount - 1, Math.floor(offset / this.extentBytes));
+    const last = Math.min(extentCount - 1, Math.floor((offset + Math.max(length, 1) - 1) / this.extentBytes));
+    return [first, last];
+  }
+
   private setExtentBit(extent: number): void {
     this.bits[extent >> 3] |= 1 << (extent & 7);
     this.unsavedBytes.add(extent >> 3);
