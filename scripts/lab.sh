@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job: set-up, then one simulated system from fixtures/system.yaml until Ctrl-C.
-# (The replication lab, `iscsi-sim lab`, takes over this script once it exists.)
+# The main job: set-up (idempotent), then the replication lab (`iscsi-sim lab`: embedded Redis, a
+# primary and a peer system, a mirror made through CIM) until Ctrl-C. Options go to `iscsi-sim lab`,
+# e.g. --base-port 17000 --state-dir /tmp/lab --sync.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec node bin/iscsi-sim.js serve --config fixtures/system.yaml "$@"
+exec node bin/iscsi-sim.js lab "$@"
