@@ -7,6 +7,7 @@ import { constants, type FileHandle, open, stat } from 'node:fs/promises';
 import type {
   AllocationExtent, Backstore, FlushListener, WriteIntentListener, WriteListener, WriteOptions,
 } from './backstore.ts';
+import { readCached } from './cached-read.ts';
 import { nativeFileOpsAvailable, punchHole, seekDataOrHole } from './native-file-ops.ts';
 
 export interface SparseFileOpenOptions {
@@ -83,7 +84,7 @@ export class SparseFileBackstore implements Backstore {
   async read(offset: number, length: number, target?: Buffer): Promise<Buffer> {
     this.checkRange(offset, length);
     const out = target ? target.subarray(0, length) : Buffer.allocUnsafe(length);
-    let done = 0;
+    let done = readCached(this.handle.fd, out, offset);
     while (done < length) {
       const { bytesRead } = await this.handle.read(out, done, length - done, offset + done);
       if (bytesRead === 0) {
