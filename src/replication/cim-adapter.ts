@@ -4,17 +4,22 @@
  * 6 In Use, 4096 job started (initial sync / resync runs on as a ConcreteJob).
  */
 import type {
-  CreateReplicaRequest, MethodOutcome, ReplicationEngine as CimReplicationEngine, SynchronizationView,
+  CreateReplicaRequest, MethodOutcome, ReplicationEngine as CimReplicationEngine, SynchronizationView, VerifyOutcome,
 } from '../cim/providers/replication-engine.ts';
 import { CLS, volumePath } from '../cim/model/paths.ts';
 import { getKey, type ObjectPath } from '../cim/types.ts';
 import { EngineError, type PairOperation, type ReplicationEngine } from './engine.ts';
-import type { PairStatus } from './pair-types.ts';
+import type { PairPhase, PairStatus } from './pair-types.ts';
 
 /** ModifyReplicaSynchronization.Operation value map (CIM_ReplicationService). */
 const OPERATIONS: ReadonlyMap<number, PairOperation> = new Map([
   [8, 'detach'], [9, 'detach'], [10, 'failover'], [11, 'failback'], [12, 'fracture'],
   [14, 'resync'], [16, 'resume'], [20, 'reverse-roles'], [21, 'fracture'], [22, 'suspend'],
+]);
+
+/** CIM_Synchronized.ProgressStatus by phase (others: 3 Dormant). */
+const PROGRESS: ReadonlyMap<PairPhase, number> = new Map([
+  ['streaming', 2], ['initial-sync', 6], ['resyncing', 7],
 ]);
 
 const SYNC_JOB_TIMEOUT_MS = 24 * 3600 * 1000;
@@ -73,6 +78,24 @@ export class CimReplicationAdapter implements CimReplicationEngine {
     }
   }
 
+  async verifyReplica(synchronization: ObjectPath, repair: boolean): Promise<VerifyOutcome> {
+    const pair = this.findPair(synchronization);
+    if (!pair) return { returnValue: 5, description: 'Synchronization does not exist' };
+    try {
+      const report = await this.engine.verify(pair.pairId, { repair });
+      return {
+        returnValue: 0,
+        chunkBytes: report.chunkBytes,
+        comparedChunks: report.compared,
+        inFluxChunks: report.inFlux,
+        divergentOffsets: report.divergent.map((extent) => extent.offset),
+        repaired: report.repaired,
+      };
+    } catch (err) {
+      return failure(err);
+    }
+  }
+
   private async untilSynchronized(pairId: string): Promise<void> {
     const ok = await this.engine.waitSynchronized(pairId, SYNC_JOB_TIMEOUT_MS);
     if (!ok) throw new Error(`mirror ${pairId} did not reach Synchronized`);
@@ -95,6 +118,10 @@ export class CimReplicationAdapter implements CimReplicationEngine {
       copyState: status.copyState,
       syncState: status.syncState,
       percentSynced: status.percentSynced,
+      progressStatus: PROGRESS.get(status.phase) ?? 3,
+      epochsBehind: status.epochsBehind,
+      bytesBehind: status.bytesBehind,
+      rpoSeconds: status.rpoSeconds,
       ...(whenSynced === undefined ? {} : { whenSynced }),
     };
   }

@@ -108,6 +108,18 @@ t.test('lab: a write through the primary reads back identical through the peer',
   if (resume.out.Job?.kind === 'ref') await waitForJob(cim, resume.out.Job.path, 60_000);
   t.equal((await readPairReports(redis))[0]?.entry.admin, 'active', 'resumed');
 
+  // Lag and progress on the StorageSynchronized instance; verify through the vendor method.
+  const syncPath = { ...sync!, namespace: TARGET_NAMESPACE };
+  const instance = await cim.getInstance(syncPath);
+  const property = (name: string) => instance.properties.find((p) => p.name === name)?.value;
+  for (const name of ['ProgressStatus', 'EpochsBehind', 'BytesBehind', 'RPOSeconds']) t.equal(property(name)?.kind, 'value', `${name} is shown`);
+  const verify = await cim.invokeMethod(service, 'VerifyReplica', { Synchronization: syncPath, Repair: false });
+  t.equal(verify.returnValue, 0, 'VerifyReplica (vendor method)');
+  const compared = verify.out.ComparedChunks;
+  t.ok(compared?.kind === 'value' && Number(compared.text) > 0, 'chunks compared');
+  const divergent = verify.out.DivergentOffsets;
+  t.ok(!divergent || divergent.kind === 'null' || (divergent.kind === 'array' && divergent.items.length === 0), 'no divergent chunk');
+
   lab.kill('SIGINT');
   t.equal(await exited, 0, 'Ctrl-C stops the lab cleanly');
 });

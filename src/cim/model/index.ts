@@ -85,7 +85,7 @@ function targetNamespace(s: ModelSources): CimInstance[] {
     out.push(association(CLS.synchronized, ['SystemElement', sync.source], ['SyncedElement', sync.target], {
       SyncType: 6, Mode: sync.mode, CopyState: sync.copyState, SyncState: sync.syncState, PercentSynced: sync.percentSynced,
       SyncMaintained: true, ReplicationType: sync.mode === 2 ? 4 : 5, WhenSynced: sync.whenSynced ? cimTimestamp(sync.whenSynced) : null,
-      EpochsBehind: sync.epochsBehind ?? null, BytesBehind: sync.bytesBehind ?? null, RPOSeconds: sync.rpoSeconds ?? null,
+      ProgressStatus: sync.progressStatus ?? null, EpochsBehind: sync.epochsBehind ?? null, BytesBehind: sync.bytesBehind ?? null, RPOSeconds: sync.rpoSeconds ?? null,
     }));
   }
   return out;

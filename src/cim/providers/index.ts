@@ -3,7 +3,7 @@ import { addToRemoteReplicationCollection, createRemoteReplicationCollection, re
 import { getError, requestStateChange } from './job-methods.ts';
 import type { ExtrinsicMethod } from './method-types.ts';
 import { getPeerSystems, getServiceAccessPoints } from './peer-methods.ts';
-import { createElementReplica, getReplicationRelationships, modifyReplicaSynchronization } from './replica-methods.ts';
+import { createElementReplica, getReplicationRelationships, modifyReplicaSynchronization, verifyReplica } from './replica-methods.ts';
 
 export const extrinsicMethods: ReadonlyMap<string, ReadonlyMap<string, ExtrinsicMethod>> = new Map([
   ['CIM_ReplicationService', new Map<string, ExtrinsicMethod>([
@@ -15,6 +15,8 @@ export const extrinsicMethods: ReadonlyMap<string, ReadonlyMap<string, Extrinsic
     ['createelementreplica', createElementReplica],
     ['modifyreplicasynchronization', modifyReplicaSynchronization],
     ['getreplicationrelationships', getReplicationRelationships],
+    // Vendor method, declared on MSISCSITARGET_ReplicationService (the only concrete subclass).
+    ['verifyreplica', verifyReplica],
   ])],
   ['CIM_ConcreteJob', new Map<string, ExtrinsicMethod>([
     ['requeststatechange', requestStateChange],

@@ -32,6 +32,18 @@ export interface SynchronizationView {
   readonly bytesBehind?: number;
   /** now - oldest unapplied write, seconds. */
   readonly rpoSeconds?: number;
+  /** CIM_Synchronized.ProgressStatus: 2 Completed, 3 Dormant, 6 Synchronizing, 7 Resyncing. */
+  readonly progressStatus?: number;
+}
+
+/** Outcome of the vendor method VerifyReplica (digest comparison, chunk by chunk). */
+export interface VerifyOutcome extends MethodOutcome {
+  readonly chunkBytes?: number;
+  readonly comparedChunks?: number;
+  readonly inFluxChunks?: number;
+  /** Divergent chunks' byte offsets. */
+  readonly divergentOffsets?: readonly number[];
+  readonly repaired?: boolean;
 }
 
 export interface CreateReplicaRequest {
@@ -51,6 +63,8 @@ export interface ReplicationEngine {
   synchronizations(): readonly SynchronizationView[];
   createElementReplica(req: CreateReplicaRequest): Promise<MethodOutcome>;
   modifyReplicaSynchronization(operation: number, synchronization: ObjectPath, force: boolean): Promise<MethodOutcome>;
+  /** Vendor extension (MSISCSITARGET_ReplicationService.VerifyReplica); absent = Not Supported. */
+  verifyReplica?(synchronization: ObjectPath, repair: boolean): Promise<VerifyOutcome>;
 }
 
 const NOT_SUPPORTED: MethodOutcome = { returnValue: 1, description: 'replication engine not available' };

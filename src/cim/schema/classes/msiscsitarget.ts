@@ -10,7 +10,23 @@ function derive(name: string, superClass: string, extra: ClassDecl['properties']
 
 export const msIscsiTargetClasses: readonly ClassDecl[] = [
   derive('ComputerSystem', 'CIM_ComputerSystem'),
-  derive('ReplicationService', 'CIM_ReplicationService'),
+  {
+    ...derive('ReplicationService', 'CIM_ReplicationService'),
+    // Vendor: SMI-S has no verify operation; digests of source and replica compared chunk by chunk.
+    methods: [{
+      name: 'VerifyReplica', returnType: 'uint32',
+      valueMap: ['0', '1', '4', '5'], values: ['Completed with No Error', 'Not Supported', 'Failed', 'Invalid Parameter'],
+      parameters: [
+        { name: 'Synchronization', type: 'ref:CIM_Synchronized', in: true, required: true },
+        { name: 'Repair', type: 'boolean', in: true },
+        { name: 'ChunkBytes', type: 'uint64', out: true },
+        { name: 'ComparedChunks', type: 'uint64', out: true },
+        { name: 'InFluxChunks', type: 'uint64', out: true },
+        { name: 'DivergentOffsets', type: 'uint64[]', out: true },
+        { name: 'Repaired', type: 'boolean', out: true },
+      ],
+    }],
+  },
   derive('ReplicationServiceCapabilities', 'CIM_ReplicationServiceCapabilities'),
   derive('iSCSIProtocolEndpoint', 'CIM_iSCSIProtocolEndpoint', [
     // Vendor: where an initiator (or a peer's probe) reaches this portal group.
