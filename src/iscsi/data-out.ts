@@ -10,14 +10,33 @@ import type { ScsiTask } from './scsi-task.ts';
 
 export type DataOutResult = 'more' | 'complete' | { readonly error: string };
 
+/** A PDU's write payload: one view, or the views of a data segment that straddled receive chunks. */
+export type Payload = Buffer | readonly Buffer[];
+
+function payloadLength(data: Payload): number {
+  if (Buffer.isBuffer(data)) return data.length;
+  let n = 0;
+  for (const part of data) n += part.length;
+  return n;
+}
+
+function keep(task: ScsiTask, data: Payload): void {
+  if (Buffer.isBuffer(data)) {
+    if (data.length > 0) task.dataOut.push(data);
+  } else {
+    for (const part of data) if (part.length > 0) task.dataOut.push(part);
+  }
+}
+
 /** Takes the command PDU's immediate data and opens the unsolicited sequence when F=0. */
-export function startWrite(task: ScsiTask, immediate: Buffer, finalBit: boolean, params: SessionParameters): DataOutResult {
+export function startWrite(task: ScsiTask, immediate: Payload, finalBit: boolean, params: SessionParameters): DataOutResult {
   const firstBurst = Math.min(params.firstBurstLength, task.writeLength);
-  if (immediate.length > 0) {
+  const immediateLength = payloadLength(immediate);
+  if (immediateLength > 0) {
     if (!params.immediateData) return { error: 'immediate data with ImmediateData=No' };
-    if (immediate.length > firstBurst) return { error: `immediate data ${immediate.length} exceeds FirstBurstLength/EDTL ${firstBurst}` };
-    task.dataOut.push(immediate);
-    task.received = immediate.length;
+    if (immediateLength > firstBurst) return { error: `immediate data ${immediateLength} exceeds FirstBurstLength/EDTL ${firstBurst}` };
+    keep(task, immediate);
+    task.received = immediateLength;
   }
   task.unsolicitedLimit = params.initialR2T ? task.received : firstBurst;
   // With InitialR2T=Yes no unsolicited Data-Out may follow, whatever the F bit says.
@@ -27,15 +46,16 @@ export function startWrite(task: ScsiTask, immediate: Buffer, finalBit: boolean,
 }
 
 /** Accepts one Data-Out PDU's payload (RFC 7143 §11.7.4: DataSN per sequence, offsets in order). */
-export function acceptDataOut(task: ScsiTask, ttt: number, dataSN: number, offset: number, finalBit: boolean, data: Buffer): DataOutResult {
+export function acceptDataOut(task: ScsiTask, ttt: number, dataSN: number, offset: number, finalBit: boolean, payload: Payload): DataOutResult {
+  const length = payloadLength(payload);
   if (ttt === RESERVED_TAG) {
     if (!task.unsolicitedOpen) return { error: 'unsolicited Data-Out not expected' };
     if (dataSN !== task.unsolicitedDataSN) return { error: `unsolicited DataSN ${dataSN}, expected ${task.unsolicitedDataSN}` };
     if (offset !== task.received) return { error: `BufferOffset ${offset}, expected ${task.received}` };
-    if (task.received + data.length > task.unsolicitedLimit) return { error: 'unsolicited data beyond FirstBurstLength' };
+    if (task.received + length > task.unsolicitedLimit) return { error: 'unsolicited data beyond FirstBurstLength' };
     task.unsolicitedDataSN += 1;
-    if (data.length > 0) task.dataOut.push(data);
-    task.received += data.length;
+    keep(task, payload);
+    task.received += length;
     if (finalBit || task.received >= task.unsolicitedLimit) {
       if (!finalBit) return { error: 'unsolicited burst full without F bit' };
       task.unsolicitedOpen = false;
@@ -47,11 +67,11 @@ export function acceptDataOut(task: ScsiTask, ttt: number, dataSN: number, offse
   if (!r2t) return { error: `Data-Out for unknown TTT 0x${ttt.toString(16)}` };
   if (dataSN !== r2t.nextDataSN) return { error: `DataSN ${dataSN}, expected ${r2t.nextDataSN}` };
   if (offset !== r2t.offset + r2t.received || offset !== task.received) return { error: `BufferOffset ${offset}, expected ${r2t.offset + r2t.received}` };
-  if (r2t.received + data.length > r2t.length) return { error: 'Data-Out beyond the R2T length' };
+  if (r2t.received + length > r2t.length) return { error: 'Data-Out beyond the R2T length' };
   r2t.nextDataSN += 1;
-  if (data.length > 0) task.dataOut.push(data);
-  r2t.received += data.length;
-  task.received += data.length;
+  keep(task, payload);
+  r2t.received += length;
+  task.received += length;
   if (r2t.received === r2t.length) {
     if (!finalBit) return { error: 'R2T sequence complete without F bit' };
     task.r2ts.delete(ttt);

@@ -135,7 +135,7 @@ export class FullFeaturePhase {
     if (task.writeLength === 0) return this.execute(task);
     // Write data is buffered until the command runs: refuse sizes no LUN accepts anyway.
     if (task.writeLength > MAX_WRITE_BYTES) return this.failTask(task, INVALID_CDB_FIELD_SENSE);
-    const result = startWrite(task, pdu.data, finalBit(bhs), this.session.params);
+    const result = startWrite(task, pdu.dataParts ?? pdu.data, finalBit(bhs), this.session.params);
     if (result === 'more') this.session.admitWrite(task);
     this.afterData(task, result);
   }
@@ -145,7 +145,7 @@ export class FullFeaturePhase {
     const task = this.session.tasks.get(bhs.readUInt32BE(16));
     // Data for an aborted or unknown task is discarded (RFC 7143 §7.1, ERL 0).
     if (!task || task.executing) return;
-    const result = acceptDataOut(task, bhs.readUInt32BE(20), bhs.readUInt32BE(36), bhs.readUInt32BE(40), finalBit(bhs), pdu.data);
+    const result = acceptDataOut(task, bhs.readUInt32BE(20), bhs.readUInt32BE(36), bhs.readUInt32BE(40), finalBit(bhs), pdu.dataParts ?? pdu.data);
     this.afterData(task, result);
   }
 

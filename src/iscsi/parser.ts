@@ -1,12 +1,14 @@
 /**
  * PDU framing over socket chunks. A PDU that lies inside one chunk is emitted as views into that
- * chunk (Node never reuses a chunk's memory, so views stay valid while a command holds them); a PDU
- * that straddles chunks is assembled into one buffer of its exact size: at most one copy.
+ * chunk (Node never reuses a chunk's memory, so views stay valid while a command holds them). A PDU
+ * that straddles chunks gets its header copied (48 bytes and any AHS) and its data segment kept as
+ * views of the chunks it spans: write payload is never copied (the backstore takes the pieces as one
+ * pwritev), other PDUs join their pieces on first use of `data`.
  * Malformed input becomes a ParseError value, never an exception.
  */
 import { crc32c } from '@node-rs/crc32';
-import { BHS_LENGTH, DIGEST_LENGTH } from './constants.ts';
-import { dataSegmentLength, padLength, totalAhsLength, type Pdu } from './pdu.ts';
+import { BHS_LENGTH, DIGEST_LENGTH, InitiatorOpcode } from './constants.ts';
+import { dataSegmentLength, EMPTY, opcodeOf, padLength, totalAhsLength, type Pdu } from './pdu.ts';
 
 export type ParseErrorKind = 'header-digest' | 'data-digest' | 'oversized' | 'unexpected';
 
@@ -23,6 +25,20 @@ export interface PduSink {
   error(error: ParseError): void;
 }
 
+/** A PDU being assembled across chunks. */
+interface Partial {
+  /** BHS, AHS and header digest, copied (contiguous). */
+  header: Buffer;
+  headerFilled: number;
+  /** Header bytes on the wire; BHS_LENGTH until the BHS has been read. */
+  headerLength: number;
+  /** Whole PDU on the wire; -1 until the BHS has been read. */
+  total: number;
+  /** Views of data segment + padding + data digest, in order. */
+  readonly segment: Buffer[];
+  segmentFilled: number;
+}
+
 export class PduParser {
   headerDigest = false;
   dataDigest = false;
@@ -35,9 +51,7 @@ export class PduParser {
    */
   acceptHeader: ((bhs: Buffer) => boolean) | undefined;
 
-  private pending: Buffer | undefined;
-  private pendingFilled = 0;
-  private pendingTotal = 0;
+  private partial: Partial | undefined;
   private stopped = false;
 
   constructor(
@@ -49,65 +63,77 @@ export class PduParser {
 
   /** Whether a partial PDU is buffered (e.g. to tell a clean close from a truncated one). */
   get midPdu(): boolean {
-    return this.pending !== undefined;
+    return this.partial !== undefined;
   }
 
   stop(): void {
     this.stopped = true;
-    this.pending = undefined;
+    this.partial = undefined;
   }
 
   push(chunk: Buffer): void {
     let offset = 0;
     while (offset < chunk.length && !this.stopped) {
-      if (this.pending !== undefined) {
-        offset = this.fillPending(chunk, offset);
+      if (this.partial !== undefined) {
+        offset = this.continuePartial(chunk, offset);
         continue;
       }
       const remaining = chunk.length - offset;
       if (remaining < BHS_LENGTH) {
-        this.pending = Buffer.allocUnsafe(BHS_LENGTH);
-        this.pendingTotal = BHS_LENGTH;
-        this.pendingFilled = 0;
-        offset = this.fillPending(chunk, offset);
+        this.partial = { header: Buffer.allocUnsafe(BHS_LENGTH), headerFilled: 0, headerLength: BHS_LENGTH, total: -1, segment: [], segmentFilled: 0 };
+        offset = this.continuePartial(chunk, offset);
         continue;
       }
-      const total = this.pduLength(chunk.subarray(offset, offset + BHS_LENGTH));
+      const bhs = chunk.subarray(offset, offset + BHS_LENGTH);
+      const total = this.pduLength(bhs);
       if (total < 0) return;
       if (remaining >= total) {
         this.emit(chunk, offset);
         offset += total;
-      } else {
-        this.pending = Buffer.allocUnsafe(total);
-        this.pendingTotal = total;
-        this.pendingFilled = 0;
-        offset = this.fillPending(chunk, offset);
+        continue;
       }
+      const headerLength = this.headerLengthOf(bhs);
+      this.partial = { header: Buffer.allocUnsafe(headerLength), headerFilled: 0, headerLength, total, segment: [], segmentFilled: 0 };
+      offset = this.continuePartial(chunk, offset);
     }
   }
 
-  private fillPending(chunk: Buffer, offset: number): number {
-    const pending = this.pending as Buffer;
-    const n = Math.min(this.pendingTotal - this.pendingFilled, chunk.length - offset);
-    chunk.copy(pending, this.pendingFilled, offset, offset + n);
-    this.pendingFilled += n;
-    offset += n;
-    if (this.pendingFilled < this.pendingTotal) return offset;
-    if (this.pendingTotal === BHS_LENGTH && pending.length === BHS_LENGTH) {
-      // The BHS is complete: now the whole PDU's size is known.
-      const total = this.pduLength(pending);
-      if (total < 0) return chunk.length;
-      if (total > BHS_LENGTH) {
-        const whole = Buffer.allocUnsafe(total);
-        pending.copy(whole, 0);
-        this.pending = whole;
-        this.pendingTotal = total;
-        return offset;
+  private continuePartial(chunk: Buffer, offset: number): number {
+    const p = this.partial as Partial;
+    if (p.headerFilled < p.headerLength) {
+      const n = Math.min(p.headerLength - p.headerFilled, chunk.length - offset);
+      chunk.copy(p.header, p.headerFilled, offset, offset + n);
+      p.headerFilled += n;
+      offset += n;
+      if (p.headerFilled < p.headerLength) return offset;
+      if (p.total < 0) {
+        // The BHS is complete: now the header's and the whole PDU's sizes are known.
+        const total = this.pduLength(p.header);
+        if (total < 0) return chunk.length;
+        p.total = total;
+        p.headerLength = this.headerLengthOf(p.header);
+        if (p.headerLength > BHS_LENGTH) {
+          const header = Buffer.allocUnsafe(p.headerLength);
+          p.header.copy(header, 0);
+          p.header = header;
+          return offset;
+        }
       }
+    } else {
+      const n = Math.min(p.total - p.headerLength - p.segmentFilled, chunk.length - offset);
+      p.segment.push(chunk.subarray(offset, offset + n));
+      p.segmentFilled += n;
+      offset += n;
     }
-    this.pending = undefined;
-    this.emit(pending, 0);
+    if (p.headerLength + p.segmentFilled < p.total) return offset;
+    this.partial = undefined;
+    if (p.segment.length === 0) this.emit(p.header, 0);
+    else this.emitSplit(p.header, p.segment);
     return offset;
+  }
+
+  private headerLengthOf(bhs: Buffer): number {
+    return BHS_LENGTH + totalAhsLength(bhs) + (this.headerDigest ? DIGEST_LENGTH : 0);
   }
 
   /** Bytes of the whole PDU on the wire, or -1 after reporting an error. */
@@ -133,36 +159,90 @@ export class PduParser {
   private emit(buffer: Buffer, start: number): void {
     const bhs = buffer.subarray(start, start + BHS_LENGTH);
     const ahsLength = totalAhsLength(bhs);
-    let cursor = start + BHS_LENGTH + ahsLength;
-    if (this.headerDigest) {
-      // RFC 7143 §6.2.1: CRC32C over BHS + AHS, sent least significant byte first.
-      const expected = crc32c(buffer.subarray(start, cursor));
-      if (buffer.readUInt32LE(cursor) !== expected) {
-        this.fail('header-digest', Buffer.from(bhs), 'header digest mismatch');
+    if (!this.headerIntact(buffer, start, ahsLength)) return;
+    const cursor = start + this.headerLengthOf(bhs);
+    const dataLength = dataSegmentLength(bhs);
+    if (dataLength > 0 && this.dataDigest) {
+      const padded = dataLength + padLength(dataLength);
+      const expected = crc32c(buffer.subarray(cursor, cursor + padded));
+      if (buffer.readUInt32LE(cursor + padded) !== expected) {
+        this.fail('data-digest', Buffer.from(bhs), 'data digest mismatch');
         return;
       }
-      cursor += DIGEST_LENGTH;
-    }
-    const dataLength = dataSegmentLength(bhs);
-    let data = buffer.subarray(cursor, cursor + dataLength);
-    if (dataLength > 0) {
-      const padded = dataLength + padLength(dataLength);
-      if (this.dataDigest) {
-        const expected = crc32c(buffer.subarray(cursor, cursor + padded));
-        if (buffer.readUInt32LE(cursor + padded) !== expected) {
-          this.fail('data-digest', Buffer.from(bhs), 'data digest mismatch');
-          return;
-        }
-      }
-    } else {
-      data = buffer.subarray(cursor, cursor);
     }
     const ahs = ahsLength > 0 ? buffer.subarray(start + BHS_LENGTH, start + BHS_LENGTH + ahsLength) : undefined;
-    this.sink.pdu({ bhs, ahs, data });
+    this.sink.pdu({ bhs, ahs, data: buffer.subarray(cursor, cursor + dataLength) });
+  }
+
+  /** A PDU whose data segment spans several chunks: `segment` holds data, padding and digest. */
+  private emitSplit(header: Buffer, segment: readonly Buffer[]): void {
+    const bhs = header.subarray(0, BHS_LENGTH);
+    const ahsLength = totalAhsLength(bhs);
+    if (!this.headerIntact(header, 0, ahsLength)) return;
+    const dataLength = dataSegmentLength(bhs);
+    const padded = dataLength + padLength(dataLength);
+    const parts = takeBytes(segment, 0, dataLength);
+    if (this.dataDigest) {
+      let crc = 0;
+      for (const part of takeBytes(segment, 0, padded)) crc = crc32c(part, crc);
+      if (readUInt32LE(takeBytes(segment, padded, DIGEST_LENGTH)) !== crc >>> 0) {
+        this.fail('data-digest', Buffer.from(bhs), 'data digest mismatch');
+        return;
+      }
+    }
+    const ahs = ahsLength > 0 ? header.subarray(BHS_LENGTH, BHS_LENGTH + ahsLength) : undefined;
+    const opcode = opcodeOf(bhs);
+    if (parts.length <= 1) {
+      this.sink.pdu({ bhs, ahs, data: parts[0] ?? EMPTY });
+    } else if (opcode === InitiatorOpcode.ScsiCommand || opcode === InitiatorOpcode.DataOut) {
+      let joined: Buffer | undefined;
+      this.sink.pdu({
+        bhs,
+        ahs,
+        dataParts: parts,
+        get data() {
+          joined ??= Buffer.concat(parts, dataLength);
+          return joined;
+        },
+      });
+    } else {
+      this.sink.pdu({ bhs, ahs, data: Buffer.concat(parts, dataLength) });
+    }
+  }
+
+  /** RFC 7143 §6.2.1: CRC32C over BHS + AHS, sent least significant byte first. */
+  private headerIntact(buffer: Buffer, start: number, ahsLength: number): boolean {
+    if (!this.headerDigest) return true;
+    const end = start + BHS_LENGTH + ahsLength;
+    if (buffer.readUInt32LE(end) === crc32c(buffer.subarray(start, end))) return true;
+    this.fail('header-digest', Buffer.from(buffer.subarray(start, start + BHS_LENGTH)), 'header digest mismatch');
+    return false;
   }
 
   private fail(kind: ParseErrorKind, bhs: Buffer, message: string): void {
     this.stop();
     this.sink.error({ kind, bhs, message });
   }
+}
+
+/** Views of `length` bytes starting `skip` bytes into the concatenation of `parts`. */
+function takeBytes(parts: readonly Buffer[], skip: number, length: number): Buffer[] {
+  const out: Buffer[] = [];
+  let left = length;
+  for (const part of parts) {
+    if (left === 0) break;
+    if (skip >= part.length) {
+      skip -= part.length;
+      continue;
+    }
+    const piece = part.subarray(skip, skip + left);
+    skip = 0;
+    out.push(piece);
+    left -= piece.length;
+  }
+  return out;
+}
+
+function readUInt32LE(parts: readonly Buffer[]): number {
+  return (parts.length === 1 ? parts[0] : Buffer.concat(parts)).readUInt32LE(0);
 }

@@ -11,6 +11,12 @@ export interface Pdu {
   readonly ahs: Buffer | undefined;
   /** The data segment without padding (a view; empty when DataSegmentLength is 0). */
   readonly data: Buffer;
+  /**
+   * Write payload (SCSI Command, Data-Out) that arrived split across receive chunks: views of the
+   * pieces in order, never copied. `data` then joins them on first use, so only the write path
+   * reads this.
+   */
+  readonly dataParts?: readonly Buffer[];
 }
 
 export const EMPTY = Buffer.alloc(0);

@@ -91,3 +91,46 @@ t.test('random garbage never throws', async (t) => {
     t.doesNotThrow(() => parser.push(junk));
   }
 });
+
+t.test('write payload split across chunks arrives as views of the chunks, in order, digests checked', async (t) => {
+  const data = Buffer.alloc(5001);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 31) & 0xff;
+  for (const opcode of [0x01, 0x05]) {
+    for (const digests of [{}, { header: true, data: true }]) {
+      const wire = frame(bhs({ opcode, itt: 11 }, data.length), data, digests);
+      for (const size of [100, 1448, 4096]) {
+        const { parser, pdus, errors } = collect(digests.header === true, digests.data === true);
+        const chunks: Buffer[] = [];
+        for (let at = 0; at < wire.length; at += size) chunks.push(Buffer.from(wire.subarray(at, at + size)));
+        for (const chunk of chunks) parser.push(chunk);
+        t.equal(errors.length, 0);
+        t.equal(pdus.length, 1);
+        const parts = pdus[0].dataParts ?? [pdus[0].data];
+        t.same(Buffer.concat(parts), data, `opcode ${opcode} chunks of ${size}`);
+        if (pdus[0].dataParts) {
+          t.ok(pdus[0].dataParts.every((p) => chunks.some((c) => c.buffer === p.buffer)), 'views, not copies');
+          t.same(pdus[0].data, data, 'data joins the parts on demand');
+        }
+      }
+      // A corrupted byte in the middle of a split segment is caught.
+      if (digests.data) {
+        const bad = Buffer.from(wire);
+        bad[48 + 8 + 2500] ^= 1;
+        const { parser, pdus, errors } = collect(true, true);
+        for (let at = 0; at < bad.length; at += 1448) parser.push(bad.subarray(at, at + 1448));
+        t.equal(pdus.length, 0);
+        t.equal(errors[0]?.kind, 'data-digest');
+      }
+    }
+  }
+});
+
+t.test('a non-write PDU split across chunks gets one contiguous data buffer', async (t) => {
+  const text = Buffer.from('SendTargets=All\0'.repeat(200));
+  const wire = frame(bhs({ opcode: 0x04, itt: 12 }, text.length), text);
+  const { parser, pdus } = collect();
+  for (let at = 0; at < wire.length; at += 1000) parser.push(wire.subarray(at, at + 1000));
+  t.equal(pdus.length, 1);
+  t.equal(pdus[0].dataParts, undefined);
+  t.same(pdus[0].data, text);
+});
