@@ -190,6 +190,9 @@ export class FullFeaturePhase {
       get signal() {
         return task.signal;
       },
+      get aborted() {
+        return task.aborted;
+      },
     };
     let pending: Promise<ScsiResponse>;
     try {

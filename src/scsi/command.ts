@@ -48,6 +48,11 @@ export interface ScsiCommand {
   readonly dataOut: readonly Buffer[];
   /** Aborted by task management (ABORT TASK, LUN RESET, ...). */
   readonly signal: AbortSignal;
+  /**
+   * The same as `signal.aborted`, without creating the signal: producers that make signals lazily
+   * offer it so the per-command check stays allocation-free.
+   */
+  readonly aborted?: boolean;
 }
 
 export interface ScsiResponse {

@@ -14,6 +14,13 @@ export class RangeLock {
   private readonly held = new Set<Held>();
   private readonly waiters: Array<{ range: Held; grant: (release: () => void) => void }> = [];
 
+  /** The uncontended case without a promise: the release function, or undefined when it must wait. */
+  tryAcquire(lba: number, blocks: number): (() => void) | undefined {
+    const range: Held = { lba, end: lba + Math.max(blocks, 1) };
+    if (this.waiters.length > 0 || this.overlaps(range)) return undefined;
+    return this.grant(range);
+  }
+
   acquire(lba: number, blocks: number): Promise<() => void> {
     const range: Held = { lba, end: lba + Math.max(blocks, 1) };
     return new Promise((resolve) => {

@@ -152,7 +152,7 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
       return withTransfer(checkCondition(senseFailure('invalid-field-in-information-unit')), transferLength);
     }
     // Aborted by task management while queued: never touch the medium (SAM-5 §5.6, TAS=1).
-    if (command.signal.aborted) return { status: 0x40 };
+    if (command.aborted ?? command.signal.aborted) return { status: 0x40 };
     const outcome = await parsed.run({ command, unit, target: this });
     return withTransfer(toResponse(outcome), transferLength);
   }

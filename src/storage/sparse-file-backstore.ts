@@ -3,6 +3,7 @@
  * handle for FUA writes, holes punched with fallocate and found with SEEK_DATA/SEEK_HOLE (see
  * native-file-ops.ts; zero-fill and "all mapped" are the fallbacks).
  */
+import { read as fsRead, writev as fsWritev } from 'node:fs';
 import { constants, type FileHandle, open, stat } from 'node:fs/promises';
 import type {
   AllocationExtent, Backstore, FlushListener, WriteIntentListener, WriteListener, WriteOptions,
@@ -86,7 +87,7 @@ export class SparseFileBackstore implements Backstore {
     const out = target ? target.subarray(0, length) : Buffer.allocUnsafe(length);
     let done = readCached(this.handle.fd, out, offset);
     while (done < length) {
-      const { bytesRead } = await this.handle.read(out, done, length - done, offset + done);
+      const bytesRead = await readAt(this.handle.fd, out, done, length - done, offset + done);
       if (bytesRead === 0) {
         out.fill(0, done); // past the file's end (should not happen after ftruncate) reads as zeros
         break;
@@ -213,13 +214,27 @@ function zeroChunks(length: number): Buffer[] {
   return chunks;
 }
 
+// The hot path uses fs's callback API on the raw descriptor: FileHandle's promise methods cost an
+// extra promise, a result object and reference counting per call.
+function readAt(fd: number, target: Buffer, at: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fsRead(fd, target, at, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead)));
+  });
+}
+
+function writevAt(fd: number, chunks: readonly Buffer[], position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fsWritev(fd, chunks as Buffer[], position, (error, bytesWritten) => (error ? reject(error) : resolve(bytesWritten)));
+  });
+}
+
 /** pwritev until every byte is written (a short write continues from where it stopped). */
 async function writeAll(handle: FileHandle, offset: number, chunks: readonly Buffer[], length: number): Promise<void> {
-  let written = (await handle.writev(chunks as Buffer[], offset)).bytesWritten;
+  let written = await writevAt(handle.fd, chunks, offset);
   let position = offset + written;
   while (written < length) {
     const remaining = remainingChunks(chunks, written);
-    const { bytesWritten } = await handle.writev(remaining, position);
+    const bytesWritten = await writevAt(handle.fd, remaining, position);
     if (bytesWritten <= 0) throw new Error('short write made no progress');
     written += bytesWritten;
     position += bytesWritten;

@@ -58,7 +58,8 @@ export async function writeBlocks(context: ExecutionContext, lba: number, chunks
   for (const c of chunks) bytes += c.length;
   // Every write holds its range while in flight, so COMPARE AND WRITE / WRITE ATOMIC / ORWRITE are
   // atomic against it (overlapping plain writes from different nexuses have no defined order anyway).
-  const release = await unit.rangeLock.acquire(lba, bytes / unit.blockSize);
+  const blocks = bytes / unit.blockSize;
+  const release = unit.rangeLock.tryAcquire(lba, blocks) ?? (await unit.rangeLock.acquire(lba, blocks));
   try {
     // With the write cache disabled (Caching page WCE=0) every write must be stable before status.
     await unit.backstore.write(lba * unit.blockSize, chunks, { fua: fua || !unit.writeCacheEnabled });
