@@ -76,7 +76,9 @@ else
 fi
 
 # ---- workloads: name count depth size step [-w]; each prints "MB/s IOPS" (or "error")
-count() { awk -v a="$1" -v s="$scale" 'BEGIN{v=int(a*s); if (v<64) v=64; print v}'; }
+count() {   # COUNT scaled; a warm-up (SCALE_WARM set) runs 1/8 of the unscaled count
+  awk -v a="$1" -v s="$scale" -v w="${SCALE_WARM:-}" 'BEGIN{v=(w != "") ? int(a/8) : int(a*s); if (v<64) v=64; print v}'
+}
 qemu_bench() {   # qemu_bench URL COUNT DEPTH SIZE STEP [-w]
   local url=$1 n; n=$(count "$2")
   local secs
@@ -103,6 +105,15 @@ workloads=(
 
 # Prefill both LUNs so reads hit written blocks, not holes.
 for url in "${urls[@]}"; do qemu_bench "$url" 1024 16 1048576 1048576 -w > /dev/null; done
+# Warm-up, the same for both targets (results discarded): iscsi-sim's JIT compiles its hot path
+# during the first few thousand I/Os, and a cold first row would measure that instead of the path.
+for url in "${urls[@]}"; do
+  for w in "${workloads[@]}"; do
+    cmd=${w#*|}
+    [[ $cmd == qemu_bench* ]] || continue
+    eval "SCALE_WARM=1 ${cmd//URL/$url}" > /dev/null
+  done
+done
 
 header="| workload |"; rule="|---|"
 for n in "${names[@]}"; do header+=" $n MB/s | $n IOPS |"; rule+="---:|---:|"; done
@@ -112,6 +123,9 @@ for w in "${workloads[@]}"; do
   label=${w%%|*}; cmd=${w#*|}
   row="| $label |"; firsts=()
   for url in "${urls[@]}"; do
+    # Each measurement starts with no dirty pages: otherwise whichever target runs second pays for
+    # the first one's writeback (and the first for the prefill's).
+    sync
     read -r mbs iops < <(eval "${cmd//URL/$url}")
     row+=" $mbs | $iops |"; firsts+=("$iops")
   done
