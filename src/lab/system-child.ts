@@ -25,7 +25,9 @@ export interface SystemChild {
 export async function startSystemChild(name: string, configPath: string, stateDir: string, readyTimeoutMs = 60_000): Promise<SystemChild> {
   const logPath = join(stateDir, 'system.log');
   const log = createWriteStream(logPath, { flags: 'a' });
-  const child = spawn(process.execPath, [BIN, 'serve', '--config', configPath], {
+  // Profiling hook, e.g. ISCSI_SIM_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (NODE_OPTIONS refuses --cpu-prof).
+  const nodeArgs = (process.env.ISCSI_SIM_CHILD_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '--config', configPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ISCSI_SIM_LOG_FORMAT: process.env.ISCSI_SIM_LOG_FORMAT ?? 'json' },
   });
