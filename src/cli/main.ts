@@ -5,6 +5,7 @@ import { registerCim } from './commands/cim.ts';
 import { registerLab } from './commands/lab.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerStatus } from './commands/status.ts';
+import { registerVerify } from './commands/verify.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerCim(program);
   registerLab(program);
   registerStatus(program);
+  registerVerify(program);
 
   return program;
 }

@@ -119,6 +119,10 @@ t.test('lab: a write through the primary reads back identical through the peer',
   t.ok(compared?.kind === 'value' && Number(compared.text) > 0, 'chunks compared');
   const divergent = verify.out.DivergentOffsets;
   t.ok(!divergent || divergent.kind === 'null' || (divergent.kind === 'array' && divergent.items.length === 0), 'no divergent chunk');
+  const cliVerify = spawnSync(process.execPath, [join(repoRoot, 'bin', 'iscsi-sim.js'), 'verify', '--json', '--state-dir', join(dir, 'lab')], { encoding: 'utf8', timeout: 120_000 });
+  t.equal(cliVerify.status, 0, `iscsi-sim verify exits 0 when nothing diverges ${cliVerify.stderr}`);
+  const verified = JSON.parse(cliVerify.stdout || '{}') as { pairs?: Array<{ compared: number; divergentOffsets: number[] }> };
+  t.ok((verified.pairs?.[0]?.compared ?? 0) > 0 && verified.pairs?.[0]?.divergentOffsets.length === 0, 'iscsi-sim verify compared the pair');
 
   lab.kill('SIGINT');
   t.equal(await exited, 0, 'Ctrl-C stops the lab cleanly');
