@@ -217,3 +217,21 @@ t.test('write-order fidelity: paused at random epoch boundaries, the replica equ
   t.ok(await pair.drained(30_000));
   t.ok((await replica.read(0, LUN)).equals(await source.read(0, LUN)), 'and identical once drained');
 });
+
+t.test('UNMAP ships as a deallocation: the replica range reads zeros and is a hole again', async (t) => {
+  const { source, replica, pair } = await rig(t);
+  t.ok(await pair.drained(30_000), 'initial sync finished');
+  await source.write(4 * MiB, [pattern(4 * MiB, 9)], { fua: false });
+  t.ok(await pair.drained(30_000), 'data replicated');
+  const shippedBefore = pair.status().bytesShipped;
+  await source.unmap(4 * MiB, 4 * MiB);
+  await source.flush();
+  t.ok(await pair.drained(30_000), 'unmap replicated');
+  t.ok(pair.status().bytesShipped - shippedBefore < 64 * 1024, `the unmap shipped ${pair.status().bytesShipped - shippedBefore} bytes, not 4 MiB of zeros`);
+  t.ok((await replica.read(4 * MiB, 4 * MiB)).equals(Buffer.alloc(4 * MiB)), 'replica reads zeros');
+  const extents = await replica.allocation(4 * MiB, 4 * MiB);
+  // Without SEEK_HOLE support the backstore reports everything mapped (zero-fill fallback).
+  const fallback = extents.length === 1 && extents[0].mapped;
+  if (!fallback) t.same(extents, [{ offset: 4 * MiB, length: 4 * MiB, mapped: false }], 'the replica punched the range');
+  t.equal(await sha256Of(replica), await sha256Of(source));
+});
