@@ -3,7 +3,7 @@
  * the CmdSN order, runs SCSI tasks through R2T/Data-Out collection to the SCSI device and back out as
  * Data-In/SCSI Response, and answers text, NOP, TMF and logout requests.
  */
-import { ScsiStatus, type ScsiCommand, type ScsiResponse, type TaskAttribute } from '../scsi/command.ts';
+import { ScsiStatus, type ScsiResponse, type TaskAttribute } from '../scsi/command.ts';
 import type { Logger } from '../util/log.ts';
 import type { TargetCatalog } from './catalog.ts';
 import { InitiatorOpcode, LogoutReason, LogoutResponseCode, RejectReason, RESERVED_TAG } from './constants.ts';
@@ -13,7 +13,7 @@ import { TextExchange } from './text-exchange.ts';
 import type { KeepAlive } from './nop.ts';
 import { answerPing } from './nop.ts';
 import { finalBit, isImmediate, lunOf, opcodeOf, type Pdu } from './pdu.ts';
-import { ScsiTask } from './scsi-task.ts';
+import { ScsiTask, TaskCommand } from './scsi-task.ts';
 import { logoutResponse, NO_RESIDUAL, r2t, reject, scsiResponse } from './serializer.ts';
 import type { Session } from './session.ts';
 import type { SessionRegistry } from './session-registry.ts';
@@ -178,22 +178,7 @@ export class FullFeaturePhase {
     const nexus = this.session.nexus;
     if (!target || !nexus) return;
     task.executing = true;
-    const command: ScsiCommand = {
-      cdb: task.cdb,
-      lun: task.lun,
-      nexus,
-      taskAttribute: task.attribute,
-      expectedLength: task.expectedLength,
-      readFlag: task.readFlag,
-      writeFlag: task.writeFlag,
-      dataOut: task.dataOut,
-      get signal() {
-        return task.signal;
-      },
-      get aborted() {
-        return task.aborted;
-      },
-    };
+    const command = new TaskCommand(task, nexus);
     let pending: Promise<ScsiResponse>;
     try {
       pending = target.device.execute(command);

@@ -2,7 +2,7 @@
  * One SCSI command in flight on a session: its identity, the write data gathered so far and the
  * state of its unsolicited and R2T-solicited data sequences (RFC 7143 §4.2.1, §11.7, §11.8).
  */
-import type { TaskAttribute } from '../scsi/command.ts';
+import type { ItNexus, ScsiCommand, TaskAttribute } from '../scsi/command.ts';
 
 export interface R2tState {
   readonly ttt: number;
@@ -94,5 +94,40 @@ export class ScsiTask {
     if (this.controller && !this.controller.signal.aborted) this.controller.abort();
     this.r2ts.clear();
     this.unsolicitedOpen = false;
+  }
+}
+
+/**
+ * What the SCSI layer sees of a task. A class, so `signal`/`aborted` are prototype getters: an
+ * object literal with getters would build its accessors anew for every command.
+ */
+export class TaskCommand implements ScsiCommand {
+  readonly cdb: Buffer;
+  readonly lun: number;
+  readonly taskAttribute: TaskAttribute;
+  readonly expectedLength: number;
+  readonly readFlag: boolean;
+  readonly writeFlag: boolean;
+  readonly dataOut: readonly Buffer[];
+
+  constructor(
+    private readonly task: ScsiTask,
+    readonly nexus: ItNexus,
+  ) {
+    this.cdb = task.cdb;
+    this.lun = task.lun;
+    this.taskAttribute = task.attribute;
+    this.expectedLength = task.expectedLength;
+    this.readFlag = task.readFlag;
+    this.writeFlag = task.writeFlag;
+    this.dataOut = task.dataOut;
+  }
+
+  get signal(): AbortSignal {
+    return this.task.signal;
+  }
+
+  get aborted(): boolean {
+    return this.task.aborted;
   }
 }

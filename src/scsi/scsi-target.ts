@@ -211,6 +211,10 @@ function toResponse(outcome: CommandOutcome): ScsiResponse {
 
 function withTransfer(response: ScsiResponse, transferLength: number | undefined): ScsiResponse {
   if (transferLength === undefined || response.transferLength !== undefined) return response;
+  // Plain GOOD (every successful write): the common shape, built without a spread.
+  if (response.status === 0 && response.dataIn === undefined && response.sense === undefined && response.release === undefined) {
+    return { status: 0, transferLength };
+  }
   return { ...response, transferLength };
 }
 

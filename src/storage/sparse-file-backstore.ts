@@ -105,7 +105,7 @@ export class SparseFileBackstore implements Backstore {
     if (!handle) throw new Error(`${this.path} is read-only`);
     if (this.intentListeners.size > 0) await this.notifyIntent(offset, length);
     await writeAll(handle, offset, chunks, length);
-    await this.notifyWrite(offset, chunks, options);
+    if (this.writeListeners.size > 0) await this.notifyWrite(offset, chunks, options);
   }
 
   async flush(): Promise<void> {
