@@ -31,6 +31,8 @@ export interface DirtyMapOptions {
 export class DirtyMap {
   /** The extent bitmap as it is (or is about to be) on disk. */
   private readonly bits: Uint8Array;
+  /** The extent bitmap as last made durable (fdatasync returned). */
+  private readonly durable: Uint8Array;
   /** Pending grains per extent: an extent can be cleared once its count drops to zero. */
   private readonly extentPending: Uint32Array;
   private readonly pending = new Map<number, number>();
@@ -56,6 +58,7 @@ export class DirtyMap {
     this.grainsPerExtent = extentBytes / grainBytes;
     const extentCount = Math.ceil(grainCount / this.grainsPerExtent);
     this.bits = new Uint8Array(Math.ceil(extentCount / 8));
+    this.durable = new Uint8Array(this.bits.length);
     this.extentPending = new Uint32Array(extentCount);
   }
 
@@ -81,6 +84,7 @@ export class DirtyMap {
       && header.readUInt32BE(8) === this.extentBytes && header.readUInt32BE(12) === this.extentCount;
     if (matches) {
       await this.file.read(this.bits, 0, this.bits.length, HEADER_BYTES);
+      this.durable.set(this.bits);
       for (let extent = 0; extent < this.extentCount; extent++) {
         if (this.bits[extent >> 3] & (1 << (extent & 7))) this.markExtentGrainsForResync(extent);
       }
@@ -100,6 +104,7 @@ export class DirtyMap {
     await this.file.write(header, 0, HEADER_BYTES, 0);
     await this.file.write(this.bits, 0, this.bits.length, HEADER_BYTES);
     await this.file.datasync();
+    this.durable.set(this.bits);
   }
 
   private markExtentGrainsForResync(extent: number): void {
@@ -162,10 +167,13 @@ export class DirtyMap {
     for (let extent = first; extent <= last; extent++) {
       this.extentPending[extent]++;
       this.speculative.delete(extent);
-      if ((this.bits[extent >> 3] & (1 << (extent & 7))) === 0) {
+      const mask = 1 << (extent & 7);
+      if ((this.bits[extent >> 3] & mask) === 0) {
         this.setExtentBit(extent);
         this.markAhead(extent);
         needPersist = true;
+      } else if ((this.durable[extent >> 3] & mask) === 0) {
+        needPersist = true; // set by a write whose persist is still under way: wait for it too
       }
     }
     return needPersist ? this.persist() : undefined;
@@ -288,16 +296,19 @@ export class DirtyMap {
     if (this.unsavedBytes.size === 0 || this.closed) return;
     const bytes = [...this.unsavedBytes].sort((a, b) => a - b);
     this.unsavedBytes.clear();
+    const written: Array<[number, Buffer]> = [];
     // Coalesce neighbouring bytes into runs: one pwrite per run.
     for (let i = 0; i < bytes.length;) {
       let j = i;
       while (j + 1 < bytes.length && bytes[j + 1] === bytes[j] + 1) j++;
       const start = bytes[i];
-      const run = Buffer.from(this.bits.buffer, this.bits.byteOffset + start, bytes[j] - start + 1);
+      const run = Buffer.from(this.bits.subarray(start, bytes[j] + 1)); // a copy: bits may change meanwhile
       await this.file.write(run, 0, run.length, HEADER_BYTES + start);
+      written.push([start, run]);
       i = j + 1;
     }
     await this.file.datasync();
+    for (const [start, run] of written) this.durable.set(run, start);
   }
 
   async close(): Promise<void> {

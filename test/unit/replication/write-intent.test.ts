@@ -109,3 +109,16 @@ t.test('UNMAP reaches the epoch as a deallocation range, not zero bytes', async 
   t.equal(sealed[0].bytes, 4096, 'only the written bytes count');
   t.equal(dirty.pendingEpoch(2 * EXTENT / GRAIN), 1);
 });
+
+t.test('a second write into an extent whose dirty bit is not durable yet waits for it too', async (t) => {
+  const dir = await tempDir(t);
+  const dirty = await openMap(join(dir, 'lun.dirty'));
+  t.teardown(() => dirty.close());
+  const first = dirty.hold(0, 512);
+  const second = dirty.hold(512, 512);
+  t.ok(first, 'the first write persists the bit');
+  t.ok(second, 'the second write waits for that persist instead of racing it');
+  await Promise.all([first, second]);
+  t.equal(dirty.hold(1024, 512), undefined, 'once durable, further writes pay nothing');
+  for (const offset of [0, 512, 1024]) dirty.release(offset, 512);
+});
