@@ -27,6 +27,14 @@ run_check() {
 run_check typecheck npx --no-install tsc --noEmit -p .
 run_check lint npx --no-install eslint .
 
+# The benchmarks run too (CI tracks the hot path over time) but only print figures: timing never
+# decides a test. BENCH=0 skips them.
+if [ "${BENCH:-1}" != 0 ]; then
+  echo "# benchmarks (figures only; ratios against tgtd come from the same run)"
+  timeout 120 npx --no-install tsx bench/micro-pdu.ts 2>&1 | grep -v 'npm warn' | sed 's/^/#   /' || echo "#   micro-pdu did not run"
+  SCALE="${BENCH_SCALE:-0.1}" timeout 300 bash bench/run.sh 2>&1 | sed 's/^/#   /' || echo "#   bench/run.sh did not run"
+fi
+
 mapfile -t files < <(find test/unit test/integration -name '*.test.ts' 2>/dev/null | sort)
 if [ ${#files[@]} -eq 0 ]; then
   echo "no test files found"
