@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import type { KeyValue } from '../text-keys.ts';
 import { decodeKeys, encodeKeys, loginRequest, logoutRequest, Opcode, PduReader, textRequest, type ResponsePdu, type SessionNumbers } from './pdu.ts';
 
 export interface DiscoveredTarget {
@@ -111,7 +112,7 @@ async function session(socket: Socket, initiatorName: string): Promise<Discovere
   // RFC 7143 §11.13: StatSN at 24, ExpCmdSN at 28.
   n = { ...n, itt: 2, cmdSN: login.bhs.readUInt32BE(28), expStatSN: (login.bhs.readUInt32BE(24) + 1) >>> 0 };
 
-  const pairs: [string, string][] = [];
+  const pairs: KeyValue[] = [];
   let ttt = 0xffffffff;
   let keys = encodeKeys([['SendTargets', 'All']]);
   for (let round = 0; ; round++) {

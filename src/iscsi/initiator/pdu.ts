@@ -1,32 +1,29 @@
 /**
  * The few PDUs a discovery probe needs (RFC 7143 §11): Login, Text and Logout requests, and a
- * reader for the target's answers. Digests are negotiated off, so no CRC here.
+ * reader for the target's answers. Digests are negotiated off, so no CRC here. Field helpers and the
+ * key codec are the target's own (../pdu.ts, ../text-keys.ts).
  */
-export const BHS_LENGTH = 48;
+import { BHS_LENGTH, InitiatorOpcode, TargetOpcode } from '../constants.ts';
+import { dataSegmentLength, newBhs, padLength, setDataSegmentLength } from '../pdu.ts';
+import { encodeKeys, parseKeys, type KeyValue } from '../text-keys.ts';
+
+export { BHS_LENGTH, encodeKeys };
 
 export const Opcode = {
-  LoginRequest: 0x03, TextRequest: 0x04, LogoutRequest: 0x06,
-  LoginResponse: 0x23, TextResponse: 0x24, LogoutResponse: 0x26, Reject: 0x3f,
+  LoginRequest: InitiatorOpcode.LoginRequest, TextRequest: InitiatorOpcode.TextRequest, LogoutRequest: InitiatorOpcode.LogoutRequest,
+  LoginResponse: TargetOpcode.LoginResponse, TextResponse: TargetOpcode.TextResponse, LogoutResponse: TargetOpcode.LogoutResponse, Reject: TargetOpcode.Reject,
 } as const;
 
 const IMMEDIATE = 0x40;
 
-export function encodeKeys(pairs: readonly (readonly [string, string])[]): Buffer {
-  return Buffer.from(pairs.map(([k, v]) => `${k}=${v}\0`).join(''), 'utf8');
-}
-
-/** key=value pairs of a text/login data segment (NUL separated). */
-export function decodeKeys(data: Buffer): [string, string][] {
-  return data.toString('utf8').split('\0').filter(Boolean).map((kv) => {
-    const i = kv.indexOf('=');
-    return i < 0 ? [kv, ''] : [kv.slice(0, i), kv.slice(i + 1)];
-  });
+/** key=value pairs of a text/login data segment (NUL separated); malformed entries are dropped. */
+export function decodeKeys(data: Buffer): KeyValue[] {
+  return parseKeys(data).pairs;
 }
 
 function withData(bhs: Buffer, data: Buffer): Buffer {
-  bhs.writeUIntBE(data.length, 5, 3);
-  const pad = (4 - (data.length % 4)) % 4;
-  return Buffer.concat([bhs, data, Buffer.alloc(pad)]);
+  setDataSegmentLength(bhs, data.length);
+  return Buffer.concat([bhs, data, Buffer.alloc(padLength(data.length))]);
 }
 
 export interface SessionNumbers {
@@ -38,9 +35,7 @@ export interface SessionNumbers {
 
 /** RFC 7143 §11.12: Login Request, here always T=1 CSG=1 (operational) NSG=3 (full feature). */
 export function loginRequest(n: SessionNumbers, keys: Buffer): Buffer {
-  const bhs = Buffer.alloc(BHS_LENGTH);
-  bhs[0] = IMMEDIATE | Opcode.LoginRequest;
-  bhs[1] = 0x80 | (1 << 2) | 3;
+  const bhs = newBhs(IMMEDIATE | Opcode.LoginRequest, 0x80 | (1 << 2) | 3);
   n.isid.copy(bhs, 8, 0, 6);
   bhs.writeUInt32BE(n.itt, 16);
   bhs.writeUInt32BE(n.cmdSN, 24);
@@ -50,9 +45,7 @@ export function loginRequest(n: SessionNumbers, keys: Buffer): Buffer {
 
 /** RFC 7143 §11.10: Text Request, F=1; ttt 0xffffffff for a new exchange. */
 export function textRequest(n: SessionNumbers, ttt: number, keys: Buffer): Buffer {
-  const bhs = Buffer.alloc(BHS_LENGTH);
-  bhs[0] = IMMEDIATE | Opcode.TextRequest;
-  bhs[1] = 0x80;
+  const bhs = newBhs(IMMEDIATE | Opcode.TextRequest, 0x80);
   bhs.writeUInt32BE(0xffffffff, 8);
   bhs.writeUInt32BE(0xffffffff, 12);
   bhs.writeUInt32BE(n.itt, 16);
@@ -64,9 +57,7 @@ export function textRequest(n: SessionNumbers, ttt: number, keys: Buffer): Buffe
 
 /** RFC 7143 §11.14: Logout Request, reason 0 = close the session. */
 export function logoutRequest(n: SessionNumbers): Buffer {
-  const bhs = Buffer.alloc(BHS_LENGTH);
-  bhs[0] = IMMEDIATE | Opcode.LogoutRequest;
-  bhs[1] = 0x80;
+  const bhs = newBhs(IMMEDIATE | Opcode.LogoutRequest, 0x80);
   bhs.writeUInt32BE(n.itt, 16);
   bhs.writeUInt32BE(n.cmdSN, 24);
   bhs.writeUInt32BE(n.expStatSN, 28);
@@ -91,9 +82,9 @@ export class PduReader {
     const out: ResponsePdu[] = [];
     while (this.buffered.length >= BHS_LENGTH) {
       const ahs = this.buffered[4] * 4;
-      const dataLength = this.buffered.readUIntBE(5, 3);
+      const dataLength = dataSegmentLength(this.buffered);
       if (dataLength > this.maxDataLength) throw new Error(`data segment of ${dataLength} bytes is too large`);
-      const total = BHS_LENGTH + ahs + dataLength + ((4 - (dataLength % 4)) % 4);
+      const total = BHS_LENGTH + ahs + dataLength + padLength(dataLength);
       if (this.buffered.length < total) break;
       const bhs = this.buffered.subarray(0, BHS_LENGTH);
       out.push({ opcode: bhs[0] & 0x3f, flags: bhs[1], bhs, data: this.buffered.subarray(BHS_LENGTH + ahs, BHS_LENGTH + ahs + dataLength) });
