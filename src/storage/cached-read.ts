@@ -5,9 +5,9 @@
  * from the device. The same technique QEMU and Samba use with io_uring. Where the call is missing
  * (not Linux, old kernel, no koffi) `readCached` reports 0 bytes and callers take the async path.
  */
-import koffi from 'koffi';
+import { type Libc, loadLibc } from './libc.ts';
 
-type KoffiFunction = ReturnType<ReturnType<typeof koffi.load>['func']>;
+type KoffiFunction = ReturnType<Libc['lib']['func']>;
 
 // linux/fs.h
 const RWF_NOWAIT = 0x08;
@@ -19,10 +19,10 @@ let preadv2: KoffiFunction | null | undefined;
 function load(): KoffiFunction | null {
   if (preadv2 !== undefined) return preadv2;
   try {
-    if (process.platform !== 'linux') throw new Error('not linux');
-    const libc = koffi.load('libc.so.6');
-    koffi.struct('iscsi_sim_iovec', { base: 'void *', len: 'size_t' });
-    preadv2 = libc.func('long preadv2(int fd, iscsi_sim_iovec *iov, int iovcnt, int64_t offset, int flags)');
+    const libc = loadLibc();
+    if (!libc) throw new Error('libc unavailable');
+    libc.koffi.struct('iscsi_sim_iovec', { base: 'void *', len: 'size_t' });
+    preadv2 = libc.lib.func('long preadv2(int fd, iscsi_sim_iovec *iov, int iovcnt, int64_t offset, int flags)');
   } catch {
     preadv2 = null;
   }

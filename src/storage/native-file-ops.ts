@@ -4,7 +4,7 @@
  * lseek(SEEK_DATA / SEEK_HOLE). When libc or the call is unavailable, callers fall back (zero-fill,
  * "all mapped") — `nativeFileOpsAvailable` says which.
  */
-import { createRequire } from 'node:module';
+import { loadLibc } from './libc.ts';
 
 // linux/falloc.h: PUNCH_HOLE must be combined with KEEP_SIZE.
 const FALLOC_FL_KEEP_SIZE = 0x01;
@@ -20,11 +20,9 @@ interface NativeCalls {
 }
 
 function loadNative(): NativeCalls | undefined {
-  if (process.platform !== 'linux') return undefined;
+  const libc = loadLibc()?.lib;
+  if (!libc) return undefined;
   try {
-    const require = createRequire(import.meta.url);
-    const koffi = require('koffi') as typeof import('koffi');
-    const libc = koffi.load('libc.so.6');
     return {
       fallocate: libc.func('int fallocate(int fd, int mode, int64_t offset, int64_t len)') as unknown as NativeCalls['fallocate'],
       lseek: libc.func('int64_t lseek(int fd, int64_t offset, int whence)') as unknown as NativeCalls['lseek'],
