@@ -20,10 +20,3 @@ export function cimInterval(ms: number): string {
   const s = Math.floor((rest % 60_000) / 1000);
   return `${pad(days, 8)}${pad(h, 2)}${pad(m, 2)}${pad(s, 2)}.${pad((rest % 1000) * 1000, 6)}:000`;
 }
-
-/** Parses an interval; undefined if the text is not one. */
-export function parseCimInterval(text: string): number | undefined {
-  const m = /^(\d{8})(\d{2})(\d{2})(\d{2})\.(\d{6}):000$/.exec(text.trim());
-  if (!m) return undefined;
-  return ((Number(m[1]) * 24 + Number(m[2])) * 60 + Number(m[3])) * 60_000 + Number(m[4]) * 1000 + Math.floor(Number(m[5]) / 1000);
-}

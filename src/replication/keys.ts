@@ -5,11 +5,6 @@
 
 export const PAIR_EVENTS_CHANNEL = 'iscsi-sim:pair-events';
 
-/** The set of pair ids whose replica lives on `systemName`. */
-export function pairsTargetingKey(systemName: string): string {
-  return `iscsi-sim:targets:${systemName}`;
-}
-
 export interface PairKeys {
   /** BullMQ prefix (hash-tagged) and queue name. */
   readonly queuePrefix: string;

@@ -5,7 +5,7 @@ import type { WriteContext } from '../cimxml/serialize.ts';
 import { buildNamespace, knownNamespace } from '../model/index.ts';
 import type { ModelSources } from '../model/sources.ts';
 import type { SchemaRegistry } from '../schema/registry.ts';
-import { getProperty, normalizeNamespace, sameKeys, samePath, type CimInstance, type ObjectPath } from '../types.ts';
+import { normalizeNamespace, sameKeys, samePath, type CimInstance, type ObjectPath } from '../types.ts';
 
 export class IntrinsicContext {
   private readonly cache = new Map<string, CimInstance[]>();
@@ -92,7 +92,3 @@ export class IntrinsicContext {
 }
 
 export type IntrinsicHandler = (ctx: IntrinsicContext) => string | null | Promise<string | null>;
-
-export function propertyValue(inst: CimInstance, name: string): unknown {
-  return getProperty(inst, name);
-}
