@@ -24,7 +24,8 @@ function scalarText(v: KeyScalar): string {
   return escapeXml(String(v));
 }
 
-function value(v: KeyScalar): string {
+/** One VALUE element of a scalar (booleans as TRUE/FALSE). */
+export function value(v: KeyScalar): string {
   return `<VALUE>${scalarText(v)}</VALUE>`;
 }
 

@@ -5,7 +5,7 @@
  */
 import { cimError, CimError, CimStatus, type CimStatusCode } from '../errors.ts';
 import { decodeInstance, decodeInstanceName, decodeReference, decodeValueElement, type RawInstance, type RawValue } from '../cimxml/parse.ts';
-import { escapeXml, instanceName, localNamespacePath } from '../cimxml/serialize.ts';
+import { escapeXml, instanceName, localNamespacePath, value, type WriteContext } from '../cimxml/serialize.ts';
 import { attr, child, children, parseXml, requireChild, text, type XmlNode } from '../cimxml/xml-node.ts';
 import { isObjectPath, type KeyScalar, type ObjectPath } from '../types.ts';
 
@@ -87,7 +87,7 @@ export class CimClient {
     return { returnValue: Number(text(requireChild(rv, 'VALUE', 'RETURNVALUE')).trim()), out };
   }
 
-  private ctx(ns: string): { host: string; defaultNamespace: string } {
+  private ctx(ns: string): WriteContext {
     return { host: this.host, defaultNamespace: ns };
   }
 
@@ -130,23 +130,19 @@ function throwIfError(node: XmlNode): void {
   throw new CimError(known, attr(err, 'DESCRIPTION') ?? 'remote CIM error');
 }
 
-function scalarXml(v: KeyScalar): string {
-  return `<VALUE>${escapeXml(typeof v === 'boolean' ? (v ? 'TRUE' : 'FALSE') : String(v))}</VALUE>`;
-}
-
-function refXml(p: ObjectPath, ctx: { host: string; defaultNamespace: string }): string {
+function refXml(p: ObjectPath, ctx: WriteContext): string {
   const ns = p.namespace ?? ctx.defaultNamespace;
   return `<VALUE.REFERENCE><LOCALINSTANCEPATH>${localNamespacePath(ns)}${instanceName(p, ctx)}</LOCALINSTANCEPATH></VALUE.REFERENCE>`;
 }
 
-function argXml(v: ArgValue, ctx: { host: string; defaultNamespace: string }): string {
+function argXml(v: ArgValue, ctx: WriteContext): string {
   if (Array.isArray(v)) {
     const items = v as readonly (KeyScalar | ObjectPath)[];
     if (items.length > 0 && isObjectPath(items[0])) return `<VALUE.REFARRAY>${(items as ObjectPath[]).map((p) => refXml(p, ctx)).join('')}</VALUE.REFARRAY>`;
-    return `<VALUE.ARRAY>${(items as KeyScalar[]).map(scalarXml).join('')}</VALUE.ARRAY>`;
+    return `<VALUE.ARRAY>${(items as KeyScalar[]).map(value).join('')}</VALUE.ARRAY>`;
   }
   if (isObjectPath(v)) return refXml(v, ctx);
-  return scalarXml(v as KeyScalar);
+  return value(v as KeyScalar);
 }
 
 /** Reads a property of a decoded instance as a scalar string (undefined when NULL or absent). */
