@@ -39,27 +39,6 @@ export function totalAhsLength(bhs: Buffer): number {
 export function dataSegmentLength(bhs: Buffer): number {
   return (bhs[5] << 16) | (bhs[6] << 8) | bhs[7];
 }
-export function initiatorTaskTag(bhs: Buffer): number {
-  return bhs.readUInt32BE(16);
-}
-export function field20(bhs: Buffer): number {
-  return bhs.readUInt32BE(20);
-}
-export function cmdSN(bhs: Buffer): number {
-  return bhs.readUInt32BE(24);
-}
-export function expStatSN(bhs: Buffer): number {
-  return bhs.readUInt32BE(28);
-}
-export function field32(bhs: Buffer): number {
-  return bhs.readUInt32BE(32);
-}
-export function field36(bhs: Buffer): number {
-  return bhs.readUInt32BE(36);
-}
-export function field40(bhs: Buffer): number {
-  return bhs.readUInt32BE(40);
-}
 
 /**
  * LUN field (8 bytes at offset 8) to a LUN number. SAM-5 §4.7: peripheral (00b) and flat (01b)

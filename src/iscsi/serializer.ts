@@ -3,7 +3,7 @@
  * list of views: payloads are never concatenated; the connection writes them back to back.
  */
 import { RESERVED_TAG, TargetOpcode, type LoginStatus, type RejectReason } from './constants.ts';
-import { EMPTY, newBhs, setDataSegmentLength, writeLun } from './pdu.ts';
+import { newBhs, setDataSegmentLength, writeLun } from './pdu.ts';
 
 export interface OutPdu {
   readonly bhs: Buffer;
@@ -239,5 +239,3 @@ export function asyncMessage(f: AsyncMessageFields, seq: Sequence): OutPdu {
   senseLength.writeUInt16BE(f.sense.length, 0);
   return withData(bhs, [senseLength, f.sense]);
 }
-
-export { EMPTY };
