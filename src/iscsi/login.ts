@@ -8,6 +8,7 @@ import type { ChapCredentials, PortalAddress, TargetCatalog, TargetEntry } from 
 import { newChallenge, pickAlgorithm, decodeBinary, encodeHex, verifyResponse, chapResponse, type ChapChallenge } from './chap.ts';
 import { defaultParameters, negotiate, TARGET_LIMITS, type SessionParameters } from './negotiation.ts';
 import { continueBit, opcodeOf, type Pdu } from './pdu.ts';
+import type { LoginResponseFields } from './serializer.ts';
 import { encodeKeys, parseKeys, type KeyValue } from './text-keys.ts';
 
 const MAX_LOGIN_PDUS = 32;
@@ -27,17 +28,8 @@ export interface LoginResult {
   readonly params: SessionParameters;
 }
 
-export interface LoginReply {
-  readonly transit: boolean;
-  readonly continues: boolean;
-  readonly currentStage: number;
-  readonly nextStage: number;
-  readonly isid: Buffer;
-  readonly tsih: number;
-  readonly itt: number;
-  readonly status: LoginStatus;
-  readonly text: Buffer;
-}
+/** What the connection sends back: exactly the serializer's Login Response fields. */
+export type LoginReply = LoginResponseFields;
 
 export type LoginStep =
   | { readonly outcome: 'more'; readonly reply: LoginReply }
