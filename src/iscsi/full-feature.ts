@@ -4,6 +4,7 @@
  * Data-In/SCSI Response, and answers text, NOP, TMF and logout requests.
  */
 import { ScsiStatus, type ScsiResponse, type TaskAttribute } from '../scsi/command.ts';
+import { buildSense, senseFailure } from '../scsi/sense.ts';
 import type { Logger } from '../util/log.ts';
 import type { TargetCatalog } from './catalog.ts';
 import { InitiatorOpcode, LogoutReason, LogoutResponseCode, RejectReason, RESERVED_TAG } from './constants.ts';
@@ -32,9 +33,9 @@ export interface ConnectionPort extends PduSender {
 }
 
 /** SPC-4 fixed sense: HARDWARE ERROR / INTERNAL TARGET FAILURE, for a device that threw. */
-const INTERNAL_FAILURE_SENSE = Buffer.from([0x70, 0, 0x04, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0x44, 0x00, 0, 0, 0, 0]);
+const INTERNAL_FAILURE_SENSE = buildSense(senseFailure('internal-target-failure'));
 /** SPC-4 fixed sense: ILLEGAL REQUEST / INVALID FIELD IN CDB, for a write too large to buffer. */
-const INVALID_CDB_FIELD_SENSE = Buffer.from([0x70, 0, 0x05, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0x24, 0x00, 0, 0, 0, 0]);
+const INVALID_CDB_FIELD_SENSE = buildSense(senseFailure('invalid-field-in-cdb'));
 /** Largest write a command may carry (twice the SCSI layer's MAXIMUM TRANSFER LENGTH). */
 const MAX_WRITE_BYTES = 64 * 1024 * 1024;
 /** SPC-4 fixed sense: ABORTED COMMAND / DATA PHASE ERROR, for a broken Data-Out sequence. */
