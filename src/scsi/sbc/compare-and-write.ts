@@ -3,9 +3,10 @@
  * range lock, so they are atomic against every other writer on any nexus.
  */
 import { u32, u64 } from '../cdb.ts';
-import { dataOutChunks, dataOutLength } from '../data-out.ts';
+import { dataOutBuffer, dataOutLength } from '../data-out.ts';
 import { defineOpcode, good, type ParsedCommand } from '../opcode.ts';
 import { invalidCdbField, senseFailure, type SenseFailure } from '../sense.ts';
+import { firstMismatch, writeHeld } from './read-write.ts';
 
 /** Matches MAXIMUM COMPARE AND WRITE LENGTH in the Block Limits VPD page. */
 export const MAX_COMPARE_AND_WRITE_BLOCKS = 1;
@@ -31,18 +32,14 @@ export const compareAndWrite = defineOpcode({
         // NUMBER OF LOGICAL BLOCKS is one byte: libiscsi's 256 arrives as 0 with 256 blocks of data.
         if (dataOutLength(command) !== bytes * 2) return invalidCdbField(13);
         if (blocks === 0) return good();
-        const data = Buffer.concat(dataOutChunks(command, bytes * 2));
+        const data = dataOutBuffer(command, bytes * 2);
         const expected = data.subarray(0, bytes);
         const replacement = data.subarray(bytes);
         const release = await lu.rangeLock.acquire(lba, blocks);
         try {
           const current = await lu.backstore.read(lba * blockSize, bytes);
-          if (!current.equals(expected)) {
-            let i = 0;
-            while (current[i] === expected[i]) i++;
-            return senseFailure('miscompare-during-verify', { information: i });
-          }
-          await lu.backstore.write(lba * blockSize, [replacement], { fua: (flags & 0x08) !== 0 || !lu.writeCacheEnabled });
+          if (!current.equals(expected)) return senseFailure('miscompare-during-verify', { information: firstMismatch(current, expected) });
+          await writeHeld(lu, lba, [replacement], (flags & 0x08) !== 0);
         } finally {
           release();
         }
@@ -71,12 +68,12 @@ export const orWrite16 = defineOpcode({
       writesMedium: true,
       async run({ unit: lu, command }) {
         if (blocks === 0) return good();
-        const mask = Buffer.concat(dataOutChunks(command, bytes));
+        const mask = dataOutBuffer(command, bytes);
         const release = await lu.rangeLock.acquire(lba, blocks);
         try {
           const current = await lu.backstore.read(lba * blockSize, bytes);
           for (let i = 0; i < bytes; i++) current[i] |= mask[i];
-          await lu.backstore.write(lba * blockSize, [current], { fua: (flags & 0x08) !== 0 || !lu.writeCacheEnabled });
+          await writeHeld(lu, lba, [current], (flags & 0x08) !== 0);
         } finally {
           release();
         }

@@ -5,7 +5,7 @@
  */
 import { readBufferPool } from '../../storage/buffer-pool.ts';
 import { lba21, u16, u32, u64 } from '../cdb.ts';
-import { dataOutChunks, dataOutLength } from '../data-out.ts';
+import { dataOutBuffer, dataOutChunks, dataOutLength } from '../data-out.ts';
 import type { LogicalUnit } from '../logical-unit.ts';
 import { defineOpcode, good, type ExecutionContext, type OpcodeDescriptor, type ParsedCommand } from '../opcode.ts';
 import { invalidCdbField, senseFailure, type SenseFailure } from '../sense.ts';
@@ -61,11 +61,23 @@ export async function writeBlocks(context: ExecutionContext, lba: number, chunks
   const blocks = bytes / unit.blockSize;
   const release = unit.rangeLock.tryAcquire(lba, blocks) ?? (await unit.rangeLock.acquire(lba, blocks));
   try {
-    // With the write cache disabled (Caching page WCE=0) every write must be stable before status.
-    await unit.backstore.write(lba * unit.blockSize, chunks, { fua: fua || !unit.writeCacheEnabled });
+    await writeHeld(unit, lba, chunks, fua);
   } finally {
     release();
   }
+}
+
+/** Writes blocks whose range the caller already holds (COMPARE AND WRITE, ORWRITE, writeBlocks). */
+export function writeHeld(unit: LogicalUnit, lba: number, chunks: readonly Buffer[], fua: boolean): Promise<void> {
+  // With the write cache disabled (Caching page WCE=0) every write must be stable before status.
+  return unit.backstore.write(lba * unit.blockSize, chunks, { fua: fua || !unit.writeCacheEnabled });
+}
+
+/** Offset of the first byte where `a` differs from `b` (callers know that they differ). */
+export function firstMismatch(a: Buffer, b: Buffer): number {
+  let i = 0;
+  while (a[i] === b[i]) i++;
+  return i;
 }
 
 function readOpcode(opcode: number, size: Size, usageBits: number[]): OpcodeDescriptor {
@@ -126,16 +138,12 @@ function verifyOpcode(opcode: number, size: Exclude<Size, 6>, usageBits: number[
         dataOutBytes,
         async run(context) {
           if (bytchk === 0 || blocks === 0) return good();
-          const expected = Buffer.concat(dataOutChunks(context.command, dataOutBytes));
+          const expected = dataOutBuffer(context.command, dataOutBytes);
           const medium = await context.unit.backstore.read(lba * blockSize, blocks * blockSize);
           for (let offset = 0; offset < medium.length; offset += blockSize) {
             const block = medium.subarray(offset, offset + blockSize);
             const reference = bytchk === 1 ? expected.subarray(offset, offset + blockSize) : expected;
-            if (!block.equals(reference)) {
-              let i = 0;
-              while (block[i] === reference[i]) i++;
-              return senseFailure('miscompare-during-verify', { information: offset + i });
-            }
+            if (!block.equals(reference)) return senseFailure('miscompare-during-verify', { information: offset + firstMismatch(block, reference) });
           }
           return good();
         },
