@@ -7,6 +7,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { crc32c } from '@node-rs/crc32';
 import type { Backstore } from '../../storage/backstore.ts';
+import { extentLength } from '../capture/open-epoch.ts';
 import { decodePayload } from '../pipeline/payload.ts';
 
 const JOURNAL_MAGIC = 0x49534a4c; // 'ISJL'
@@ -38,7 +39,7 @@ export class ApplyJournal {
   async apply(backstore: Backstore, generation: number, epoch: number, payload: Buffer): Promise<void> {
     const extents = decodePayload(payload);
     for (const extent of extents) {
-      const length = extent.data?.length ?? extent.zeroLength ?? 0;
+      const length = extentLength(extent);
       if (extent.offset + length > backstore.sizeBytes) throw new Error(`epoch ${epoch} writes beyond the replica (${extent.offset}+${length})`);
     }
     const header = Buffer.alloc(JOURNAL_HEADER);

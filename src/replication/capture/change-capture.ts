@@ -7,7 +7,7 @@
 import type { Backstore, WriteOptions } from '../../storage/backstore.ts';
 import type { ReplicationOptions } from '../options.ts';
 import { NEEDS_RESYNC, type DirtyMap } from './dirty-map.ts';
-import { OpenEpoch, type SealedEpoch } from './open-epoch.ts';
+import { extentLength, OpenEpoch, type SealedEpoch } from './open-epoch.ts';
 import { SlabPool } from './slab-pool.ts';
 
 /** Room after an epoch's data for the payload header (extent list), so the slab ships as is. */
@@ -75,7 +75,7 @@ export class ChangeCapture {
     this.clearTimer();
     if (this.open) {
       const dropped = this.open.seal();
-      for (const extent of dropped.extents) this.dirty.mark(extent.offset, extent.data?.length ?? extent.zeroLength ?? 0, NEEDS_RESYNC);
+      for (const extent of dropped.extents) this.dirty.mark(extent.offset, extentLength(extent), NEEDS_RESYNC);
       this.slabs.give(dropped.slab);
     }
     this.open = undefined;
