@@ -56,7 +56,6 @@ export class ScsiTask {
   readonly r2ts: Map<number, R2tState>;
 
   executing = false;
-  finished = false;
   /** Counted in the session's buffered-write budget. */
   holdsWriteBudget = false;
 
