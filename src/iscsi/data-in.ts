@@ -81,7 +81,7 @@ export function sendScsiResult(sender: PduSender, task: ScsiTask, response: Scsi
             seq,
           ),
         withStatus,
-        last && statusInData ? release : undefined,
+        withStatus ? release : undefined,
       );
       dataSN += 1;
       sent += length;
