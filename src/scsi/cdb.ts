@@ -9,10 +9,6 @@ export function u16(cdb: Buffer, offset: number): number {
   return cdb.readUInt16BE(offset);
 }
 
-export function u24(cdb: Buffer, offset: number): number {
-  return (cdb[offset] << 16) | (cdb[offset + 1] << 8) | cdb[offset + 2];
-}
-
 export function u32(cdb: Buffer, offset: number): number {
   return cdb.readUInt32BE(offset);
 }
@@ -23,13 +19,4 @@ export function u32(cdb: Buffer, offset: number): number {
  */
 export function u64(cdb: Buffer, offset: number): number {
   return Number(cdb.readBigUInt64BE(offset));
-}
-
-export function writeU64(buffer: Buffer, value: number, offset: number): void {
-  buffer.writeBigUInt64BE(BigInt(value), offset);
-}
-
-/** The CONTROL byte's NACA bit (we do not support ACA: NACA=1 is an invalid field). */
-export function nacaSet(cdb: Buffer, length: number): boolean {
-  return (cdb[length - 1] & 0x04) !== 0;
 }
