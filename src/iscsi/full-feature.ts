@@ -44,6 +44,11 @@ const DATA_PHASE_ERROR_SENSE = Buffer.from([0x70, 0, 0x0b, 0, 0, 0, 0, 0x0a, 0, 
 export class FullFeaturePhase {
   private readonly textExchange: TextExchange;
   private loggingOut = false;
+  /** The windowed handlers, bound once rather than as a new closure per PDU. */
+  private readonly runScsiCommand = (pdu: Pdu): void => this.scsiCommand(pdu);
+  private readonly runTaskManagement = (pdu: Pdu): void => this.taskManagement(pdu);
+  private readonly runText = (pdu: Pdu): void => this.text(pdu);
+  private readonly runLogout = (pdu: Pdu): void => this.logout(pdu);
 
   constructor(
     private readonly port: ConnectionPort,
@@ -67,16 +72,16 @@ export class FullFeaturePhase {
         return;
       case InitiatorOpcode.ScsiCommand:
         if (this.session.sessionType === 'Discovery') return this.reject(RejectReason.ProtocolError, pdu, 'SCSI command in a discovery session');
-        return this.windowed(pdu, (p) => this.scsiCommand(p));
+        return this.windowed(pdu, this.runScsiCommand);
       case InitiatorOpcode.NopOut:
         return this.nopOut(pdu);
       case InitiatorOpcode.TaskManagementRequest:
         if (this.session.sessionType === 'Discovery') return this.reject(RejectReason.ProtocolError, pdu, 'TMF in a discovery session');
-        return this.windowed(pdu, (p) => this.taskManagement(p));
+        return this.windowed(pdu, this.runTaskManagement);
       case InitiatorOpcode.TextRequest:
-        return this.windowed(pdu, (p) => this.text(p));
+        return this.windowed(pdu, this.runText);
       case InitiatorOpcode.LogoutRequest:
-        return this.windowed(pdu, (p) => this.logout(p));
+        return this.windowed(pdu, this.runLogout);
       case InitiatorOpcode.Snack:
         // ErrorRecoveryLevel 0 has no SNACK support (RFC 7143 §11.16).
         return this.reject(RejectReason.SnackReject, pdu, 'SNACK at ERL 0');
