@@ -128,7 +128,8 @@ export class SparseFileBackstore implements Backstore {
       await this.zeroFill(offset, length);
       return; // zeroFill already notified the listeners
     }
-    await this.notifyWrite(offset, zeroChunks(length), { fua: false, deallocate: true });
+    // Only build the zero views (one per MiB of the range) when someone listens.
+    if (this.writeListeners.size > 0) await this.notifyWrite(offset, zeroChunks(length), { fua: false, deallocate: true });
   }
 
   async allocation(offset: number, length: number): Promise<AllocationExtent[]> {
