@@ -121,10 +121,7 @@ export class DirtyMap {
   private deletePending(grain: number): void {
     if (!this.pending.delete(grain)) return;
     const extent = Math.floor(grain / this.grainsPerExtent);
-    if (--this.extentPending[extent] === 0) {
-      this.bits[extent >> 3] &= ~(1 << (extent & 7));
-      this.unsavedBytes.add(extent >> 3);
-    }
+    if (--this.extentPending[extent] === 0) this.clearExtentBit(extent);
   }
 
   get pendingCount(): number { return this.pending.size; }
@@ -185,22 +182,26 @@ export class DirtyMap {
     for (let extent = first; extent <= last; extent++) {
       if (this.extentPending[extent] === 0) continue;
       if (--this.extentPending[extent] === 0) {
-        this.bits[extent >> 3] &= ~(1 << (extent & 7));
-        this.unsavedBytes.add(extent >> 3);
+        this.clearExtentBit(extent);
         this.scheduleCleanPersist();
       }
     }
   }
 
   private extentSpan(offset: number, length: number): [number, number] {
-    const extentCount = this.extentPending.length;
-    const first = Math.min(extentCount - 1, Math.floor(offset / this.extentBytes));
-    const last = Math.min(extentCount - 1, Math.floor((offset + Math.max(length, 1) - 1) / this.extentBytes));
+    const lastExtent = this.extentCount - 1;
+    const first = Math.min(lastExtent, Math.floor(offset / this.extentBytes));
+    const last = Math.min(lastExtent, Math.floor((offset + Math.max(length, 1) - 1) / this.extentBytes));
     return [first, last];
   }
 
   private setExtentBit(extent: number): void {
     this.bits[extent >> 3] |= 1 << (extent & 7);
+    this.unsavedBytes.add(extent >> 3);
+  }
+
+  private clearExtentBit(extent: number): void {
+    this.bits[extent >> 3] &= ~(1 << (extent & 7));
     this.unsavedBytes.add(extent >> 3);
   }
 
@@ -228,8 +229,7 @@ export class DirtyMap {
     for (const [extent, markedAt] of this.speculative) {
       if (markedAt > stale || this.extentPending[extent] > 0) continue;
       this.speculative.delete(extent);
-      this.bits[extent >> 3] &= ~(1 << (extent & 7));
-      this.unsavedBytes.add(extent >> 3);
+      this.clearExtentBit(extent);
     }
     this.scheduleCleanPersist();
   }
