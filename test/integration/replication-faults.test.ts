@@ -3,7 +3,7 @@
  * (the lab's lab-node), the mirror created through CIM, qemu-img writing through the primary's portal.
  * Each fault must leave the replica identical to the primary once the pipeline drained.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -20,6 +20,7 @@ import { freeLabBasePort, tempDir, waitFor, type TapLike } from '../unit/replica
 
 const MiB = 1024 * 1024;
 const DATA_BYTES = 64 * MiB;
+const LUN_BYTES = 128 * MiB;
 
 interface Rig {
   redis: EmbeddedRedis;
@@ -37,7 +38,7 @@ async function rig(t: TapLike): Promise<Rig> {
   const ports = labPorts(await freeLabBasePort());
   const redis = await startEmbeddedRedis({ dir: join(dir, 'redis'), port: ports.redis, appendOnly: true });
   t.teardown(() => redis.stop());
-  const files = await writeLabConfigs(join(dir, 'lab'), ports, redis.url, '128M');
+  const files = await writeLabConfigs(join(dir, 'lab'), ports, redis.url, `${LUN_BYTES / MiB}M`);
   const children: SystemChild[] = [];
   t.teardown(async () => { for (const child of children) await child.stop(); });
   const start = async (file: LabSystemFiles) => {
@@ -84,6 +85,16 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/**
+ * After an outage the resync must ship the dirty grains only: at most what was written (64 MiB of a
+ * 128 MiB LUN, the initial sync of the empty LUN shipped nothing), never a full copy.
+ */
+async function assertResyncShippedOnlyDirty(t: Test, rig: Rig): Promise<void> {
+  const [report] = await readPairReports(rig.client);
+  const resynced = report?.status?.bytesResynced ?? -1;
+  t.ok(resynced >= 0 && resynced <= DATA_BYTES, `resync shipped ${(resynced / MiB).toFixed(1)} MiB (dirty grains only; the LUN is ${LUN_BYTES / MiB} MiB)`);
+}
+
 async function drained(rig: Rig, since: number): Promise<boolean> {
   return waitFor(async () => {
     const [report] = await readPairReports(rig.client).catch(() => []);
@@ -105,6 +116,7 @@ t.test('the peer process is killed and restarted during writes', async (t) => {
   t.equal(await writer.done, 0, 'initiator I/O never failed');
   t.ok(await drained(r, Date.now()), 'pipeline drained');
   t.equal(await sha256File(r.lunFile(r.peer)), await sha256File(r.lunFile(r.primary)), 'replica identical');
+  await assertResyncShippedOnlyDirty(t, r);
 });
 
 t.test('Redis is killed and restarted during writes', async (t) => {
@@ -117,6 +129,7 @@ t.test('Redis is killed and restarted during writes', async (t) => {
   t.equal(await writer.done, 0, 'initiator I/O never failed (the pair went ahead)');
   t.ok(await drained(r, Date.now()), 'resynced and drained');
   t.equal(await sha256File(r.lunFile(r.peer)), await sha256File(r.lunFile(r.primary)), 'replica identical');
+  await assertResyncShippedOnlyDirty(t, r);
 });
 
 t.test('the primary is SIGKILLed mid-write and restarted: dirty map recovered, replica converges', async (t) => {
