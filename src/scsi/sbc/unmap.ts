@@ -1,12 +1,23 @@
 /** UNMAP (SBC-3 §5.28): deallocates (punches holes for) each block descriptor's range. */
 import { u16 } from '../cdb.ts';
 import { dataOutBuffer } from '../data-out.ts';
+import type { LogicalUnit } from '../logical-unit.ts';
 import { defineOpcode, good } from '../opcode.ts';
 import { invalidCdbField, invalidParameterField, senseFailure } from '../sense.ts';
 import { MAX_UNMAP_BLOCKS, MAX_UNMAP_DESCRIPTORS } from '../spc/vpd-pages.ts';
 
 const HEADER = 8;
 const DESCRIPTOR = 16;
+
+/** Deallocates blocks under the LU's range lock (UNMAP, WRITE SAME with UNMAP=1). */
+export async function unmapBlocks(unit: LogicalUnit, lba: number, blocks: number): Promise<void> {
+  const release = await unit.rangeLock.acquire(lba, blocks);
+  try {
+    await unit.backstore.unmap(lba * unit.blockSize, blocks * unit.blockSize);
+  } finally {
+    release();
+  }
+}
 
 export const unmap = defineOpcode({
   name: 'UNMAP',
@@ -40,14 +51,7 @@ export const unmap = defineOpcode({
           if (blocks > 0) ranges.push({ lba, blocks });
         }
         if (total > MAX_UNMAP_BLOCKS) return invalidParameterField(HEADER + 8);
-        for (const { lba, blocks } of ranges) {
-          const release = await unit.rangeLock.acquire(lba, blocks);
-          try {
-            await unit.backstore.unmap(lba * unit.blockSize, blocks * unit.blockSize);
-          } finally {
-            release();
-          }
-        }
+        for (const { lba, blocks } of ranges) await unmapBlocks(unit, lba, blocks);
         return good();
       },
     };

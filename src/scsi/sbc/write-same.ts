@@ -9,6 +9,7 @@ import { defineOpcode, good, type ExecutionContext, type OpcodeDescriptor, type 
 import { invalidCdbField, senseFailure, type SenseFailure } from '../sense.ts';
 import { MAX_WRITE_SAME_BYTES } from '../spc/vpd-pages.ts';
 import { writeBlocks } from './read-write.ts';
+import { unmapBlocks } from './unmap.ts';
 
 const PATTERN_BYTES = 256 * 1024;
 const CHUNKS_PER_WRITE = 64;
@@ -60,16 +61,11 @@ function writeSame(opcode: number, sixteen: boolean, usageBits: number[]): Opcod
         writesMedium: true,
         async run(context) {
           if (blocks === 0) return good();
-          const block = ndob ? Buffer.alloc(blockSize) : dataOutBuffer(context.command, blockSize);
           if (unmap) {
-            const release = await context.unit.rangeLock.acquire(lba, blocks);
-            try {
-              await context.unit.backstore.unmap(lba * blockSize, blocks * blockSize);
-            } finally {
-              release();
-            }
+            await unmapBlocks(context.unit, lba, blocks);
             return good();
           }
+          const block = ndob ? Buffer.alloc(blockSize) : dataOutBuffer(context.command, blockSize);
           await writeRepeated(context, lba, blocks, block);
           return good();
         },
