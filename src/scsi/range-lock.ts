@@ -22,11 +22,10 @@ export class RangeLock {
   }
 
   acquire(lba: number, blocks: number): Promise<() => void> {
+    const release = this.tryAcquire(lba, blocks);
+    if (release) return Promise.resolve(release);
     const range: Held = { lba, end: lba + Math.max(blocks, 1) };
-    return new Promise((resolve) => {
-      if (!this.overlaps(range) && this.waiters.length === 0) resolve(this.grant(range));
-      else this.waiters.push({ range, grant: resolve });
-    });
+    return new Promise((resolve) => this.waiters.push({ range, grant: resolve }));
   }
 
   private overlaps(range: Held): boolean {
