@@ -2,9 +2,10 @@
  * The only state CIM owns: remote replication collections and jobs. Kept in memory, persisted to
  * `<stateDir>/cim-state.json` by write-to-temp + rename so a crash never leaves half a file.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logger } from '../../util/log.ts';
+import { readStateFile } from '../../util/state-file.ts';
 import type { ObjectPath } from '../types.ts';
 
 export interface RemoteEndpointRef {
@@ -65,23 +66,15 @@ export class CimStateStore {
     this.file = stateDir ? join(stateDir, 'cim-state.json') : undefined;
   }
 
+  /** A missing file is a fresh system; an unparsable one stops start-up naming it (jobs and collections must not vanish). */
   async load(): Promise<void> {
     if (!this.file) return;
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch {
-      return;
-    }
-    try {
-      const data = JSON.parse(text) as StateFileShape;
-      this.nextJob = Number(data.nextJob) || 1;
-      this.nextCollection = Number(data.nextCollection) || 1;
-      for (const c of data.collections ?? []) this.collections.set(c.instanceId, c);
-      for (const j of data.jobs ?? []) this.jobs.set(j.instanceId, j);
-    } catch (err) {
-      logger.child({ component: 'cim' }).warn({ err, file: this.file }, 'ignoring unreadable CIM state file');
-    }
+    const data = await readStateFile(this.file) as Partial<StateFileShape> | undefined;
+    if (!data) return;
+    this.nextJob = Number(data.nextJob) || 1;
+    this.nextCollection = Number(data.nextCollection) || 1;
+    for (const c of data.collections ?? []) this.collections.set(c.instanceId, c);
+    for (const j of data.jobs ?? []) this.jobs.set(j.instanceId, j);
   }
 
   newJobId(): string {

@@ -3,9 +3,10 @@
  * per pair, announced on a channel so both systems reconcile); each system also keeps the pairs it
  * takes part in under its state dir, so a source restarted while Redis is down still captures writes.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import { readStateFile } from '../../util/state-file.ts';
 import { PAIR_EVENTS_CHANNEL, pairKeys } from '../keys.ts';
 import type { PairRecord } from '../pair-types.ts';
 
@@ -44,12 +45,9 @@ export class PairRegistry {
   }
 
   async loadLocal(): Promise<PairEntry[]> {
-    try {
-      const parsed = JSON.parse(await readFile(this.file, 'utf8')) as Record<string, PairEntry>;
-      this.local = new Map(Object.entries(parsed));
-    } catch {
-      this.local = new Map();
-    }
+    // Missing: no pairs yet. Unparsable: start-up stops naming the file (pairs must not vanish silently).
+    const parsed = await readStateFile(this.file) as Record<string, PairEntry> | undefined;
+    this.local = new Map(Object.entries(parsed ?? {}));
     return [...this.local.values()];
   }
 

@@ -3,8 +3,8 @@
  * reservation, the PRgeneration counter, and APTPL persistence (a JSON file next to the LUN file,
  * written only while APTPL is set).
  */
-import { readFileSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
+import { readStateFileSync } from '../../util/state-file.ts';
 import type { OpcodeDescriptor } from '../opcode.ts';
 
 export const enum PrType {
@@ -126,12 +126,10 @@ export class PersistentReservations {
   }
 
   private load(file: string): void {
-    let state: SavedState;
-    try {
-      state = JSON.parse(readFileSync(file, 'utf8')) as SavedState;
-    } catch {
-      return; // no saved state (or unreadable: start clean rather than refuse the LUN)
-    }
+    // No file: no saved state. An unparsable one throws (naming it): forgetting reservations silently
+    // would let another initiator write where a reservation holder expects exclusivity.
+    const state = readStateFileSync(file) as SavedState | undefined;
+    if (!state) return;
     this.aptpl = true;
     this.generation = state.generation >>> 0;
     for (const r of state.registrations ?? []) {

@@ -51,14 +51,15 @@ t.test('state persists atomically; running jobs end in Exception after a restart
   t.equal(recovered.start('M', 'next').job.instanceId, 'ISCSISIM:JOB-2', 'job numbers continue');
 });
 
-t.test('an unreadable state file is ignored, not fatal', async (t) => {
+t.test('an unreadable state file stops loading, naming the file (issue 8); a missing one is a fresh start', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'cim-state-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const fresh = new CimStateStore(dir, 's');
+  await fresh.load();
+  t.equal(fresh.collections.size, 0);
   const { writeFileSync } = await import('node:fs');
   writeFileSync(join(dir, 'cim-state.json'), '{not json');
-  const store = new CimStateStore(dir, 's');
-  await store.load();
-  t.equal(store.collections.size, 0);
+  await t.rejects(new CimStateStore(dir, 's').load(), { name: 'StateFileError', message: /cim-state\.json/ });
 });
 
 t.test('a restarted CIM server finds its collections and jobs again', async (t) => {
