@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { CimClient } from '../cim/client/client.ts';
 import { TARGET_NAMESPACE } from '../cim/types.ts';
 import { readPairReports, type PairReport } from '../replication/status-reader.ts';
+import { lockStateDir } from '../storage/file-lock.ts';
 import type { SystemSummary } from '../system/system.ts';
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.ts';
 import { createMirror, ensureCollection, waitForJob } from './lab-cim-setup.ts';
@@ -56,6 +57,8 @@ export interface LabReady {
 export async function startLab(options: LabOptions): Promise<LabHandle> {
   const stateDir = resolve(options.stateDir);
   await mkdir(stateDir, { recursive: true });
+  // Before anything touches the dir: a second lab on it must not start a second Redis on the same AOF.
+  const stateLock = await lockStateDir(stateDir);
   const ports = labPorts(options.basePort);
   const children: SystemChild[] = [];
   let redis: EmbeddedRedis | undefined;
@@ -64,6 +67,7 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
     for (const child of children.reverse()) await child.stop();
     client?.disconnect();
     await redis?.stop();
+    await stateLock.release();
   };
   try {
     if (!options.redisUrl) {

@@ -1,7 +1,8 @@
 /**
  * A LUN backed by a sparse file: positional I/O on one FileHandle (pread/pwritev), a second O_DSYNC
  * handle for FUA writes, holes punched with fallocate and found with SEEK_DATA/SEEK_HOLE (see
- * native-file-ops.ts; zero-fill and "all mapped" are the fallbacks).
+ * native-file-ops.ts; zero-fill and "all mapped" are the fallbacks). The first handle holds an exclusive
+ * flock for as long as the LUN is open, so a second process cannot open the same file (file-lock.ts).
  */
 import { read as fsRead, writev as fsWritev } from 'node:fs';
 import { constants, type FileHandle, open, stat } from 'node:fs/promises';
@@ -9,6 +10,7 @@ import type {
   AllocationExtent, Backstore, FlushListener, WriteIntentListener, WriteListener, WriteOptions,
 } from './backstore.ts';
 import { readCached } from './cached-read.ts';
+import { lockExclusive } from './file-lock.ts';
 import { nativeFileOpsAvailable, punchHole, seekDataOrHole } from './native-file-ops.ts';
 
 export interface SparseFileOpenOptions {
@@ -46,6 +48,7 @@ export class SparseFileBackstore implements Backstore {
     const flags = readOnly ? constants.O_RDONLY : constants.O_RDWR | (create ? constants.O_CREAT : 0);
     const handle = await open(options.path, flags, 0o644);
     try {
+      await lockExclusive(handle.fd, options.path, 'LUN file');
       const current = (await handle.stat()).size;
       const sizeBytes = options.sizeBytes ?? current;
       if (sizeBytes <= 0 || sizeBytes % blockSize !== 0) {

@@ -58,6 +58,13 @@ t.test('lab: a write through the primary reads back identical through the peer',
     void exited.then((code) => reject(new Error(`lab exited (${code}):\n${output}`)));
   });
   t.equal(ready.systems.length, 2);
+
+  // A second lab on the same state dir must not start a second Redis on the same AOF or rewrite lab.json.
+  const startedSecond = Date.now();
+  const second = spawnSync(process.execPath, [join(repoRoot, 'bin', 'iscsi-sim.js'), 'lab', '--state-dir', join(dir, 'lab'), '--base-port', String(await freeLabBasePort())], { encoding: 'utf8', timeout: 60_000 });
+  t.equal(second.status, 1, 'a second lab on the state dir exits 1');
+  t.equal(second.stderr.trim(), `iscsi-sim: lab failed to start: state dir ${join(dir, 'lab')} is in use by process ${lab.pid}`, 'naming the first lab');
+  t.ok(Date.now() - startedSecond < 10_000, `refused in ${Date.now() - startedSecond} ms`);
   t.equal(ready.pairs.length, 1, 'one mirror created through CIM');
   const [primary, peer] = ready.systems;
   const url = (system: typeof primary) => `iscsi://127.0.0.1:${system.portals[0].port}/${system.targets[0].iqn}/0`;

@@ -1,9 +1,11 @@
 /** `iscsi-sim serve`: one system from a config file or from the quick-form flags. */
+import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ConfigError } from '../../config/errors.ts';
 import { loadConfigFile } from '../../config/load.ts';
 import type { SystemConfig } from '../../config/types.ts';
 import { withReplication } from '../../replication/attach-system.ts';
+import { lockStateDir, type StateDirLock } from '../../storage/file-lock.ts';
 import { defaultComponents } from '../../system/default-components.ts';
 import { System } from '../../system/system.ts';
 import { logger } from '../../util/log.ts';
@@ -52,6 +54,13 @@ export async function serve(options: ServeOptions): Promise<void> {
     if (error instanceof ConfigError) fail(`config error: ${error.message}`, 2);
     throw error;
   }
+  let stateLock: StateDirLock;
+  try {
+    await mkdir(config.stateDir, { recursive: true });
+    stateLock = await lockStateDir(config.stateDir);
+  } catch (error) {
+    fail(`cannot start system ${config.name}: ${(error as Error).message}`);
+  }
   // Replication runs only when the config names a Redis (redisUrl); otherwise this is a no-op.
   const replicated = withReplication(defaultComponents());
   const system = new System(config, replicated.components);
@@ -77,6 +86,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   await stopOnSignals(async () => {
     await replication?.close();
     await system.stop();
+    await stateLock.release();
     process.off('SIGUSR2', printCounters);
     printCounters();
   }, `system ${config.name}`);
