@@ -27,14 +27,23 @@ export function defaultIqn(host: string = hostname()): string {
   return `iqn.2026-11.org.iscsi-sim:${sanitizeNameComponent(host)}`;
 }
 
-/** FILE or FILE:SIZE; the suffix counts as a size only when it parses as one (paths may hold ':'). */
-export function parseLunSpec(spec: string, cwd: string): { file: string; size?: string } {
+/** A suffix meant as a size (starts with a digit, no path separator), parseable or not. */
+const SIZE_LIKE = /^\s*\d[^/\\]*$/;
+
+/**
+ * FILE or FILE:SIZE. Paths may hold ':', so the suffix is a size when it parses as one, or when it
+ * looks like one (`12Q`) and FILE:SUFFIX is not an existing file: then validation rejects the size
+ * exactly as it does in a config file, instead of creating a file named `q2.img:12Q`.
+ */
+export function parseLunSpec(spec: string, cwd: string, fileSize: (path: string) => number | undefined = existingFileSize): { file: string; size?: string } {
+  if (spec.trim() === '') throw new ConfigError('--lun', 'needs FILE[:SIZE]');
   const colon = spec.lastIndexOf(':');
   if (colon > 0) {
     const size = spec.slice(colon + 1);
-    if (parseSize(size) !== undefined) return { file: resolve(cwd, spec.slice(0, colon)), size };
+    const file = resolve(cwd, spec.slice(0, colon));
+    if (parseSize(size) !== undefined) return { file, size };
+    if (SIZE_LIKE.test(size) && fileSize(resolve(cwd, spec)) === undefined) return { file, size };
   }
-  if (spec.trim() === '') throw new ConfigError('--lun', 'needs FILE[:SIZE]');
   return { file: resolve(cwd, spec) };
 }
 
@@ -47,7 +56,7 @@ export function quickConfig(options: QuickOptions, cwd: string, fileSize: (path:
   }
   if (options.luns.length === 0) throw new ConfigError('--lun', 'at least one --lun FILE[:SIZE] is required');
   const luns = options.luns.map((spec) => {
-    const { file, size } = parseLunSpec(spec, cwd);
+    const { file, size } = parseLunSpec(spec, cwd, fileSize);
     // A missing file without a size gets the default size; an existing one keeps its own.
     return { file, ...(size === undefined && fileSize(file) !== undefined ? {} : { size: size ?? DEFAULT_QUICK_LUN_SIZE }) };
   });

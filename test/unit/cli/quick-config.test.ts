@@ -12,6 +12,8 @@ t.test('LUN specs', async (t) => {
   t.same(parseLunSpec('disk.img:10T', '/w'), { file: '/w/disk.img', size: '10T' });
   t.same(parseLunSpec('/a:b/disk.img', '/w'), { file: '/a:b/disk.img' });
   t.same(parseLunSpec('disk.img', '/w'), { file: '/w/disk.img' });
+  t.same(parseLunSpec('q2.img:12Q', '/w', probe), { file: '/w/q2.img', size: '12Q' }, 'a size-like suffix stays a size, to be rejected');
+  t.same(parseLunSpec('/data/a:1x', '/w', (p) => (p === '/data/a:1x' ? 512 : undefined)), { file: '/data/a:1x' }, 'unless FILE:SUFFIX exists');
 });
 
 t.test('one portal, one target, LUNs in order, default sizes', async (t) => {
@@ -35,6 +37,8 @@ t.test('errors name the flag', async (t) => {
   t.throws(() => quickConfig({ listen: 'nope nope', luns: ['x:1M'] }, '/w', probe), /^--listen: /);
   t.throws(() => quickConfig({ listen: '127.0.0.1:1', luns: [] }, '/w', probe), /^--lun: at least one/);
   t.throws(() => quickConfig({ listen: '127.0.0.1:1', luns: ['a:1M', 'b:1000'] }, '/w', probe), /^--lun #2: 1000 is not a positive multiple/);
+  // Issue 12: the quick form used to create a 1 GiB file named `q2.img:12Q`.
+  t.throws(() => quickConfig({ listen: '127.0.0.1:1', luns: ['q2.img:12Q'] }, '/w', probe), /^--lun #1: "12Q" is not a size \(use 512, 64K, 1G, 10T\)$/);
   t.throws(() => quickConfig({ listen: '127.0.0.1:1', luns: ['a:1M'], iqn: 'bad' }, '/w', probe), /^--iqn: "bad" is not an iSCSI name/);
   t.throws(() => quickConfig({ listen: '127.0.0.1:1', luns: ['a:1M'], name: 'bad name' }, '/w', probe), /^--name: /);
 });

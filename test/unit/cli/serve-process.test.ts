@@ -29,6 +29,11 @@ t.test('bad config: one line naming the field, exit code 2', async (t) => {
   const bad = serve(['--config', 'bad.yaml'], dir);
   t.equal(bad.status, 2);
   t.equal(bad.stderr.trim(), 'iscsi-sim: config error: targets[0].luns[0].size: "12Q" is not a size (use 512, 64K, 1G, 10T)');
+  // Issue 12: the quick form checks the size like the config file form (no file named `q2.img:12Q`).
+  const quick = serve(['--listen', '127.0.0.1:0', '--lun', 'q2.img:12Q', '--state-dir', 'st'], dir);
+  t.equal(quick.status, 2);
+  t.equal(quick.stderr.trim(), 'iscsi-sim: config error: --lun #1: "12Q" is not a size (use 512, 64K, 1G, 10T)');
+  t.notOk(existsSync(join(dir, 'q2.img:12Q')), 'no file named after the bad spec');
   const none = serve([], dir);
   t.equal(none.status, 2);
   t.match(none.stderr, /give --config FILE, or --listen HOST:PORT/);
