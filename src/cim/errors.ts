@@ -26,16 +26,23 @@ export type CimStatusCode = (typeof CimStatus)[keyof typeof CimStatus];
 
 const NAMES: Record<number, string> = Object.fromEntries(Object.entries(CimStatus).map(([k, v]) => [v, `CIM_ERR_${k}`]));
 
+/**
+ * `message` is `CIM_ERR_<NAME>: description` for logs and the CLI; the wire's DESCRIPTION carries
+ * only `description` (clients such as wbemcli print the code's name themselves).
+ */
 export class CimError extends Error {
   readonly code: CimStatusCode;
+  readonly description: string;
   constructor(code: CimStatusCode, description: string) {
-    super(`${NAMES[code] ?? code}: ${description}`);
+    super(`${cimStatusName(code)}: ${description}`);
     this.code = code;
+    this.description = description;
     this.name = 'CimError';
   }
-  get description(): string {
-    return this.message;
-  }
+}
+
+export function cimStatusName(code: number): string {
+  return NAMES[code] ?? String(code);
 }
 
 /** The single builder: `throw cimError('NOT_FOUND', 'no such instance')`. */

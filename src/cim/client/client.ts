@@ -127,7 +127,9 @@ function throwIfError(node: XmlNode): void {
   if (!err) return;
   const code = Number(attr(err, 'CODE') ?? CimStatus.FAILED);
   const known = (Object.values(CimStatus) as number[]).includes(code) ? (code as CimStatusCode) : CimStatus.FAILED;
-  throw new CimError(known, attr(err, 'DESCRIPTION') ?? 'remote CIM error');
+  // Servers that put the code's name into DESCRIPTION too would otherwise print it twice.
+  const description = (attr(err, 'DESCRIPTION') ?? 'remote CIM error').replace(/^CIM_ERR_[A-Z_]+: /, '');
+  throw new CimError(known, description);
 }
 
 function refXml(p: ObjectPath, ctx: WriteContext): string {

@@ -58,7 +58,7 @@ export class CimDispatcher {
       const method = req?.method ?? decodeHeader(headers.cimMethod) ?? 'unknown';
       const intrinsic = req ? req.kind === 'intrinsic' : !/^[A-Z]/.test(decodeHeader(headers.cimObject)?.split(':')[1] ?? '');
       const messageId = req?.messageId ?? sniffMessageId(body);
-      if (err instanceof CimError) return errorResponse(messageId, method, intrinsic, err.code, err.message);
+      if (err instanceof CimError) return errorResponse(messageId, method, intrinsic, err.code, err.description);
       logger.child({ component: 'cim' }).error({ err, method }, 'CIM request failed unexpectedly');
       return errorResponse(messageId, method, intrinsic, CimStatus.FAILED, 'internal error');
     }

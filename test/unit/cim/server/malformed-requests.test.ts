@@ -1,5 +1,6 @@
 /** Bad input gets a CIM error inside HTTP 200 (never a 500, never a crash). */
 import t from 'tap';
+import { CimClient } from '../../../../src/cim/client/client.ts';
 import { startCimServer } from '../../../../src/cim/index.ts';
 import { fakeView } from '../support/fake-view.ts';
 import { classParam, errorCode, imethod, methodCall, NS, post } from '../support/raw.ts';
@@ -65,6 +66,13 @@ t.test('malformed requests', async (t) => {
     t.equal(errorCode((await post(url, imethod(NS, 'EnumerateInstances', classParam('ClassName', 'CIM_NoSuchClass')))).text), 5);
     const gi = `<IPARAMVALUE NAME="InstanceName"><INSTANCENAME CLASSNAME="MSISCSITARGET_ComputerSystem"><KEYBINDING NAME="Name"><KEYVALUE>ghost</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE>`;
     t.equal(errorCode((await post(url, imethod(NS, 'GetInstance', gi))).text), 6);
+  });
+
+  await t.test('one CIM_ERR_ prefix: DESCRIPTION holds only the description, the client adds the name once', async (t) => {
+    const r = await post(url, imethod(NS, 'EnumerateInstances', classParam('ClassName', 'CIM_NoSuchClass')));
+    t.match(r.text, /<ERROR CODE="5" DESCRIPTION="no class CIM_NoSuchClass">/);
+    const client = new CimClient({ url });
+    await t.rejects(client.enumerateInstances(NS, 'CIM_NoSuchClass'), { message: /^CIM_ERR_INVALID_CLASS: no class CIM_NoSuchClass$/ });
   });
 
   await t.test('wrong parameter types', async (t) => {
