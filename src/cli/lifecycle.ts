@@ -48,3 +48,14 @@ export function exitSoon(code = 0): void {
   process.exitCode = code;
   setTimeout(() => process.exit(code), 500).unref();
 }
+
+/**
+ * `iscsi-sim cim ei … | head -3`: once the reader is gone every write fails with EPIPE (Node ignores
+ * SIGPIPE). Exit quietly as a Unix filter does instead of dying on an unhandled 'error' event.
+ */
+export function exitQuietlyWhenStdoutCloses(stream: NodeJS.WriteStream = process.stdout): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+}

@@ -6,6 +6,7 @@ import { registerLab } from './commands/lab.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerVerify } from './commands/verify.ts';
+import { exitQuietlyWhenStdoutCloses } from './lifecycle.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
 
 /** Called by bin/iscsi-sim.js; importing this module has no side effects. */
 export async function main(argv: readonly string[]): Promise<void> {
+  exitQuietlyWhenStdoutCloses();
   try {
     await buildProgram().parseAsync([...argv]);
   } catch (error) {
