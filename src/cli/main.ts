@@ -7,12 +7,14 @@ import { registerServe } from './commands/serve.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerVerify } from './commands/verify.ts';
 import { exitQuietlyWhenStdoutCloses } from './lifecycle.ts';
+import { packageVersion } from './version.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function buildProgram(): Command {
   const program = new Command('iscsi-sim')
     .description('iSCSI target simulator with SMI-S (CIM-XML) management and BullMQ/Redis remote replication')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .option('--log-json', 'log JSON lines instead of human-readable text')
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`)
     .showHelpAfterError()

@@ -39,6 +39,8 @@ export interface StartSystemOptions {
   readonly extraArgs?: readonly string[];
   readonly readyTimeoutMs?: number;
   readonly env?: Readonly<Record<string, string>>;
+  /** The iscsi-sim bin to run (default: this checkout's bin/iscsi-sim.js). */
+  readonly cli?: string;
 }
 
 const STOP_TIMEOUT_MS = 20_000;
@@ -62,7 +64,7 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
   }
   args.push(...(options.extraArgs ?? []));
 
-  const child: ChildProcess = spawn(process.execPath, [cliPath, ...args], {
+  const child: ChildProcess = spawn(process.execPath, [options.cli ?? cliPath, ...args], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ISCSI_SIM_LOG_FORMAT: 'json', ...options.env },
