@@ -44,6 +44,15 @@ export interface CimConfig {
   readonly port: number;
   readonly user?: string;
   readonly password?: string;
+  /** A non-loopback address without user/password is refused unless this is true (see exposure.ts). */
+  readonly allowUnauthenticated?: boolean;
+}
+
+export interface MetricsConfig {
+  readonly address: string;
+  readonly port: number;
+  /** /metrics has no authentication: a non-loopback address needs this set to true. */
+  readonly allowUnauthenticated?: boolean;
 }
 
 export interface PeerConfig {
@@ -62,5 +71,5 @@ export interface SystemConfig {
   readonly cim: CimConfig;
   readonly peers: readonly PeerConfig[];
   readonly redisUrl?: string;
-  readonly metrics?: { readonly address: string; readonly port: number };
+  readonly metrics?: MetricsConfig;
 }

@@ -6,11 +6,12 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
+import { exposureProblem } from './exposure.ts';
 import { Fields, describe } from './fields.ts';
 import { iscsiNameProblem, normalizeIscsiName } from './names.ts';
 import { addressProblem, parseHostPort } from './portal-address.ts';
 import { formatSize, parseSize } from './size.ts';
-import type { ChapConfig, CimConfig, LunConfig, PeerConfig, PortalConfig, SystemConfig, TargetConfig } from './types.ts';
+import type { ChapConfig, CimConfig, LunConfig, MetricsConfig, PeerConfig, PortalConfig, SystemConfig, TargetConfig } from './types.ts';
 
 export interface ValidateContext {
   /** Folder relative paths in the document resolve against (the config file's folder). */
@@ -27,6 +28,7 @@ export const DEFAULTS = {
   blockSize: 512,
   cimAddress: '127.0.0.1',
   cimPort: 5988,
+  metricsPort: 9464,
 } as const;
 
 const SYSTEM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -68,7 +70,7 @@ export function validateConfig(document: unknown, context: ValidateContext): Sys
     cim: cim(root.raw('cim'), root.at('cim')),
     peers: checkPeers(root.list('peers').map(({ value, path }) => peer(value, path)), name, root.at('peers')),
     ...(root.has('redisUrl') ? { redisUrl: url(root, 'redisUrl', ['redis:', 'rediss:']) } : {}),
-    ...(root.has('metrics') ? { metrics: hostPort(root.raw('metrics'), root.at('metrics'), 9464) } : {}),
+    ...(root.has('metrics') ? { metrics: metrics(root.raw('metrics'), root.at('metrics')) } : {}),
   };
 }
 
@@ -212,8 +214,11 @@ function checkDuplicateTargets(targets: readonly TargetConfig[], path: string): 
   });
 }
 
+/** RFC 7143 §9.2.1: without IPsec a CHAP secret needs at least 96 random bits; 12 characters. */
+export const MIN_CHAP_SECRET_LENGTH = 12;
+
 function chap(value: unknown, path: string): ChapConfig {
-  const fields = Fields.of(value, path, ['user', 'secret', 'mutualUser', 'mutualSecret']);
+  const fields = Fields.of(value, path, ['user', 'secret', 'mutualUser', 'mutualSecret', 'allowShortSecrets']);
   const user = fields.string('user');
   const secret = fields.string('secret');
   const mutualUser = fields.optionalString('mutualUser');
@@ -223,25 +228,51 @@ function chap(value: unknown, path: string): ChapConfig {
   }
   // RFC 7143 §9.2.1: the same secret must not be used in both directions.
   if (mutualSecret !== undefined && mutualSecret === secret) fields.fail('mutualSecret', 'must differ from secret');
+  if (!fields.boolean('allowShortSecrets', false)) {
+    for (const [key, text] of [['secret', secret], ['mutualSecret', mutualSecret]] as const) {
+      if (text !== undefined && text.length < MIN_CHAP_SECRET_LENGTH) {
+        fields.fail(key, `is ${text.length} characters; RFC 7143 §9.2.1 wants at least 96 random bits (${MIN_CHAP_SECRET_LENGTH}+ characters) without IPsec (allowShortSecrets: true to imitate a weak set-up)`);
+      }
+    }
+  }
   return { user, secret, ...(mutualUser === undefined ? {} : { mutualUser, mutualSecret }) };
 }
 
 /** No `cim` section: CIM off. A `cim` section: on (unless enabled: false), 127.0.0.1:5988 by default. */
 function cim(value: unknown, path: string): CimConfig {
   if (value === undefined || value === null) return { enabled: false, address: DEFAULTS.cimAddress, port: DEFAULTS.cimPort };
-  const fields = Fields.of(value, path, ['enabled', 'address', 'port', 'user', 'password']);
+  const fields = Fields.of(value, path, ['enabled', 'address', 'port', 'user', 'password', 'allowUnauthenticated']);
   const address = fields.optionalString('address') ?? DEFAULTS.cimAddress;
   const problem = addressProblem(address);
   if (problem !== undefined) fields.fail('address', problem);
   const user = fields.optionalString('user');
   const password = fields.optionalString('password');
   if ((user === undefined) !== (password === undefined)) fields.fail(user === undefined ? 'user' : 'password', 'HTTP basic auth needs both user and password');
+  const enabled = fields.boolean('enabled', true);
+  const allowUnauthenticated = fields.boolean('allowUnauthenticated', false);
+  const exposure = exposureProblem({ field: path, what: 'CIM-XML', address, authenticated: user !== undefined });
+  if (enabled && exposure !== undefined && !allowUnauthenticated) fields.fail('address', exposure);
   return {
-    enabled: fields.boolean('enabled', true),
+    enabled,
     address,
     port: fields.integer('port', 0, 65535, DEFAULTS.cimPort),
     ...(user === undefined ? {} : { user, password }),
+    ...(allowUnauthenticated ? { allowUnauthenticated } : {}),
   };
+}
+
+/** `"HOST:PORT"` or `{address, port, allowUnauthenticated?}`; /metrics has no authentication. */
+function metrics(value: unknown, path: string): MetricsConfig {
+  const allowUnauthenticated = typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? Fields.of(value, path, ['address', 'port', 'allowUnauthenticated']).boolean('allowUnauthenticated', false)
+    : false;
+  const hostValue = typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? { address: (value as Record<string, unknown>).address, port: (value as Record<string, unknown>).port }
+    : value;
+  const { address, port } = hostPort(hostValue, path, DEFAULTS.metricsPort);
+  const exposure = exposureProblem({ field: path, what: 'Prometheus /metrics', address, authenticated: false });
+  if (exposure !== undefined && !allowUnauthenticated) throw new ConfigError(typeof value === 'string' ? path : `${path}.address`, exposure);
+  return { address, port, ...(allowUnauthenticated ? { allowUnauthenticated } : {}) };
 }
 
 function url(fields: Fields, key: string, protocols: readonly string[]): string {

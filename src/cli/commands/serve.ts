@@ -2,6 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ConfigError } from '../../config/errors.ts';
+import { startupExposureWarnings } from '../../config/exposure.ts';
 import { loadConfigFile } from '../../config/load.ts';
 import type { SystemConfig } from '../../config/types.ts';
 import { withReplication } from '../../replication/attach-system.ts';
@@ -61,6 +62,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   } catch (error) {
     fail(`cannot start system ${config.name}: ${(error as Error).message}`);
   }
+  for (const warning of startupExposureWarnings(config)) logger.child({ component: 'cli' }).warn(warning);
   // Replication runs only when the config names a Redis (redisUrl); otherwise this is a no-op.
   const replicated = withReplication(defaultComponents());
   const system = new System(config, replicated.components);

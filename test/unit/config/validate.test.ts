@@ -92,8 +92,8 @@ t.test('rejects bad documents', async (t) => {
   fails(t, { ...minimal(), targets: [{ iqn: 'iqn.2026-11.org.a', luns: [{ size: '1G', blockSize: 1024 }] }] }, /blockSize: 1024 is not 512 or 4096/);
   fails(t, { ...minimal(), targets: [{ iqn: 'iqn.2026-11.org.a', allowedInitiators: ['bob'], luns: [{ size: '1G' }] }] }, /^targets\[0\]\.allowedInitiators\[0\]: "bob"/);
   fails(t, { ...minimal(), targets: [{ iqn: 'iqn.2026-11.org.a', chap: { user: 'u' }, luns: [{ size: '1G' }] }] }, /^targets\[0\]\.chap\.secret: is required/);
-  fails(t, { ...minimal(), discoveryChap: { user: 'u', secret: 's', mutualUser: 'm' } }, /^discoveryChap\.mutualSecret: mutual CHAP needs both/);
-  fails(t, { ...minimal(), discoveryChap: { user: 'u', secret: 's', mutualUser: 'm', mutualSecret: 's' } }, /must differ from secret/);
+  fails(t, { ...minimal(), discoveryChap: { user: 'u', secret: 'long-enough-1', mutualUser: 'm' } }, /^discoveryChap\.mutualSecret: mutual CHAP needs both/);
+  fails(t, { ...minimal(), discoveryChap: { user: 'u', secret: 'long-enough-1', mutualUser: 'm', mutualSecret: 'long-enough-1' } }, /must differ from secret/);
   fails(t, { ...minimal(), cim: { enabled: 'yes' } }, /^cim\.enabled: expected true or false/);
   fails(t, { ...minimal(), peers: [{ name: 'p', cimUrl: 'ftp://x' }] }, /^peers\[0\]\.cimUrl: .* must start with http/);
   fails(t, { ...minimal(), peers: [{ name: 'sim1', cimUrl: 'http://x' }] }, /^peers\[0\]\.name: "sim1" is this system's own name/);
@@ -103,4 +103,32 @@ t.test('rejects bad documents', async (t) => {
 
 t.test('cim can be switched off explicitly', async (t) => {
   t.equal(validateConfig({ ...minimal(), cim: { enabled: false } }, context).cim.enabled, false);
+});
+
+// Issue 12: CHAP accepted a 5-character secret.
+t.test('CHAP secrets shorter than 12 characters are refused, naming the field, unless allowShortSecrets', async (t) => {
+  const withChap = (chap: Record<string, unknown>): Record<string, unknown> => ({ ...minimal(), targets: [{ iqn: 'iqn.2026-11.org.a', chap, luns: [{ size: '1G' }] }] });
+  fails(t, withChap({ user: 'u', secret: 'short' }), /^targets\[0\]\.chap\.secret: is 5 characters; RFC 7143 §9\.2\.1 wants at least 96 random bits \(12\+ characters\)/);
+  fails(t, withChap({ user: 'u', secret: 'long-enough-1', mutualUser: 'm', mutualSecret: 'elevenchars' }), /^targets\[0\]\.chap\.mutualSecret: is 11 characters/);
+  fails(t, { ...minimal(), discoveryChap: { user: 'u', secret: 'tiny' } }, /^discoveryChap\.secret: is 4 characters/);
+  t.equal(validateConfig(withChap({ user: 'u', secret: 'twelve-chars' }), context).targets[0].chap?.secret, 'twelve-chars', '12 characters are enough');
+  const weak = validateConfig(withChap({ user: 'u', secret: 'short', mutualUser: 'm', mutualSecret: 'short2', allowShortSecrets: true }), context);
+  t.same(weak.targets[0].chap, { user: 'u', secret: 'short', mutualUser: 'm', mutualSecret: 'short2' }, 'allowed explicitly');
+  fails(t, withChap({ user: 'u', secret: 'short', allowShortSecrets: 'yes' }), /^targets\[0\]\.chap\.allowShortSecrets: expected true or false/);
+});
+
+// Issue 12: `cim: {address: 0.0.0.0}` with no user served CIM-XML to the network with no warning.
+t.test('CIM or /metrics on a non-loopback address without authentication is refused unless allowUnauthenticated', async (t) => {
+  fails(t, { ...minimal(), cim: { address: '0.0.0.0' } }, /^cim\.address: CIM-XML on 0\.0\.0\.0 \(not loopback\) without authentication .*allowUnauthenticated: true$/);
+  fails(t, { ...minimal(), cim: { address: '::' } }, /^cim\.address: CIM-XML on ::/);
+  fails(t, { ...minimal(), cim: { address: 'storage.example.org' } }, /^cim\.address: /);
+  t.same(validateConfig({ ...minimal(), cim: { address: '0.0.0.0', allowUnauthenticated: true } }, context).cim, { enabled: true, address: '0.0.0.0', port: 5988, allowUnauthenticated: true });
+  t.equal(validateConfig({ ...minimal(), cim: { address: '0.0.0.0', user: 'admin', password: 'pw' } }, context).cim.user, 'admin', 'with basic auth');
+  t.equal(validateConfig({ ...minimal(), cim: { address: '0.0.0.0', enabled: false } }, context).cim.enabled, false, 'a disabled server opens nothing');
+  for (const loopback of ['127.0.0.1', '127.1.2.3', '::1', 'localhost']) t.equal(validateConfig({ ...minimal(), cim: { address: loopback } }, context).cim.address, loopback);
+
+  fails(t, { ...minimal(), metrics: '0.0.0.0:9464' }, /^metrics: Prometheus \/metrics on 0\.0\.0\.0 \(not loopback\) without authentication/);
+  fails(t, { ...minimal(), metrics: { address: '10.1.2.3' } }, /^metrics\.address: Prometheus \/metrics on 10\.1\.2\.3/);
+  t.same(validateConfig({ ...minimal(), metrics: { address: '0.0.0.0', port: 9000, allowUnauthenticated: true } }, context).metrics, { address: '0.0.0.0', port: 9000, allowUnauthenticated: true });
+  t.same(validateConfig({ ...minimal(), metrics: { address: '127.0.0.1' } }, context).metrics, { address: '127.0.0.1', port: 9464 });
 });
