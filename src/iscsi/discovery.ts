@@ -21,9 +21,15 @@ function allowed(target: TargetEntry, initiatorName: string): boolean {
 /** RFC 7143 §4.2.7: iqn., eui. and naa. name formats. */
 const ISCSI_NAME = /^(iqn\.\d{4}-\d{2}\.[^\s]+|eui\.[0-9A-Fa-f]{16}|naa\.[0-9A-Fa-f]{16}([0-9A-Fa-f]{16})?)$/;
 
+/** RFC 7143 Appendix C: SendTargets=All, =<iSCSI name> or an empty value (the session's target). */
+export function isSendTargetsValue(value: string): boolean {
+  return value === 'All' || value === '' || ISCSI_NAME.test(value);
+}
+
 /**
- * The SendTargets answer: `All` lists every target the initiator may see, an IQN only that target,
- * the empty value the session's own target; any other value is answered `SendTargets=Reject`.
+ * The SendTargets answer: `All` lists every target the initiator may see, an iSCSI name only that
+ * target (nothing when unknown or not allowed), the empty value the session's own target. Callers
+ * check the value with isSendTargetsValue first.
  */
 export function sendTargets(
   catalog: TargetCatalog,
@@ -33,7 +39,6 @@ export function sendTargets(
   localAddress: string,
 ): KeyValue[] {
   let targets: readonly TargetEntry[];
-  if (value !== 'All' && value !== '' && !ISCSI_NAME.test(value)) return [['SendTargets', 'Reject']];
   if (value === 'All') targets = catalog.targets().filter((t) => allowed(t, initiatorName));
   else if (value === '') targets = sessionTarget ? [sessionTarget] : [];
   else {

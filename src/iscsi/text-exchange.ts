@@ -6,7 +6,7 @@
 import type { TargetCatalog } from './catalog.ts';
 import { RESERVED_TAG } from './constants.ts';
 import type { PduSender } from './data-in.ts';
-import { sendTargets, TextReply } from './discovery.ts';
+import { isSendTargetsValue, sendTargets, TextReply } from './discovery.ts';
 import { continueBit, type Pdu } from './pdu.ts';
 import { textResponse } from './serializer.ts';
 import type { Session } from './session.ts';
@@ -54,7 +54,9 @@ export class TextExchange {
       }
       const text = Buffer.concat(this.requestParts);
       this.resetRequest();
-      this.reply = TextReply.of(this.answer(text), this.newTag());
+      const answer = this.answer(text);
+      if (typeof answer === 'string') return answer;
+      this.reply = TextReply.of(answer, this.newTag());
     }
     const reply = this.reply as TextReply;
     const { piece, more } = reply.next(this.session.params.initiatorMaxRecvDataSegmentLength);
@@ -70,9 +72,30 @@ export class TextExchange {
     this.requestTtt = RESERVED_TAG;
   }
 
-  private answer(text: Buffer): KeyValue[] {
+  /**
+   * The reply to a complete request, or why the request is rejected. SendTargets is the only text
+   * request this target serves after login, so a request without a well-formed SendTargets key (a
+   * wrong key, a wrong case — keys are case-sensitive, RFC 7143 §6.1 — or a value that is neither
+   * All, empty nor an iSCSI name) is a protocol error answered with a Reject PDU (§11.17.1, reason
+   * 0x04), as LIO does. A Text Response carrying NotUnderstood or Reject is no answer an initiator
+   * can use here: libiscsi takes any key but TargetName/TargetAddress in a SendTargets reply as a
+   * broken connection and reconnects (lib/discovery.c iscsi_process_text_reply), and its
+   * iSCSISendTargets.Invalid then waits forever. Other keys next to a valid SendTargets are
+   * answered NotUnderstood (§6.2).
+   */
+  private answer(text: Buffer): KeyValue[] | string {
+    const { pairs, invalid } = parseKeys(text);
+    if (invalid.length > 0) return `text request: malformed key=value "${invalid[0]}"`;
+    const requests = pairs.filter(([key]) => key === 'SendTargets');
+    if (requests.length !== 1) {
+      return requests.length === 0
+        ? `text request without SendTargets (keys: ${pairs.map(([key]) => key).join(', ') || 'none'})`
+        : 'text request with more than one SendTargets key';
+    }
+    const value = requests[0][1];
+    if (!isSendTargetsValue(value)) return `SendTargets=${value}: neither All, empty nor an iSCSI name`;
     const answers: KeyValue[] = [];
-    for (const [key, value] of parseKeys(text).pairs) {
+    for (const [key] of pairs) {
       if (key === 'SendTargets') {
         answers.push(...sendTargets(this.catalog, value, this.session.initiatorName, this.session.target, this.localAddress()));
       } else {
