@@ -2,6 +2,12 @@
  * MAINTENANCE IN / REPORT TARGET PORT GROUPS (SPC-4 §6.37): implicit ALUA with one target port
  * group per iSCSI portal group, every group active/optimized (all paths are equal here), one
  * target port per group whose relative port identifier is the portal group tag.
+ *
+ * PREF stays 0: no group is preferred over another, and byte 0 is then 00h, which reads as
+ * active/optimized however it is decoded. libiscsi decodes it through a bit-field struct
+ * (include/scsi-lowlevel.h `struct scsi_target_port_group`: pref:1, rtpg_fmt:3, alua_state:4), which
+ * GCC on little-endian machines fills from bit 0, so it takes bits 7-4 as the access state: PREF=1
+ * read as state 8h (not a defined state) in its ReportTargetPortGroups.Simple.
  */
 import { u32 } from '../cdb.ts';
 import { defineOpcode, goodData } from '../opcode.ts';
@@ -23,7 +29,7 @@ export const reportTargetPortGroups = defineOpcode({
       run({ target }) {
         const groups = target.portalGroups().map((tag) => {
           const d = Buffer.alloc(12);
-          d[0] = 0x80; // PREF=1, ASYMMETRIC ACCESS STATE 0h: active/optimized
+          d[0] = 0x00; // PREF=0, ASYMMETRIC ACCESS STATE 0h: active/optimized
           d[1] = 0x01; // AO_SUP
           d.writeUInt16BE(tag, 2);
           d[7] = 1; // TARGET PORT COUNT
