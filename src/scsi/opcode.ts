@@ -49,8 +49,8 @@ export interface ParsedCommand {
   /** Bytes of Data-Out the CDB announces; a shorter Data-Out is refused before `run`. */
   readonly dataOutBytes?: number;
   /**
-   * Accept a Data-Out shorter than dataOutBytes and let `run` write only the whole blocks received
-   * (what libiscsi 1.19's iSCSIResiduals tests and tgt expect for WRITE with EDTL < SPDTL).
+   * Accept a Data-Out shorter than dataOutBytes and let `run` decide (WRITE with EDTL < SPDTL:
+   * libiscsi's iSCSIResiduals tests and tgt expect GOOD with what arrived written).
    */
   readonly acceptsShortDataOut?: boolean;
   /** Refuse a Data-Out longer than dataOutBytes too (WRITE SAME, COMPARE AND WRITE). */

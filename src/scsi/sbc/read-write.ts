@@ -109,10 +109,15 @@ function writeOpcode(name: string, opcode: number, size: Size, usageBits: number
         acceptsShortDataOut: true,
         writesMedium: true,
         async run(context) {
-          // EDTL < SPDTL: only the whole blocks that arrived are written; the fabric reports the residual.
+          // iSCSI EDTL ≠ SCSI transfer length (FCP-4 §9.4.2, as libiscsi's iSCSIResiduals read it):
+          // exactly min(EDTL, TL) bytes are written and the fabric reports the residual (option a),
+          // unless that would end inside a logical block: then nothing is written and the command
+          // fails INVALID FIELD IN INFORMATION UNIT (option b), still with its residual. A block is
+          // never written in part. libiscsi 1.19 needs (a) whenever EDTL is whole blocks (EDTL 0, one
+          // of two blocks); its newest suite accepts (a) or (b) and checks the bytes written.
           const received = Math.min(bytes, dataOutLength(context.command));
-          const whole = received - (received % context.unit.blockSize);
-          await writeBlocks(context, lba, dataOutChunks(context.command, whole), fua);
+          if (received % context.unit.blockSize !== 0) return senseFailure('invalid-field-in-information-unit');
+          await writeBlocks(context, lba, dataOutChunks(context.command, received), fua);
           return good();
         },
       };
