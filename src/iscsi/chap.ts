@@ -12,8 +12,13 @@ const ALGORITHMS = new Map<number, string>([
   [8, 'sha3-256'],
 ]);
 
+/**
+ * The first algorithm of the initiator's CHAP_A list that we support. Each item must be a whole
+ * decimal number: `56` or `5x` is not MD5 (5), and an empty list offers nothing.
+ */
 export function pickAlgorithm(offer: string): number | undefined {
   for (const item of offer.split(',')) {
+    if (!/^[0-9]{1,3}$/.test(item)) continue;
     const id = Number.parseInt(item, 10);
     if (ALGORITHMS.has(id)) return id;
   }
