@@ -2,9 +2,10 @@
  * A private redis-server child process: loopback only, data in its own dir, AOF optional. Used by
  * `iscsi-sim lab` and by the replication integration tests (which kill and restart it on purpose).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { spawnTied } from './tied-spawn.ts';
 
 export interface EmbeddedRedisOptions {
   readonly dir: string;
@@ -39,45 +40,68 @@ export async function freeLoopbackPort(): Promise<number> {
   });
 }
 
-export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
+/** One redis-server process: ready to accept connections when returned. */
+export interface RedisProcess {
+  readonly pid: number | undefined;
+  /** Resolves once the process is gone, with how it ended ("code 0", "signal SIGKILL"). */
+  readonly exited: Promise<string>;
+  /** `signal` (SIGTERM: SHUTDOWN semantics, AOF synced), SIGKILL after 5 s; resolves once gone. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * Starts redis-server on `port` (loopback only, data in `dir`); the process dies with this one
+ * (tied-spawn.ts). Rejects when it exits before ready or is not ready in time.
+ */
+export async function launchRedisServer(options: EmbeddedRedisOptions & { readonly port: number }): Promise<RedisProcess> {
   await mkdir(options.dir, { recursive: true });
+  const args = [
+    '--port', String(options.port), '--bind', '127.0.0.1', '--dir', options.dir, '--save', '',
+    '--appendonly', options.appendOnly ? 'yes' : 'no', '--maxmemory-policy', 'noeviction',
+    '--protected-mode', 'yes', '--daemonize', 'no', '--loglevel', 'notice',
+  ];
+  const proc = spawnTied(options.binary ?? 'redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<string>((resolve) => proc.once('exit', (code, signal) => resolve(signal ? `signal ${signal}` : `code ${code}`)));
+  // Never leave a private Redis behind when this process exits without stopping it.
+  const killOnExit = () => proc.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  void exited.then(() => process.off('exit', killOnExit));
+  try {
+    await waitReady(proc, options.port, options.readyTimeoutMs ?? 10_000);
+  } catch (error) {
+    proc.kill('SIGKILL');
+    throw error;
+  }
+  return {
+    pid: proc.pid,
+    exited,
+    stop: async (signal = 'SIGTERM') => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill(signal);
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
   const port = options.port || await freeLoopbackPort();
-  let child: ChildProcess | undefined;
-
-  const launch = async (): Promise<void> => {
-    const args = [
-      '--port', String(port), '--bind', '127.0.0.1', '--dir', options.dir, '--save', '',
-      '--appendonly', options.appendOnly ? 'yes' : 'no', '--maxmemory-policy', 'noeviction',
-      '--protected-mode', 'yes', '--daemonize', 'no', '--loglevel', 'notice',
-    ];
-    const proc = spawn(options.binary ?? 'redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child = proc;
-    // Never leave a private Redis behind when this process exits without stopping it.
-    const killOnExit = () => proc.kill('SIGKILL');
-    process.once('exit', killOnExit);
-    proc.once('exit', () => process.off('exit', killOnExit));
-    await waitReady(proc, port, options.readyTimeoutMs ?? 10_000);
+  let current: RedisProcess | undefined;
+  const launch = async (): Promise<void> => { current = await launchRedisServer({ ...options, port }); };
+  const halt = async (signal: NodeJS.Signals): Promise<void> => {
+    const proc = current;
+    current = undefined;
+    await proc?.stop(signal);
   };
-
-  const waitExit = async (signal: NodeJS.Signals): Promise<void> => {
-    const proc = child;
-    child = undefined;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.kill(signal);
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  };
-
   await launch();
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
-    get pid() { return child?.pid; },
-    stop: () => waitExit('SIGTERM'),
-    kill: () => waitExit('SIGKILL'),
-    restart: async () => { await waitExit('SIGTERM'); await launch(); },
+    get pid() { return current?.pid; },
+    stop: () => halt('SIGTERM'),
+    kill: () => halt('SIGKILL'),
+    restart: async () => { await halt('SIGTERM'); await launch(); },
   };
 }
 

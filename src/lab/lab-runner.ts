@@ -12,11 +12,13 @@ import { TARGET_NAMESPACE } from '../cim/types.ts';
 import { readPairReports, type PairReport } from '../replication/status-reader.ts';
 import { lockStateDir } from '../storage/file-lock.ts';
 import type { SystemSummary } from '../system/system.ts';
-import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.ts';
+import { launchRedisServer } from './embedded-redis.ts';
 import { createMirror, ensureCollection, waitForJob } from './lab-cim-setup.ts';
 import { labPorts, writeLabConfigs } from './lab-config.ts';
 import { progressBar, statusLine } from './status-format.ts';
+import { Supervisor, type PartStatus, type SupervisorEvent } from './supervisor.ts';
 import { startSystemChild, type SystemChild } from './system-child.ts';
+import { tiedToParent } from './tied-spawn.ts';
 
 export interface LabOptions {
   readonly stateDir: string;
@@ -30,12 +32,14 @@ export interface LabOptions {
   /** Rewrites the current terminal line (progress, live status). */
   readonly rewrite: (text: string) => void;
   readonly syncTimeoutMs?: number;
+  /** A part died, was restarted, or is left down (supervisor.ts). */
+  readonly onPartEvent?: (event: SupervisorEvent) => void;
 }
 
 export interface LabHandle {
   readonly ready: LabReady;
-  /** Resolves when a system process died unexpectedly (with its name). */
-  readonly failed: Promise<string>;
+  /** Redis (when embedded) and both systems, with their supervision state. */
+  parts(): PartStatus[];
   stop(): Promise<void>;
 }
 
@@ -60,29 +64,41 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
   // Before anything touches the dir: a second lab on it must not start a second Redis on the same AOF.
   const stateLock = await lockStateDir(stateDir);
   const ports = labPorts(options.basePort);
-  const children: SystemChild[] = [];
-  let redis: EmbeddedRedis | undefined;
+  if (!tiedToParent()) options.print('note: setpriv (util-linux) not found: if the lab is killed with SIGKILL, its redis-server and systems keep running');
+  const supervisor = new Supervisor(options.onPartEvent ?? (() => undefined));
   let client: Redis | undefined;
   const stop = async (): Promise<void> => {
-    for (const child of children.reverse()) await child.stop();
     client?.disconnect();
-    await redis?.stop();
+    await supervisor.stop();
     await stateLock.release();
   };
   try {
-    if (!options.redisUrl) {
-      options.print(`starting redis-server on 127.0.0.1:${ports.redis} (AOF, data in ${join(stateDir, 'redis')})`);
-      redis = await startEmbeddedRedis({ dir: join(stateDir, 'redis'), port: ports.redis, appendOnly: true });
+    let redisUrl = options.redisUrl;
+    if (!redisUrl) {
+      const dir = join(stateDir, 'redis');
+      options.print(`starting redis-server on 127.0.0.1:${ports.redis} (AOF, data in ${dir})`);
+      await supervisor.add({ name: 'redis', launch: () => launchRedisServer({ dir, port: ports.redis, appendOnly: true }) });
+      redisUrl = `redis://127.0.0.1:${ports.redis}`;
     }
-    const redisUrl = options.redisUrl ?? redis!.url;
     client = new Redis(redisUrl, { maxRetriesPerRequest: 2, retryStrategy: (times) => Math.min(times * 100, 1000) });
     client.on('error', () => undefined);
     const files = await writeLabConfigs(stateDir, ports, redisUrl, options.lunSize);
+    const summaries: SystemSummary[] = [];
     for (const file of files) {
       options.print(`starting ${file.role} system "${file.name}" (log: ${join(file.stateDir, 'system.log')})`);
-      children.push(await startSystemChild(file.name, file.configPath, file.stateDir));
+      const first = await startSystemChild(file.name, file.configPath, file.stateDir);
+      summaries.push(first.summary);
+      let launched: SystemChild | undefined = first;
+      await supervisor.add({
+        name: file.name,
+        launch: async (signal) => {
+          const child = launched ?? await startSystemChild(file.name, file.configPath, file.stateDir, 60_000, signal);
+          launched = undefined;
+          return { pid: child.process.pid, exited: child.exited, stop: () => child.stop() };
+        },
+      });
     }
-    const [primary, peer] = children.map((c) => c.summary);
+    const [primary, peer] = summaries as [SystemSummary, SystemSummary];
     if (!primary.cimUrl) throw new Error('the primary system has no CIM endpoint');
     const cim = new CimClient({ url: primary.cimUrl, timeoutMs: 30_000 });
     const reportFor = async () => (await readPairReports(client!)).find((r) => r.entry.record.source.naa === primary.targets[0]?.luns[0]?.naa);
@@ -108,20 +124,19 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
     const ready: LabReady = {
       stateDir,
       redisUrl,
-      systems: children.map((child, index) => ({
-        name: child.summary.name,
+      systems: summaries.map((summary, index) => ({
+        name: summary.name,
         role: index === 0 ? 'primary' : 'peer',
-        portals: child.summary.portals,
-        targets: child.summary.targets.map((t) => ({ iqn: t.iqn, luns: t.luns.map((l) => l.lun) })),
-        cimUrl: child.summary.cimUrl,
+        portals: summary.portals,
+        targets: summary.targets.map((t) => ({ iqn: t.iqn, luns: t.luns.map((l) => l.lun) })),
+        cimUrl: summary.cimUrl,
         namespace: TARGET_NAMESPACE,
         metricsUrl: `http://127.0.0.1:${index === 0 ? ports.primaryMetrics : ports.peerMetrics}/metrics`,
       })),
       pairs,
     };
     await writeFile(join(stateDir, 'lab.json'), JSON.stringify(ready, null, 2));
-    const failed = Promise.race(children.map((child) => new Promise<string>((done) => child.process.once('exit', () => done(child.name)))));
-    return { ready, failed, stop };
+    return { ready, parts: () => supervisor.status(), stop };
   } catch (err) {
     await stop();
     throw err;
@@ -177,18 +192,25 @@ export function connectHints(ready: LabReady): string {
   return lines.join('\n');
 }
 
-export async function liveStatus(redisUrl: string, rewrite: (text: string) => void, stopped: () => boolean): Promise<void> {
+/** The live line: parts that are not up, then the pairs (or why they cannot be read). */
+export async function liveStatus(redisUrl: string, parts: () => PartStatus[], rewrite: (text: string) => void, stopped: () => boolean): Promise<void> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, retryStrategy: () => 500 });
   redis.on('error', () => undefined);
   try {
     while (!stopped()) {
       const reports = await readPairReports(redis).catch(() => []);
-      rewrite(reports.map(statusLine).join(' | ') || 'no mirror pairs');
+      const down = parts().filter((p) => p.state !== 'up').map(partLine);
+      rewrite([...down, reports.map(statusLine).join(' | ') || 'no mirror pairs'].join(' | '));
       await sleep(1000);
     }
   } finally {
     redis.disconnect();
   }
+}
+
+function partLine(part: PartStatus): string {
+  const what = part.state === 'given-up' ? 'DOWN (keeps dying; not restarted)' : part.state === 'restarting' ? 'DOWN (restarting)' : part.state;
+  return `${part.name} ${what}`;
 }
 
 function sleep(ms: number): Promise<void> {

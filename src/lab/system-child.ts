@@ -3,13 +3,14 @@
  * config names a Redis): its output goes to a log file in its state dir, and its `iscsi-sim ready:`
  * line tells us it serves.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseReadyLine } from '../cli/ready-line.ts';
 import type { SystemSummary } from '../system/system.ts';
+import { spawnTied } from './tied-spawn.ts';
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'iscsi-sim.js');
 
@@ -18,30 +19,40 @@ export interface SystemChild {
   readonly logPath: string;
   readonly summary: SystemSummary;
   readonly process: ChildProcess;
+  /** Resolves once the process is gone, with how it ended ("code 1", "signal SIGKILL"). */
+  readonly exited: Promise<string>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
   stop(graceMs?: number): Promise<void>;
 }
 
-export async function startSystemChild(name: string, configPath: string, stateDir: string, readyTimeoutMs = 60_000): Promise<SystemChild> {
+/**
+ * Starts the system and resolves once it is ready; rejects (and kills it) when it exits first, is not
+ * ready in time, or `signal` aborts. The child dies with this process (tied-spawn.ts).
+ */
+export async function startSystemChild(name: string, configPath: string, stateDir: string, readyTimeoutMs = 60_000, signal?: AbortSignal): Promise<SystemChild> {
   const logPath = join(stateDir, 'system.log');
   const log = createWriteStream(logPath, { flags: 'a' });
   // Profiling hook, e.g. ISCSI_SIM_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (NODE_OPTIONS refuses --cpu-prof).
   const nodeArgs = (process.env.ISCSI_SIM_CHILD_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
-  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '--config', configPath], {
+  const child = spawnTied(process.execPath, [...nodeArgs, BIN, 'serve', '--config', configPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ISCSI_SIM_LOG_FORMAT: process.env.ISCSI_SIM_LOG_FORMAT ?? 'json' },
   });
   child.stderr?.pipe(log, { end: false });
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const exited = new Promise<string>((done) => child.once('exit', (code, signalName) => done(signalName ? `signal ${signalName}` : `code ${code}`)));
   const summary = await new Promise<SystemSummary>((resolveReady, reject) => {
     const lines = createInterface({ input: child.stdout! });
     const timer = setTimeout(() => finish(new Error(`${name} not ready within ${readyTimeoutMs / 1000} s (see ${logPath})`)), readyTimeoutMs);
-    const onExit = (code: number | null) => finish(new Error(`${name} exited (${code}) before it was ready (see ${logPath})`));
+    const onExit = (code: number | null, how: NodeJS.Signals | null) => finish(new Error(`${name} exited (${how ?? code}) before it was ready (see ${logPath})`));
+    const onAbort = () => finish(new Error(`${name}: start cancelled`));
+    signal?.addEventListener('abort', onAbort);
     function finish(error: Error | undefined, ready?: SystemSummary): void {
       clearTimeout(timer);
       child.off('exit', onExit);
+      signal?.removeEventListener('abort', onAbort);
       if (error) { child.kill('SIGKILL'); reject(error); } else resolveReady(ready!);
     }
+    if (signal?.aborted) onAbort();
     lines.on('line', (line) => {
       log.write(`${line}\n`);
       const ready = parseReadyLine(line);
@@ -54,6 +65,7 @@ export async function startSystemChild(name: string, configPath: string, stateDi
     logPath,
     summary,
     process: child,
+    exited,
     stop: async (graceMs = 15_000) => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { connectHints, liveStatus, startLab } from '../../lab/lab-runner.ts';
+import { logger } from '../../util/log.ts';
 import { exitSoon, fail, stopOnSignals } from '../lifecycle.ts';
 
 interface LabFlags {
@@ -25,12 +26,17 @@ function parsePort(text: string | undefined): number | undefined {
 async function lab(flags: LabFlags): Promise<void> {
   const tty = process.stdout.isTTY === true;
   let lastRewrite = 0;
-  const print = (text: string) => process.stdout.write(`${text}\n`);
+  let midLine = false;
+  const print = (text: string) => {
+    process.stdout.write(`${tty && midLine ? '\r\x1b[2K' : ''}${text}\n`);
+    midLine = false;
+  };
   const rewrite = (text: string) => {
-    if (tty) { process.stdout.write(`\r\x1b[2K${text}`); return; }
+    if (tty) { process.stdout.write(`\r\x1b[2K${text}`); midLine = true; return; }
     // Not a terminal (CI, pipes): a plain line at most every 5 s.
     if (Date.now() - lastRewrite >= 5000) { lastRewrite = Date.now(); print(text); }
   };
+  const log = logger.child({ component: 'lab' });
   let handle;
   try {
     handle = await startLab({
@@ -41,6 +47,12 @@ async function lab(flags: LabFlags): Promise<void> {
       mode: flags.sync ? 'sync' : 'async',
       print,
       rewrite,
+      onPartEvent: (event) => {
+        // Its own line (kept in the scroll-back) and the log; the live line shows the part's state.
+        print(`lab: ${event.message}`);
+        if (event.kind === 'restarted') log.info({ part: event.part }, event.message);
+        else log.error({ part: event.part }, event.message);
+      },
     });
   } catch (err) {
     fail(`lab failed to start: ${(err as Error).message}`);
@@ -53,14 +65,7 @@ async function lab(flags: LabFlags): Promise<void> {
     return;
   }
   let stopping = false;
-  void liveStatus(handle.ready.redisUrl, rewrite, () => stopping);
-  void handle.failed.then(async (name) => {
-    if (stopping) return;
-    stopping = true;
-    print(`\nsystem ${name} exited unexpectedly; stopping the lab`);
-    await handle.stop();
-    exitSoon(1);
-  });
+  void liveStatus(handle.ready.redisUrl, handle.parts, rewrite, () => stopping);
   await stopOnSignals(async () => {
     stopping = true;
     if (tty) print('');

@@ -1,0 +1,141 @@
+/**
+ * Keeps the lab's parts (redis-server, the systems) running: a part that exits without being asked to
+ * is reported and started again with the same launch (same ports, same state dir) after a back-off; a
+ * part that keeps dying (`maxDeaths` within `windowMs`) is reported and left down, while the rest keeps
+ * running. stop() stops every part, in reverse order of start, and cancels pending restarts.
+ */
+
+/** One running process of a part. */
+export interface Incarnation {
+  readonly pid: number | undefined;
+  /** Resolves once the process is gone, with how it ended ("code 1", "signal SIGKILL"). */
+  readonly exited: Promise<string>;
+  stop(): Promise<void>;
+}
+
+export interface PartSpec {
+  readonly name: string;
+  /** Starts the part; resolves once it serves. Should give up (reject) when `signal` aborts. */
+  launch(signal: AbortSignal): Promise<Incarnation>;
+}
+
+export type PartState = 'up' | 'restarting' | 'given-up' | 'stopped';
+
+export interface PartStatus {
+  readonly name: string;
+  readonly state: PartState;
+  readonly pid: number | undefined;
+  /** Unexpected exits so far. */
+  readonly deaths: number;
+}
+
+export interface SupervisorEvent {
+  readonly part: string;
+  readonly kind: 'died' | 'restarted' | 'restart-failed' | 'given-up';
+  readonly message: string;
+}
+
+export interface SupervisorPolicy {
+  /** Delay before a restart, by the number of deaths within the window (1st, 2nd, …; the last repeats). */
+  readonly backoffMs: readonly number[];
+  readonly maxDeaths: number;
+  readonly windowMs: number;
+}
+
+export const DEFAULT_POLICY: SupervisorPolicy = { backoffMs: [250, 1000, 2000, 4000, 8000], maxDeaths: 5, windowMs: 60_000 };
+
+interface Part {
+  readonly spec: PartSpec;
+  state: PartState;
+  current: Incarnation | undefined;
+  readonly deathTimes: number[];
+  deaths: number;
+  timer: NodeJS.Timeout | undefined;
+  restarting: Promise<void> | undefined;
+}
+
+export class Supervisor {
+  private readonly parts: Part[] = [];
+  private readonly abort = new AbortController();
+  private stopping = false;
+
+  constructor(
+    private readonly onEvent: (event: SupervisorEvent) => void,
+    private readonly policy: SupervisorPolicy = DEFAULT_POLICY,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Starts a part for the first time; a failure here is the caller's (nothing is retried). */
+  async add(spec: PartSpec): Promise<Incarnation> {
+    const incarnation = await spec.launch(this.abort.signal);
+    const part: Part = { spec, state: 'up', current: incarnation, deathTimes: [], deaths: 0, timer: undefined, restarting: undefined };
+    this.parts.push(part);
+    this.watch(part, incarnation);
+    return incarnation;
+  }
+
+  status(): PartStatus[] {
+    return this.parts.map((p) => ({ name: p.spec.name, state: p.state, pid: p.state === 'up' ? p.current?.pid : undefined, deaths: p.deaths }));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.abort.abort();
+    for (const part of [...this.parts].reverse()) {
+      clearTimeout(part.timer);
+      await part.restarting?.catch(() => undefined);
+      part.state = 'stopped';
+      const current = part.current;
+      part.current = undefined;
+      await current?.stop();
+    }
+  }
+
+  private watch(part: Part, incarnation: Incarnation): void {
+    void incarnation.exited.then((how) => {
+      if (this.stopping || part.current !== incarnation) return;
+      part.current = undefined;
+      this.died(part, `${part.spec.name} exited unexpectedly (${how}${incarnation.pid === undefined ? '' : `, pid ${incarnation.pid}`})`);
+    });
+  }
+
+  private died(part: Part, what: string): void {
+    const at = this.now();
+    part.deaths++;
+    part.deathTimes.push(at);
+    while (part.deathTimes.length > 0 && part.deathTimes[0]! <= at - this.policy.windowMs) part.deathTimes.shift();
+    if (part.deathTimes.length >= this.policy.maxDeaths) {
+      part.state = 'given-up';
+      this.onEvent({
+        part: part.spec.name, kind: 'given-up',
+        message: `${what}; it died ${part.deathTimes.length} times within ${this.policy.windowMs / 1000} s: not restarting it (the rest keeps running)`,
+      });
+      return;
+    }
+    const delay = this.policy.backoffMs[Math.min(part.deathTimes.length - 1, this.policy.backoffMs.length - 1)] ?? 1000;
+    part.state = 'restarting';
+    this.onEvent({ part: part.spec.name, kind: 'died', message: `${what}; restarting it in ${delay < 1000 ? `${delay} ms` : `${(delay / 1000).toFixed(1)} s`}` });
+    part.timer = setTimeout(() => { part.restarting = this.restart(part, at); }, delay);
+  }
+
+  private async restart(part: Part, diedAt: number): Promise<void> {
+    if (this.stopping) return;
+    try {
+      const incarnation = await part.spec.launch(this.abort.signal);
+      if (this.stopping) { await incarnation.stop(); return; }
+      part.current = incarnation;
+      part.state = 'up';
+      this.onEvent({
+        part: part.spec.name, kind: 'restarted',
+        message: `${part.spec.name} restarted${incarnation.pid === undefined ? '' : ` (pid ${incarnation.pid})`}, ${((this.now() - diedAt) / 1000).toFixed(1)} s after it died`,
+      });
+      this.watch(part, incarnation);
+    } catch (error) {
+      if (this.stopping) return;
+      this.onEvent({ part: part.spec.name, kind: 'restart-failed', message: `restarting ${part.spec.name} failed: ${(error as Error).message}` });
+      this.died(part, `${part.spec.name} did not come back`);
+    } finally {
+      part.restarting = undefined;
+    }
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The lab as a supervisor, with real processes only (`iscsi-sim lab` through bin/iscsi-sim.js, its
+ * redis-server, two `serve` systems, qemu-img as the initiator): kill -9 of the peer, then of Redis,
+ * while qemu-img writes to the primary → the lab reports it, keeps running, restarts the part with its
+ * ports and state, and the replica converges (sha256); Ctrl-C then leaves no process. A lab killed with
+ * SIGKILL leaves no process either (its children die with it).
+ */
+import t, { type Test } from 'tap';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Redis } from 'ioredis';
+import type { LabReady } from '../../src/lab/lab-runner.ts';
+import { readPairReports } from '../../src/replication/status-reader.ts';
+import { freeLabBasePort, repoRoot, tempDir, waitFor } from '../unit/replication/helpers.ts';
+import { missingTools } from './support/tools.ts';
+
+const MiB = 1024 * 1024;
+const LUN_BYTES = 64 * MiB;
+const skip = missingTools({ 'qemu-img': 'qemu-utils', 'redis-server': 'redis-server', ps: 'procps' });
+
+interface RunningLab {
+  readonly process: ChildProcess;
+  readonly ready: LabReady;
+  readonly exited: Promise<number | null>;
+  /** Resolves with the first line (from now on) matching `pattern`; rejects after `timeoutMs`. */
+  line(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  output(): string;
+}
+
+async function startLab(t: Test, stateDir: string, size: string): Promise<RunningLab> {
+  const basePort = await freeLabBasePort();
+  const lab = spawn(process.execPath, [join(repoRoot, 'bin', 'iscsi-sim.js'), 'lab', '--state-dir', stateDir, '--base-port', String(basePort), '--size', size], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => { if (lab.exitCode === null && lab.signalCode === null) lab.kill('SIGKILL'); });
+  let output = '';
+  const waiters = new Set<{ pattern: RegExp; done: (match: RegExpMatchArray) => void }>();
+  lab.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  createInterface({ input: lab.stdout }).on('line', (text) => {
+    output += `${text}\n`;
+    for (const waiter of waiters) {
+      const match = text.match(waiter.pattern);
+      if (match) { waiters.delete(waiter); waiter.done(match); }
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => lab.once('exit', (code) => resolve(code)));
+  const line = (pattern: RegExp, timeoutMs = 60_000) => new Promise<RegExpMatchArray>((resolve, reject) => {
+    const timer = setTimeout(() => { waiters.delete(waiter); reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms:\n${output.slice(-4000)}`)); }, timeoutMs);
+    const waiter = { pattern, done: (match: RegExpMatchArray) => { clearTimeout(timer); resolve(match); } };
+    waiters.add(waiter);
+    void exited.then((code) => { clearTimeout(timer); reject(new Error(`lab exited (${code}):\n${output.slice(-4000)}`)); });
+  });
+  const readyLine = await line(/^lab ready: (.*)$/, 120_000);
+  return { process: lab, ready: JSON.parse(readyLine[1]!) as LabReady, exited, line, output: () => output };
+}
+
+/** The lab's child processes now: pid → command line. */
+function childrenOf(pid: number): Map<number, string> {
+  const listing = spawnSync('ps', ['-o', 'pid=,args=', '--ppid', String(pid)], { encoding: 'utf8' }).stdout;
+  const children = new Map<number, string>();
+  for (const row of listing.split('\n')) {
+    const match = row.trim().match(/^(\d+)\s+(.*)$/);
+    if (match) children.set(Number(match[1]), match[2]!);
+  }
+  return children;
+}
+
+function pidOf(children: Map<number, string>, pattern: RegExp): number {
+  const found = [...children].find(([, args]) => pattern.test(args));
+  if (!found) throw new Error(`no child matching ${pattern} among ${JSON.stringify([...children])}`);
+  return found[0];
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** qemu-img writes a fresh random image over the whole of the primary's LUN (write-through). */
+async function writeToPrimary(dir: string, ready: LabReady, name: string): Promise<{ status: number | null; stderr: string }> {
+  const source = join(dir, `${name}.img`);
+  const file = await open(source, 'w');
+  for (let at = 0; at < LUN_BYTES; at += 4 * MiB) await file.write(randomBytes(4 * MiB), 0, 4 * MiB, at);
+  await file.close();
+  const primary = ready.systems[0]!;
+  const url = `iscsi://127.0.0.1:${primary.portals[0]!.port}/${primary.targets[0]!.iqn}/0`;
+  const child = spawn('qemu-img', ['convert', '-n', '-t', 'writethrough', '-f', 'raw', '-O', 'raw', source, url], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  return new Promise((resolve) => child.once('exit', (status) => resolve({ status, stderr })));
+}
+
+async function converged(redis: Redis, since: number): Promise<boolean> {
+  return waitFor(async () => {
+    const [report] = await readPairReports(redis).catch(() => []);
+    const status = report?.status;
+    return !!status && Date.parse(status.updatedAt) > since && status.phase === 'streaming'
+      && status.epochsBehind === 0 && status.dirtyGrains === 0;
+  }, 120_000, 250);
+}
+
+t.test('lab: kill -9 of the peer and of Redis → reported, restarted, replica converges; Ctrl-C leaves no process', { skip }, async (t) => {
+  const dir = await tempDir(t, 'iscsi-sim-lab-sup-');
+  const stateDir = join(dir, 'lab');
+  const lab = await startLab(t, stateDir, '64M');
+  const labPid = lab.process.pid!;
+  const seen = new Set<number>(childrenOf(labPid).keys());
+  const lunOf = (name: string) => join(stateDir, name, 'disk0.img');
+  const redis = new Redis(lab.ready.redisUrl, { maxRetriesPerRequest: 1, retryStrategy: () => 200 });
+  redis.on('error', () => undefined);
+  t.teardown(() => redis.disconnect());
+
+  // The peer dies while the primary takes writes.
+  const peerPid = pidOf(childrenOf(labPid), /peer\/system\.yaml/);
+  const peerDied = lab.line(/^lab: peer exited unexpectedly \(signal SIGKILL, pid (\d+)\); restarting it in/);
+  const peerBack = lab.line(/^lab: peer restarted \(pid (\d+)\), ([\d.]+) s after it died$/);
+  process.kill(peerPid, 'SIGKILL');
+  const duringPeerOutage = await writeToPrimary(dir, lab.ready, 'a');
+  t.equal(duringPeerOutage.status, 0, `the primary took 64 MiB while the peer was down ${duringPeerOutage.stderr}`);
+  t.equal(Number((await peerDied)[1]), peerPid, 'the death is reported with its pid');
+  const [, newPeerPid, peerSeconds] = await peerBack;
+  t.comment(`peer restarted ${peerSeconds} s after kill -9`);
+  t.not(Number(newPeerPid), peerPid, 'a new peer process');
+  seen.add(Number(newPeerPid));
+  t.ok(lab.process.exitCode === null, 'the lab kept running');
+  const afterPeer = Date.now();
+  t.ok(await converged(redis, afterPeer), 'the pair resynced and drained after the peer came back');
+  t.equal(await sha256File(lunOf('peer')), await sha256File(lunOf('primary')), 'replica identical (sha256)');
+
+  // Redis dies while the primary takes writes.
+  const redisPid = pidOf(childrenOf(labPid), /^redis-server /);
+  const redisDied = lab.line(/^lab: redis exited unexpectedly \(signal SIGKILL, pid (\d+)\); restarting it in/);
+  const redisBack = lab.line(/^lab: redis restarted \(pid (\d+)\), ([\d.]+) s after it died$/);
+  process.kill(redisPid, 'SIGKILL');
+  const duringRedisOutage = await writeToPrimary(dir, lab.ready, 'b');
+  t.equal(duringRedisOutage.status, 0, `the primary took 64 MiB while Redis was down ${duringRedisOutage.stderr}`);
+  t.equal(Number((await redisDied)[1]), redisPid);
+  const [, newRedisPid, redisSeconds] = await redisBack;
+  t.comment(`redis restarted ${redisSeconds} s after kill -9`);
+  seen.add(Number(newRedisPid));
+  const afterRedis = Date.now();
+  t.ok(await converged(redis, afterRedis), 'the pair resynced and drained after Redis came back');
+  t.equal(await sha256File(lunOf('peer')), await sha256File(lunOf('primary')), 'replica identical (sha256)');
+  t.equal((await readPairReports(redis)).length, 1, 'the pair survived in the restarted Redis (same AOF)');
+
+  for (const pid of childrenOf(labPid).keys()) seen.add(pid);
+  lab.process.kill('SIGINT');
+  t.equal(await lab.exited, 0, 'Ctrl-C stops the lab with status 0');
+  t.ok(await waitFor(() => [...seen].every((pid) => !alive(pid)), 10_000, 50), `no child process left (${[...seen].join(', ')})`);
+});
+
+t.test('lab: killed with SIGKILL, its redis-server and systems die with it', { skip }, async (t) => {
+  const dir = await tempDir(t, 'iscsi-sim-lab-kill-');
+  const lab = await startLab(t, join(dir, 'lab'), '16M');
+  const children = childrenOf(lab.process.pid!);
+  t.ok([...children.values()].some((args) => args.startsWith('redis-server')), 'redis-server is a child');
+  t.equal([...children.values()].filter((args) => args.includes(' serve --config ')).length, 2, 'both systems are children');
+  lab.process.kill('SIGKILL');
+  await lab.exited;
+  const started = Date.now();
+  t.ok(await waitFor(() => [...children.keys()].every((pid) => !alive(pid)), 20_000, 50), `no child left (${[...children.keys()].join(', ')})`);
+  t.comment(`children gone ${Date.now() - started} ms after the lab was SIGKILLed`);
+});
