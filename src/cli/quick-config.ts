@@ -19,6 +19,8 @@ export interface QuickOptions {
   readonly stateDir?: string;
   /** HOST:PORT for the CIM server; off when absent. */
   readonly cim?: string;
+  /** `--mkdir`: create missing folders of the LUN files. */
+  readonly createParents?: boolean;
 }
 
 export const DEFAULT_QUICK_LUN_SIZE = '1G';
@@ -58,7 +60,11 @@ export function quickConfig(options: QuickOptions, cwd: string, fileSize: (path:
   const luns = options.luns.map((spec) => {
     const { file, size } = parseLunSpec(spec, cwd, fileSize);
     // A missing file without a size gets the default size; an existing one keeps its own.
-    return { file, ...(size === undefined && fileSize(file) !== undefined ? {} : { size: size ?? DEFAULT_QUICK_LUN_SIZE }) };
+    return {
+      file,
+      ...(size === undefined && fileSize(file) !== undefined ? {} : { size: size ?? DEFAULT_QUICK_LUN_SIZE }),
+      ...(options.createParents === true ? { createParents: true } : {}),
+    };
   });
   const document = {
     name: options.name ?? sanitizeNameComponent(hostname()).replace(/\./g, '-').slice(0, 63),

@@ -27,6 +27,8 @@ export interface LunConfig {
   readonly readOnly: boolean;
   /** Thin provisioning (LBPME, UNMAP); absent = on when the backstore can punch holes. */
   readonly thinProvisioning?: boolean;
+  /** Create missing folders of `file` outside the state dir (otherwise a missing one is an error). */
+  readonly createParents?: boolean;
 }
 
 export interface TargetConfig {

@@ -155,7 +155,7 @@ function defaultLunFile(iqn: string, lunNumber: number): string {
 }
 
 function lun(value: unknown, path: string, index: number, iqn: string, context: TargetContext): LunConfig {
-  const fields: Fields = Fields.of(value, path, ['lun', 'file', 'size', 'blockSize', 'serial', 'readOnly', 'thinProvisioning']);
+  const fields: Fields = Fields.of(value, path, ['lun', 'file', 'size', 'blockSize', 'serial', 'readOnly', 'thinProvisioning', 'createParents']);
   const lunNumber = fields.integer('lun', 0, MAX_LUN, index);
   const fileText = fields.optionalString('file') ?? defaultLunFile(iqn, lunNumber);
   const file = isAbsolute(fileText) ? fileText : join(context.stateDir, fileText);
@@ -186,6 +186,7 @@ function lun(value: unknown, path: string, index: number, iqn: string, context: 
     ...(serial === undefined ? {} : { serial }),
     readOnly: fields.boolean('readOnly', false),
     ...(fields.has('thinProvisioning') ? { thinProvisioning: fields.boolean('thinProvisioning', true) } : {}),
+    ...(fields.boolean('createParents', false) ? { createParents: true } : {}),
   };
 }
 

@@ -4,7 +4,7 @@
  * progress bar, then connection hints, one `lab ready: {JSON}` line and a live status line until
  * Ctrl-C, which stops everything.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { CimClient } from '../cim/client/client.ts';
@@ -12,6 +12,7 @@ import { TARGET_NAMESPACE } from '../cim/types.ts';
 import { readPairReports, type PairReport } from '../replication/status-reader.ts';
 import { lockStateDir } from '../storage/file-lock.ts';
 import type { SystemSummary } from '../system/system.ts';
+import { ensureFolder } from '../util/directories.ts';
 import { launchRedisServer } from './embedded-redis.ts';
 import { createMirror, ensureCollection, waitForJob } from './lab-cim-setup.ts';
 import { labPorts, writeLabConfigs } from './lab-config.ts';
@@ -60,7 +61,7 @@ export interface LabReady {
 
 export async function startLab(options: LabOptions): Promise<LabHandle> {
   const stateDir = resolve(options.stateDir);
-  await mkdir(stateDir, { recursive: true });
+  await ensureFolder(stateDir);
   // Before anything touches the dir: a second lab on it must not start a second Redis on the same AOF.
   const stateLock = await lockStateDir(stateDir);
   const ports = labPorts(options.basePort);

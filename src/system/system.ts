@@ -4,12 +4,12 @@
  * SystemView that CIM, the CLI and replication read. The real parts come from
  * `defaultComponents()` (default-components.ts); unit tests pass fakes.
  */
-import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import type { SystemConfig } from '../config/types.ts';
+import { dirname, isAbsolute, relative } from 'node:path';
+import type { LunConfig, SystemConfig } from '../config/types.ts';
 import type { TargetEntry } from '../iscsi/catalog.ts';
 import { deriveNaa, deriveSerial, identitySeed } from '../scsi/identity.ts';
 import type { Backstore } from '../storage/backstore.ts';
+import { ensureFolder, missingFolders } from '../util/directories.ts';
 import { logger } from '../util/log.ts';
 import { SystemCatalog } from './catalog.ts';
 import type { CimServerHandle, Fabric, SystemComponents, TargetCounters, UnitSpec } from './components.ts';
@@ -79,7 +79,7 @@ export class System implements SystemView {
     const log = logger.child({ component: 'system', system: this.name });
     try {
       const components = this.components;
-      await mkdir(this.stateDir, { recursive: true });
+      await ensureFolder(this.stateDir);
       const entries = await this.openTargets(components);
       const catalog = new SystemCatalog(entries, () => this.livePortals.filter((p) => p.listening), this.config.discoveryChap);
       const fabric = components.createFabric(catalog);
@@ -142,8 +142,7 @@ export class System implements SystemView {
     for (const target of this.config.targets) {
       const specs: UnitSpec[] = [];
       for (const lunConfig of target.luns) {
-        await mkdir(dirname(lunConfig.file), { recursive: true });
-        const backstore = await components.openBackstore(lunConfig);
+        const backstore = await this.openLun(components, target.iqn, lunConfig);
         this.backstores.push(backstore);
         const seed = identitySeed(this.name, target.iqn, lunConfig.lun);
         specs.push({ config: lunConfig, backstore, naa: deriveNaa(seed), serial: lunConfig.serial ?? deriveSerial(seed) });
@@ -166,6 +165,27 @@ export class System implements SystemView {
       });
     }
     return entries;
+  }
+
+  /**
+   * Folders inside the state dir are ours to create; one elsewhere must exist unless the LUN says
+   * createParents (a typo in a path should not silently create /nonexistent/dir). Errors name the LUN.
+   */
+  private async openLun(components: SystemComponents, iqn: string, lunConfig: LunConfig): Promise<Backstore> {
+    const which = `LUN ${lunConfig.lun} of ${iqn} (${lunConfig.file})`;
+    try {
+      const folder = dirname(lunConfig.file);
+      const relativeToState = relative(this.stateDir, folder);
+      const inStateDir = relativeToState === '' || (!relativeToState.startsWith('..') && !isAbsolute(relativeToState));
+      if (!inStateDir && lunConfig.createParents !== true) {
+        const missing = await missingFolders(folder);
+        if (missing.length > 0) throw new Error(`folder ${missing[0]} does not exist (create it, or set createParents: true on the LUN; quick form: --mkdir)`);
+      }
+      await ensureFolder(folder);
+      return await components.openBackstore(lunConfig);
+    } catch (error) {
+      throw new Error(`${which}: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   /** Best effort: every step runs even if an earlier one failed; failures are logged. */

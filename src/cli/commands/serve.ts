@@ -1,5 +1,4 @@
 /** `iscsi-sim serve`: one system from a config file or from the quick-form flags. */
-import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ConfigError } from '../../config/errors.ts';
 import { startupExposureWarnings } from '../../config/exposure.ts';
@@ -9,6 +8,7 @@ import { withReplication } from '../../replication/attach-system.ts';
 import { lockStateDir, type StateDirLock } from '../../storage/file-lock.ts';
 import { defaultComponents } from '../../system/default-components.ts';
 import { System } from '../../system/system.ts';
+import { ensureFolder } from '../../util/directories.ts';
 import { logger } from '../../util/log.ts';
 import { countersLine } from '../counters-line.ts';
 import { exitSoon, fail, stopOnSignals } from '../lifecycle.ts';
@@ -23,6 +23,7 @@ interface ServeOptions {
   name?: string;
   stateDir?: string;
   cim?: string | boolean;
+  mkdir?: boolean;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -44,6 +45,7 @@ async function configFrom(options: ServeOptions): Promise<SystemConfig> {
     ...(options.name === undefined ? {} : { name: options.name }),
     ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
     ...(options.cim === undefined ? {} : { cim: options.cim === true ? '' : String(options.cim) }),
+    ...(options.mkdir === true ? { createParents: true } : {}),
   }, process.cwd());
 }
 
@@ -57,7 +59,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   }
   let stateLock: StateDirLock;
   try {
-    await mkdir(config.stateDir, { recursive: true });
+    await ensureFolder(config.stateDir);
     stateLock = await lockStateDir(config.stateDir);
   } catch (error) {
     fail(`cannot start system ${config.name}: ${(error as Error).message}`);
@@ -106,5 +108,6 @@ export function registerServe(program: Command): void {
     .option('--name <name>', 'quick form: system name (default: the host name)')
     .option('--state-dir <dir>', 'quick form: state folder (default ./state/<name>)')
     .option('--cim [host:port]', 'quick form: also serve CIM-XML (default 127.0.0.1:5988)')
+    .option('--mkdir', 'quick form: create missing folders of the --lun files')
     .action((options: ServeOptions) => serve(options));
 }

@@ -39,6 +39,24 @@ t.test('bad config: one line naming the field, exit code 2', async (t) => {
   t.match(none.stderr, /give --config FILE, or --listen HOST:PORT/);
 });
 
+const NAMED = ['--listen', '127.0.0.1:0', '--name', 'it', '--iqn', 'iqn.2026-11.org.iscsi-sim:it'];
+
+// Issue 12: a missing LUN folder was created silently; `--state-dir /proc/uxstate` hung with no output.
+t.test('a missing LUN folder or an unusable state dir: one line naming it, exit code 1, within seconds', async (t) => {
+  const dir = t.testdir();
+  const missing = serve([...NAMED, '--lun', join(dir, 'nonexistent', 'dir', 'x.img:1M'), '--state-dir', 'st'], dir);
+  t.equal(missing.status, 1);
+  t.equal(missing.stderr.trim(), `iscsi-sim: cannot start system it: LUN 0 of iqn.2026-11.org.iscsi-sim:it (${join(dir, 'nonexistent', 'dir', 'x.img')}): folder ${join(dir, 'nonexistent')} does not exist (create it, or set createParents: true on the LUN; quick form: --mkdir)`);
+  t.notOk(existsSync(join(dir, 'nonexistent')), 'no folder created');
+  if (existsSync('/proc/self')) {
+    const started = Date.now();
+    const proc = serve([...NAMED, '--lun', 'x.img:1M', '--state-dir', '/proc/uxstate'], dir);
+    t.equal(proc.status, 1, 'exits instead of hanging (spawnSync would time out at 60 s)');
+    t.equal(proc.stderr.trim(), `iscsi-sim: cannot start system it: cannot create folder /proc/uxstate: /proc exists but does not accept new folders`);
+    t.ok(Date.now() - started < 30_000, `bounded: ${Date.now() - started} ms`);
+  }
+});
+
 t.test('a portal already in use: one line, exit code 1', async (t) => {
   const system = await startSystem({ luns: ['1M'] });
   t.teardown(() => system.stop());

@@ -1,5 +1,7 @@
 import t from 'tap';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { LunConfig } from '../../../src/config/types.ts';
 import { validateConfig } from '../../../src/config/validate.ts';
 import { System } from '../../../src/system/system.ts';
 import { fakeWorld } from './fakes.ts';
@@ -93,4 +95,39 @@ t.test('starts the CIM server when enabled and available', async (t) => {
   await system.stop();
   t.ok(closed);
   t.equal(system.cimUrl, undefined);
+});
+
+// Issue 12: a LUN at /nonexistent/dir/x.img silently created the folders; EACCES did not say which LUN.
+t.test('a LUN folder outside the state dir must exist unless createParents; errors name the LUN', async (t) => {
+  const dir = t.testdir();
+  const outside = join(dir, 'elsewhere', 'sub', 'x.img');
+  const withLun = (lun: Record<string, unknown>) => config(dir, { targets: [{ iqn: 'iqn.2026-11.org.example:a', luns: [{ size: '1M' }, { lun: 1, file: outside, size: '1M', ...lun }] }] });
+  const refused = new System(withLun({}), fakeWorld().components);
+  await t.rejects(refused.start(), { message: `LUN 1 of iqn.2026-11.org.example:a (${outside}): folder ${join(dir, 'elsewhere')} does not exist (create it, or set createParents: true on the LUN; quick form: --mkdir)` });
+  t.notOk(existsSync(join(dir, 'elsewhere')), 'nothing created');
+
+  const asked = new System(withLun({ createParents: true }), fakeWorld().components);
+  await asked.start();
+  t.ok(existsSync(join(dir, 'elsewhere', 'sub')), 'created when asked');
+  await asked.stop();
+
+  const inState = new System(config(dir, { targets: [{ iqn: 'iqn.2026-11.org.example:a', luns: [{ file: 'luns/a/x.img', size: '1M' }] }] }), fakeWorld().components);
+  await inState.start();
+  t.ok(existsSync(join(dir, 'state', 'luns', 'a')), 'folders inside the state dir are created');
+  await inState.stop();
+});
+
+t.test('an open error (EACCES) names the LUN', async (t) => {
+  const dir = t.testdir();
+  const world = fakeWorld();
+  const components = {
+    ...world.components,
+    openBackstore: async (lun: LunConfig) => {
+      if (lun.lun === 5) throw Object.assign(new Error(`EACCES: permission denied, open '${lun.file}'`), { code: 'EACCES' });
+      return world.components.openBackstore(lun);
+    },
+  };
+  const system = new System(config(dir), components);
+  await t.rejects(system.start(), { message: /^LUN 5 of iqn\.2026-11\.org\.example:a \(\S+lun5\.img\): EACCES: permission denied/ });
+  t.equal(world.events.filter((e) => e.startsWith('close')).length, 1, 'the LUN opened before is closed again');
 });
