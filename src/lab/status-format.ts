@@ -23,10 +23,20 @@ export function statusLine(report: PairReport): string {
     entry.record.pairId, route, entry.record.mode, status.phase,
     status.phase === 'streaming' ? '' : progressBar(status.percentSynced, 20),
     `behind ${status.epochsBehind} epochs / ${formatBytes(status.bytesBehind)}`,
-    `RPO ${status.rpoSeconds.toFixed(1)} s`,
+    `out of sync ${formatBytes(status.outOfSyncBytes ?? 0)}`,
+    `RPO ${formatSeconds(status.rpoSeconds)}`,
+    status.whenSynced ? `synced ${status.whenSynced}` : 'never synced',
     `${formatBytes(status.throughputBytesPerSecond)}/s`,
+    status.dirtyMapError ? `DIRTY MAP NOT PERSISTED (writes fail): ${status.dirtyMapError}` : '',
   ];
   return parts.filter((p) => p !== '').join('  ');
+}
+
+/** RPO: 0 only when the replica holds everything; a small lag never rounds down to "0.0 s". */
+export function formatSeconds(seconds: number): string {
+  if (seconds === 0) return '0 s';
+  if (seconds < 0.1) return '<0.1 s';
+  return `${seconds.toFixed(1)} s`;
 }
 
 export function statusTable(reports: readonly PairReport[]): string {

@@ -28,7 +28,6 @@ export class CimReplicationAdapter implements CimReplicationEngine {
   /** 4 Synchronous Mirror Remote, 5 Asynchronous Mirror Remote. */
   readonly supportedReplicationTypes = [4, 5];
   readonly supportedOperations = [...OPERATIONS.keys()];
-  private readonly syncedAt = new Map<string, number>();
 
   constructor(private readonly engine: ReplicationEngine) {}
 
@@ -109,8 +108,7 @@ export class CimReplicationAdapter implements CimReplicationEngine {
   }
 
   private view(status: PairStatus): SynchronizationView {
-    if (status.phase === 'streaming' && !this.syncedAt.has(status.pairId)) this.syncedAt.set(status.pairId, Date.now());
-    const whenSynced = this.syncedAt.get(status.pairId);
+    const whenSynced = status.whenSynced === undefined ? undefined : Date.parse(status.whenSynced);
     return {
       source: volumePath(status.record.source.system, status.record.source.naa),
       target: volumePath(status.record.target.system, status.record.target.naa),
@@ -122,6 +120,7 @@ export class CimReplicationAdapter implements CimReplicationEngine {
       epochsBehind: status.epochsBehind,
       bytesBehind: status.bytesBehind,
       rpoSeconds: status.rpoSeconds,
+      outOfSyncBytes: status.outOfSyncBytes,
       ...(whenSynced === undefined ? {} : { whenSynced }),
     };
   }

@@ -347,7 +347,7 @@ function placeholderStatus(entry: PairEntry, role: 'source' | 'target'): PairSta
     pairId: entry.record.pairId, record: entry.record, role, phase,
     copyState: copyStateOf(phase), syncState: syncStateOf(phase), percentSynced: 0, replicaConsistent: false,
     generation: 0, lastShippedEpoch: 0, lastAppliedEpoch: 0, epochsBehind: 0, bytesBehind: 0, dirtyGrains: 0,
-    grainBytes: 0, rpoSeconds: 0, bytesShipped: 0, bytesResynced: 0, throughputBytesPerSecond: 0,
+    grainBytes: 0, outOfSyncBytes: 0, rpoSeconds: 0, bytesShipped: 0, bytesResynced: 0, throughputBytesPerSecond: 0,
     updatedAt: new Date().toISOString(),
   };
 }

@@ -11,7 +11,10 @@ type Reading = (status: PairStatus) => number;
 const GAUGES: ReadonlyArray<[string, string, Reading]> = [
   ['iscsi_sim_replication_epochs_behind', 'Epochs shipped but not yet applied by the replica', (s) => s.epochsBehind],
   ['iscsi_sim_replication_bytes_behind', 'Bytes the replica lacks (in flight + dirty grains when not streaming)', (s) => s.bytesBehind],
-  ['iscsi_sim_replication_rpo_seconds', 'Age of the oldest write the replica does not have yet', (s) => s.rpoSeconds],
+  ['iscsi_sim_replication_rpo_seconds', 'Age of the oldest acknowledged write the replica does not hold (0 only when it holds all)', (s) => s.rpoSeconds],
+  ['iscsi_sim_replication_out_of_sync_bytes', 'Bytes of the grains the replica may lack (dirty map)', (s) => s.outOfSyncBytes],
+  ['iscsi_sim_replication_when_synced_timestamp_seconds', 'Unix time the replica last became identical (0: not yet)', (s) => (s.whenSynced ? Date.parse(s.whenSynced) / 1000 : 0)],
+  ['iscsi_sim_replication_dirty_map_persist_failing', '1 while the dirty map cannot be persisted (writes needing a new mark fail)', (s) => (s.dirtyMapError ? 1 : 0)],
   ['iscsi_sim_replication_throughput_bytes_per_second', 'Bytes shipped per second (5 s window)', (s) => s.throughputBytesPerSecond],
   ['iscsi_sim_replication_dirty_grains', 'Grains marked in the dirty map', (s) => s.dirtyGrains],
   ['iscsi_sim_replication_percent_synced', 'Initial sync / resync progress', (s) => s.percentSynced],

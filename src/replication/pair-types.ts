@@ -89,8 +89,14 @@ export interface PairStatus {
   /** Grains the source still has to ship (dirty map population). */
   readonly dirtyGrains: number;
   readonly grainBytes: number;
-  /** now − oldest unapplied write, seconds (0 when nothing is pending). */
+  /** Bytes of the grains the replica may lack (dirty map population × grain), in every phase. */
+  readonly outOfSyncBytes: number;
+  /** now − oldest acknowledged write the replica does not hold, seconds; 0 only when it holds every one. */
   readonly rpoSeconds: number;
+  /** When the replica last became identical to the source (ISO time); absent until it first did. */
+  readonly whenSynced?: string;
+  /** The dirty map could not be persisted (writes needing a new mark fail until it can); the error. */
+  readonly dirtyMapError?: string;
   readonly bytesShipped: number;
   readonly bytesResynced: number;
   readonly throughputBytesPerSecond: number;

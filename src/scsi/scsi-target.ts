@@ -3,6 +3,7 @@
  * (SAM-5 order: LUN → unit attention → reservation → CDB parse → shared range / protection /
  * data-out checks → execute). Every failure becomes a CHECK CONDITION; nothing throws to the fabric.
  */
+import { WriteRecordError } from '../storage/backstore.ts';
 import { logger } from '../util/log.ts';
 import type { ItNexus, ScsiCommand, ScsiResponse, ScsiTargetDevice } from './command.ts';
 import { dataOutLength } from './data-out.ts';
@@ -83,6 +84,7 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
       return await this.dispatch(command);
     } catch (error) {
       scsiLog().error({ err: error, lun: command.lun, opcode: command.cdb[0] }, 'SCSI command failed');
+      if (error instanceof WriteRecordError) return checkCondition(senseFailure('hardware-write-error'));
       return checkCondition(senseFailure('internal-target-failure'));
     }
   }

@@ -48,6 +48,9 @@ const SENSE_TABLE = {
   'miscompare-during-verify': [SenseKey.Miscompare, 0x1d, 0x00],
   'read-error': [SenseKey.MediumError, 0x11, 0x00],
   'write-error': [SenseKey.MediumError, 0x0c, 0x00],
+  // The target could not durably record a write (its write-intent metadata failed), not a flaw of the
+  // medium at that LBA: HARDWARE ERROR + WRITE ERROR, so hosts fail the I/O without remapping the block.
+  'hardware-write-error': [SenseKey.HardwareError, 0x0c, 0x00],
   'internal-target-failure': [SenseKey.HardwareError, 0x44, 0x00],
   'medium-not-present': [SenseKey.NotReady, 0x3a, 0x00],
   'not-ready-manual-intervention': [SenseKey.NotReady, 0x04, 0x03],

@@ -29,6 +29,19 @@ export type WriteIntentListener = (offset: number, length: number) => void | Pro
  */
 export type WriteListener = (offset: number, chunks: readonly Buffer[], options: WriteOptions) => void | Promise<void>;
 
+/**
+ * Thrown (rejected) by a write-intent, write or flush listener that could not durably record the write
+ * (e.g. replication's dirty map could not be persisted). The write must fail where the initiator sees
+ * it (the SCSI layer answers CHECK CONDITION, HARDWARE ERROR / WRITE ERROR); the listener keeps what
+ * it needs to retry.
+ */
+export class WriteRecordError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'WriteRecordError';
+  }
+}
+
 /** Called after a successful flush (SYNCHRONIZE CACHE): replication closes an epoch here. */
 export type FlushListener = () => void | Promise<void>;
 

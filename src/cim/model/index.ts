@@ -86,6 +86,7 @@ function targetNamespace(s: ModelSources): CimInstance[] {
       SyncType: 6, Mode: sync.mode, CopyState: sync.copyState, SyncState: sync.syncState, PercentSynced: sync.percentSynced,
       SyncMaintained: true, ReplicationType: sync.mode === 2 ? 4 : 5, WhenSynced: sync.whenSynced ? cimTimestamp(sync.whenSynced) : null,
       ProgressStatus: sync.progressStatus ?? null, EpochsBehind: sync.epochsBehind ?? null, BytesBehind: sync.bytesBehind ?? null, RPOSeconds: sync.rpoSeconds ?? null,
+      OutOfSyncBytes: sync.outOfSyncBytes ?? null,
     }));
   }
   return out;

@@ -30,8 +30,10 @@ export interface SynchronizationView {
   /** Lag (shown as vendor properties of MSISCSITARGET_StorageSynchronized when given). */
   readonly epochsBehind?: number;
   readonly bytesBehind?: number;
-  /** now - oldest unapplied write, seconds. */
+  /** now − oldest acknowledged write the replica does not hold, seconds (0 only when it holds all). */
   readonly rpoSeconds?: number;
+  /** Bytes of the grains the replica may lack (the source's dirty map). */
+  readonly outOfSyncBytes?: number;
   /** CIM_Synchronized.ProgressStatus: 2 Completed, 3 Dormant, 6 Synchronizing, 7 Resyncing. */
   readonly progressStatus?: number;
 }

@@ -60,6 +60,8 @@ export class ChangeCapture {
   }
 
   get isStreaming(): boolean { return this.streaming; }
+  /** Wall-clock ms of the first write in the open (unsealed) epoch: acknowledged, not shipped yet. */
+  get openSince(): number | undefined { return this.open && !this.open.empty ? this.open.firstWriteAt : undefined; }
   /** Number the next opened (or reserved) epoch will get. */
   get upcomingEpoch(): number { return this.nextEpoch; }
 
@@ -75,7 +77,11 @@ export class ChangeCapture {
     this.clearTimer();
     if (this.open) {
       const dropped = this.open.seal();
-      for (const extent of dropped.extents) this.dirty.mark(extent.offset, extentLength(extent), NEEDS_RESYNC);
+      // Its grains are marked on disk already (write intent): this only re-tags them, so a failed
+      // persist here loses nothing; the next persist retries.
+      for (const extent of dropped.extents) {
+        this.dirty.mark(extent.offset, extentLength(extent), NEEDS_RESYNC, dropped.firstWriteAt)?.catch(() => undefined);
+      }
       this.slabs.give(dropped.slab);
     }
     this.open = undefined;
@@ -104,7 +110,12 @@ export class ChangeCapture {
   private onIntent(offset: number, length: number): void | Promise<void> {
     const key = `${offset}+${length}`;
     this.intents.set(key, (this.intents.get(key) ?? 0) + 1);
-    return this.dirty.hold(offset, length);
+    const held = this.dirty.hold(offset, length);
+    // The range could not be marked on disk: the write fails before its data is written, so the hold ends here.
+    return held?.catch((err: unknown) => {
+      this.endIntent(offset, length);
+      throw err;
+    });
   }
 
   private endIntent(offset: number, length: number): void {

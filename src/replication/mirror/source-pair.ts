@@ -53,7 +53,8 @@ export class SourcePair {
   private inFlightBytes = 0;
   private syncWaiters: SyncWaiter[] = [];
   private lastProgressAt = Date.now();
-  private aheadSince: number | undefined;
+  /** Last time the replica held every acknowledged write (CIM WhenSynced). */
+  private whenSynced: number | undefined;
   private resyncTarget: { lastEpoch: number; totalGrains: number; doneGrains: number } | undefined;
   private resyncRunning = false;
   private watchdog: NodeJS.Timeout | undefined;
@@ -146,11 +147,32 @@ export class SourcePair {
     return false;
   }
 
+  /**
+   * Wall-clock ms of the oldest acknowledged write the replica may not have: the first write of each
+   * epoch in flight or still open, and for grains no epoch carries (fractured, ahead, waiting for a
+   * resync) the dirty map's bound. Undefined when the replica holds every acknowledged write.
+   */
+  private oldestUnreplicatedWrite(): number | undefined {
+    let oldest = this.dirty?.resyncSince;
+    const open = this.capture?.openSince;
+    if (open !== undefined) oldest = Math.min(oldest ?? open, open);
+    for (const epoch of this.inFlight.values()) oldest = Math.min(oldest ?? epoch.firstWriteAt, epoch.firstWriteAt);
+    return oldest;
+  }
+
+  /** WhenSynced moves each time the replica becomes identical (nothing pending, open or in flight). */
+  private noteIfIdentical(): void {
+    if (this.phaseValue !== 'streaming' || this.inFlight.size > 0 || this.capture?.openSince !== undefined) return;
+    if ((this.dirty?.pendingCount ?? 0) > 0) return;
+    this.whenSynced = Date.now();
+  }
+
   status(): PairStatus {
     const now = Date.now();
-    let oldest: number | undefined = this.aheadSince;
-    for (const epoch of this.inFlight.values()) oldest = Math.min(oldest ?? epoch.firstWriteAt, epoch.firstWriteAt);
+    const oldest = this.oldestUnreplicatedWrite();
     const pending = this.dirty?.pendingCount ?? 0;
+    const grainBytes = this.dirty?.grainBytes ?? this.settings.options.grainBytes;
+    const persistFailure = this.dirty?.persistFailure;
     const target = this.resyncTarget;
     const percent = this.phaseValue === 'streaming' ? 100
       : target && target.totalGrains > 0 ? Math.floor((100 * target.doneGrains) / target.totalGrains) : 0;
@@ -170,7 +192,10 @@ export class SourcePair {
       bytesBehind: this.inFlightBytes + (this.phaseValue === 'streaming' ? 0 : pending * (this.dirty?.grainBytes ?? 0)),
       dirtyGrains: pending,
       grainBytes: this.settings.options.grainBytes,
-      rpoSeconds: oldest === undefined ? 0 : Math.max(0, (now - oldest) / 1000),
+      outOfSyncBytes: Math.min(this.settings.backstore.sizeBytes, pending * grainBytes),
+      rpoSeconds: oldest === undefined ? 0 : Math.max(0.001, (now - oldest) / 1000),
+      ...(this.whenSynced === undefined ? {} : { whenSynced: new Date(this.whenSynced).toISOString() }),
+      ...(persistFailure === undefined ? {} : { dirtyMapError: persistFailure }),
       bytesShipped: this.bytesShipped,
       bytesResynced: this.bytesResynced,
       throughputBytesPerSecond: this.meter.rate(now),
@@ -203,13 +228,14 @@ export class SourcePair {
     const dirty = this.dirty!;
     try {
       const previous = await this.shipper.previousGeneration();
+      // What the discarded epochs carried waits for the resync, as old as their first write.
+      const carried = this.oldestUnreplicatedWrite();
       this.discardInFlight();
       this.generation = Math.max(previous + 1, Date.now(), this.generation + 1);
-      dirty.markAllForResync();
+      dirty.markAllForResync(carried);
       capture.startGeneration();
       this.acked = 0;
       this.lastShipped = 0;
-      this.aheadSince = undefined;
       await this.shipper.announceGeneration(this.generation);
       const grains = dirty.grainsNeedingResync();
       this.resyncTarget = { lastEpoch: Number.MAX_SAFE_INTEGER, totalGrains: grains.length, doneGrains: 0 };
@@ -218,12 +244,14 @@ export class SourcePair {
       this.log.info({ pair: this.pairId, generation: this.generation, grains: grains.length, phase }, 'resync started');
       const holesEpoch = phase === 'initial-sync' ? await this.shipHoles() : 0;
       const generation = this.generation;
+      // A resync epoch carries writes as old as the oldest grain waiting when its pass started (RPO).
+      let passSince = dirty.resyncSince ?? Date.now();
       const context = {
         backstore: this.settings.backstore,
         dirty,
         chunkBytes: this.settings.options.resyncChunkBytes,
         reserveEpoch: () => capture.reserveEpoch(),
-        shipEpoch: (epoch: number, extents: Extent[], grainCount: number) => this.ship(epoch, encodePayload(extents), Date.now(), grainCount),
+        shipEpoch: (epoch: number, extents: Extent[], grainCount: number) => this.ship(epoch, encodePayload(extents), passSince, grainCount),
         waitForRoom: () => this.waitForRoom(),
         cancelled: () => this.closed || generation !== this.generation || this.phaseValue !== phase,
       };
@@ -232,6 +260,7 @@ export class SourcePair {
       // only what is marked when it starts, so this ends once nobody marks more.
       for (let pass = grains; pass.length > 0; pass = dirty.grainsNeedingResync()) {
         if (pass !== grains) this.resyncTarget.totalGrains += pass.length;
+        passSince = dirty.resyncSince ?? Date.now();
         const result = await runResync(context, pass);
         if (!result.completed) return;
         lastEpoch = Math.max(lastEpoch, result.lastEpoch);
@@ -296,6 +325,7 @@ export class SourcePair {
     this.syncWaiters = this.syncWaiters.filter((w) => w.epoch > ack.applied);
     for (const waiter of ready) waiter.resolve();
     this.checkResyncDone();
+    this.noteIfIdentical();
   }
 
   private checkResyncDone(): void {
@@ -305,6 +335,7 @@ export class SourcePair {
     if (this.phaseValue === 'initial-sync' || this.phaseValue === 'resyncing') {
       this.log.info({ pair: this.pairId, generation: this.generation }, 'replica in sync, streaming');
       this.setPhase('streaming');
+      this.noteIfIdentical();
     }
   }
 
@@ -329,7 +360,6 @@ export class SourcePair {
     if (this.closed || HELD_PHASES.includes(this.phaseValue) || this.phaseValue === 'ahead') return;
     this.log.warn({ pair: this.pairId, reason }, 'pair goes ahead (dirty map only)');
     this.capture?.stopStreaming();
-    this.aheadSince = this.aheadSince ?? Date.now();
     this.releaseSyncWaiters();
     this.setPhase('ahead');
   }

@@ -45,6 +45,7 @@ export const msIscsiTargetClasses: readonly ClassDecl[] = [
     { name: 'EpochsBehind', type: 'uint64' },
     { name: 'BytesBehind', type: 'uint64' },
     { name: 'RPOSeconds', type: 'real64' },
+    { name: 'OutOfSyncBytes', type: 'uint64' },
   ]),
   derive('HostedAccessPoint', 'CIM_HostedAccessPoint'),
   derive('HostedService', 'CIM_HostedService'),

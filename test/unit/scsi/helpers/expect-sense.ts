@@ -28,6 +28,7 @@ export const expectSenseOf = {
   powerOnReset: expectSense(0x6, 0x29, 0x00, 'UNIT ATTENTION / POWER ON, RESET'),
   miscompare: expectSense(0xe, 0x1d, 0x00, 'MISCOMPARE / MISCOMPARE DURING VERIFY'),
   invalidFieldInInformationUnit: expectSense(0x5, 0x0e, 0x03, 'ILLEGAL REQUEST / INVALID FIELD IN INFORMATION UNIT'),
+  hardwareWriteError: expectSense(0x4, 0x0c, 0x00, 'HARDWARE ERROR / WRITE ERROR'),
 };
 
 export function expectGood(t: Asserter, response: ScsiResponse, message = 'GOOD'): void {
