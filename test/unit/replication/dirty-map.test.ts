@@ -73,3 +73,25 @@ t.test('activity-log extents: one on-disk mark per extent, a crash resyncs whole
   await later.close();
   await map.close();
 });
+
+t.test('resyncSince: the age of what no epoch carries, kept across a restart (map header)', async (t) => {
+  const path = join(await tempDir(t), 'lun.dirty');
+  const map = await DirtyMap.open(path, SIZE, GRAIN, { extentBytes: GRAIN });
+  t.equal(map.resyncSince, undefined, 'clean: nothing waits');
+  await map.mark(0, GRAIN, 3);
+  t.equal(map.resyncSince, undefined, 'carried by epoch 3: the epoch says its age, not the map');
+  const before = Date.now();
+  await map.mark(4 * GRAIN, GRAIN, NEEDS_RESYNC, before - 5000);
+  t.equal(map.resyncSince, before - 5000, 'an older write time given by the caller is kept');
+  map.markAllForResync(before - 9000);
+  t.equal(map.resyncSince, before - 9000, 'a new generation: the discarded epochs\' age counts');
+  const recovered = await DirtyMap.open(path, SIZE, GRAIN, { extentBytes: GRAIN });
+  t.ok(recovered.resyncSince !== undefined && recovered.resyncSince <= before, `after a crash the recovered grains are at least as old as the map's first mark (${recovered.resyncSince} ≤ ${before})`);
+  await recovered.close();
+  await map.forgetAll();
+  t.equal(map.resyncSince, undefined, 'all clean again');
+  await map.close();
+  const clean = await DirtyMap.open(path, SIZE, GRAIN, { extentBytes: GRAIN });
+  t.equal(clean.resyncSince, undefined, 'a clean map on disk has no age');
+  await clean.close();
+});
