@@ -33,6 +33,7 @@ const SENSE_TABLE = {
   'too-many-segment-descriptors': [SenseKey.IllegalRequest, 0x26, 0x08],
   'unsupported-segment-descriptor-type': [SenseKey.IllegalRequest, 0x26, 0x09],
   'copy-target-device-not-reachable': [SenseKey.CopyAborted, 0x0d, 0x02],
+  'unexpected-inexact-segment': [SenseKey.CopyAborted, 0x26, 0x0a],
   'write-protected': [SenseKey.DataProtect, 0x27, 0x00],
   'power-on-reset': [SenseKey.UnitAttention, 0x29, 0x00],
   'bus-device-reset': [SenseKey.UnitAttention, 0x29, 0x03],

@@ -3,7 +3,7 @@ import { u16 } from '../cdb.ts';
 import type { LogicalUnit } from '../logical-unit.ts';
 import { defineOpcode, goodData } from '../opcode.ts';
 import { invalidCdbField } from '../sense.ts';
-import { VPD_PAGES } from './vpd-pages.ts';
+import { VPD_PAGES, vpdPageOffered } from './vpd-pages.ts';
 
 const STANDARD_LENGTH = 96;
 const VERSION_DESCRIPTORS = [0x00a0 /* SAM-5 */, 0x0960 /* iSCSI */, 0x0460 /* SPC-4 */, 0x04c0 /* SBC-3 */];
@@ -49,6 +49,7 @@ export const inquiry = defineOpcode({
     return {
       run({ unit, target, command }) {
         if (!evpd) return goodData(standardInquiry(unit, target), allocationLength);
+        if (!vpdPageOffered(pageCode, target)) return invalidCdbField(2);
         const data = VPD_PAGES.get(pageCode)!(unit, target, command.nexus.portalGroupTag);
         return goodData(data, allocationLength);
       },

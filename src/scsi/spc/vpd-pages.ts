@@ -1,6 +1,6 @@
 /** Vital product data pages (SPC-4 §7.8, SBC-3 §6.5). Each builder returns the whole page. */
 import type { LogicalUnit } from '../logical-unit.ts';
-import type { TargetContext } from '../opcode.ts';
+import { hasServiceActions, type TargetContext } from '../opcode.ts';
 
 export const MAX_TRANSFER_BYTES = 32 * 1024 * 1024;
 /** Bounded so one UNMAP / WRITE SAME cannot occupy the backstore for long. */
@@ -45,8 +45,13 @@ function scsiName(name: string): Buffer {
 
 const ISCSI_PROTOCOL = 0x5;
 
-function supportedPages(): Buffer {
-  return page(0x00, Buffer.from([...VPD_PAGES.keys()]));
+function supportedPages(_unit: LogicalUnit, target: TargetContext): Buffer {
+  return page(0x00, Buffer.from([...VPD_PAGES.keys()].filter((code) => vpdPageOffered(code, target))));
+}
+
+/** The Third-party Copy page describes EXTENDED COPY: offered only when the target does it. */
+export function vpdPageOffered(code: number, target: TargetContext): boolean {
+  return VPD_PAGES.has(code) && (code !== THIRD_PARTY_COPY || target.extendedCopy);
 }
 
 function unitSerialNumber(unit: LogicalUnit): Buffer {
@@ -105,10 +110,37 @@ function logicalBlockProvisioning(unit: LogicalUnit): Buffer {
   return page(0xb2, body);
 }
 
+const THIRD_PARTY_COPY = 0x8f;
+/** Copy commands listed in the Supported Commands descriptor, when the opcode table has them. */
+const COPY_OPCODES = [0x83, 0x84];
+
+/**
+ * Third-party Copy (SPC-4 §7.8.17) with its Supported Commands descriptor (type 0001h): each copy
+ * opcode of the table with its service actions. Limits and descriptor codes are in RECEIVE COPY
+ * RESULTS / OPERATING PARAMETERS (EXTENDED COPY LID1).
+ */
+function thirdPartyCopy(_unit: LogicalUnit, target: TargetContext): Buffer {
+  const list: number[] = [];
+  for (const opcode of COPY_OPCODES) {
+    const entry = target.opcodes.get(opcode);
+    if (!entry) continue;
+    const actions = hasServiceActions(entry) ? [...entry.serviceActions.keys()].sort((a, b) => a - b) : [];
+    list.push(opcode, actions.length, ...actions);
+  }
+  const length = 1 + list.length;
+  const descriptor = Buffer.alloc(4 + length + ((4 - (length % 4)) % 4));
+  descriptor.writeUInt16BE(0x0001, 0); // SUPPORTED COMMANDS
+  descriptor.writeUInt16BE(descriptor.length - 4, 2);
+  descriptor[4] = list.length;
+  Buffer.from(list).copy(descriptor, 5);
+  return page(THIRD_PARTY_COPY, descriptor);
+}
+
 export const VPD_PAGES: ReadonlyMap<number, VpdBuilder> = new Map<number, VpdBuilder>([
   [0x00, supportedPages],
   [0x80, unitSerialNumber],
   [0x83, deviceIdentification],
+  [THIRD_PARTY_COPY, thirdPartyCopy],
   [0xb0, blockLimits],
   [0xb1, blockDeviceCharacteristics],
   [0xb2, logicalBlockProvisioning],

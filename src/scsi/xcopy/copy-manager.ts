@@ -1,7 +1,8 @@
 /**
  * EXTENDED COPY (LID1) parameter list decoding and execution (SPC-4 §6.4): identification-descriptor
  * target descriptors (0xE4) resolved against this target's LUs by their VPD 0x83 designators, and
- * block-to-block segment descriptors (0x02) copied in bounded chunks through the normal write path.
+ * block-to-block segment descriptors (0x02, a 16-bit block count; 0x0A, a 32-bit byte count with byte
+ * offsets) copied in bounded chunks through the normal write path.
  */
 import type { ExecutionContext, TargetContext } from '../opcode.ts';
 import type { LogicalUnit } from '../logical-unit.ts';
@@ -18,6 +19,10 @@ export const COPY_LIMITS = {
 const HEADER = 16;
 const IDENTIFICATION_TARGET = 0xe4;
 const BLOCK_TO_BLOCK = 0x02;
+const BLOCK_TO_BLOCK_WITH_OFFSETS = 0x0a;
+/** Segment descriptor type codes this copy manager implements (RECEIVE COPY RESULTS operating parameters). */
+export const SEGMENT_DESCRIPTOR_TYPES = [BLOCK_TO_BLOCK, BLOCK_TO_BLOCK_WITH_OFFSETS] as const;
+export const TARGET_DESCRIPTOR_TYPES = [IDENTIFICATION_TARGET] as const;
 const CHUNK_BYTES = 1024 * 1024;
 
 export interface CopyRecord {
@@ -29,7 +34,8 @@ export interface CopyRecord {
 interface Segment {
   readonly source: number;
   readonly destination: number;
-  readonly blocks: number;
+  /** 0x02 counts blocks; 0x0A counts bytes from a byte offset into the first block of each side. */
+  readonly length: { readonly blocks: number } | { readonly bytes: number; readonly sourceOffset: number; readonly destinationOffset: number };
   readonly sourceLba: number;
   readonly destinationLba: number;
 }
@@ -98,13 +104,16 @@ export function planCopy(list: Buffer, target: TargetContext): CopyPlan | SenseF
     if (offset + 4 > segmentEnd) return senseFailure('parameter-list-length-error');
     const type = list[offset];
     const length = 4 + list.readUInt16BE(offset + 2);
-    if (type !== BLOCK_TO_BLOCK) return senseFailure('unsupported-segment-descriptor-type');
-    if (offset + length > segmentEnd || length < 28) return senseFailure('parameter-list-length-error');
+    if (type !== BLOCK_TO_BLOCK && type !== BLOCK_TO_BLOCK_WITH_OFFSETS) return senseFailure('unsupported-segment-descriptor-type');
+    const minimum = type === BLOCK_TO_BLOCK ? 28 : 32;
+    if (offset + length > segmentEnd || length < minimum) return senseFailure('parameter-list-length-error');
     if (segments.length >= COPY_LIMITS.maxSegmentDescriptors) return senseFailure('too-many-segment-descriptors');
     segments.push({
       source: list.readUInt16BE(offset + 4),
       destination: list.readUInt16BE(offset + 6),
-      blocks: list.readUInt16BE(offset + 10),
+      length: type === BLOCK_TO_BLOCK
+        ? { blocks: list.readUInt16BE(offset + 10) }
+        : { bytes: list.readUInt32BE(offset + 8), sourceOffset: list.readUInt16BE(offset + 28), destinationOffset: list.readUInt16BE(offset + 30) },
       sourceLba: Number(list.readBigUInt64BE(offset + 12)),
       destinationLba: Number(list.readBigUInt64BE(offset + 20)),
     });
@@ -120,9 +129,19 @@ export async function runCopy(plan: CopyPlan, context: ExecutionContext, record:
     const source = plan.targets[segment.source];
     const destination = plan.targets[segment.destination];
     if (!source || !destination) return copyAborted();
-    const bytes = segment.blocks * source.blockSize;
-    if (source.blockSize !== destination.blockSize || bytes > COPY_LIMITS.maxSegmentBytes) return copyAborted();
-    if (segment.sourceLba + segment.blocks > source.blocks || segment.destinationLba + segment.blocks > destination.blocks) return copyAborted();
+    if (source.blockSize !== destination.blockSize) return copyAborted();
+    const blockSize = source.blockSize;
+    const length = segment.length;
+    let bytes: number;
+    if ('blocks' in length) bytes = length.blocks * blockSize;
+    else {
+      // Whole blocks only: a copy that starts or ends inside a block would write part of one.
+      if (length.sourceOffset !== 0 || length.destinationOffset !== 0 || length.bytes % blockSize !== 0) return senseFailure('unexpected-inexact-segment');
+      bytes = length.bytes;
+    }
+    if (bytes > COPY_LIMITS.maxSegmentBytes) return copyAborted();
+    const blocks = bytes / blockSize;
+    if (segment.sourceLba + blocks > source.blocks || segment.destinationLba + blocks > destination.blocks) return copyAborted();
     for (let done = 0; done < bytes; done += CHUNK_BYTES) {
       const length = Math.min(CHUNK_BYTES, bytes - done);
       const data = await source.backstore.read(segment.sourceLba * source.blockSize + done, length);

@@ -3,7 +3,7 @@ import { u32 } from '../cdb.ts';
 import { dataOutBuffer } from '../data-out.ts';
 import { defineOpcode, good, goodData, type OpcodeDescriptor } from '../opcode.ts';
 import { invalidCdbField, senseFailure } from '../sense.ts';
-import { COPY_LIMITS, planCopy, runCopy, type CopyRecord } from './copy-manager.ts';
+import { COPY_LIMITS, planCopy, runCopy, SEGMENT_DESCRIPTOR_TYPES, TARGET_DESCRIPTOR_TYPES, type CopyRecord } from './copy-manager.ts';
 
 const MAX_PARAMETER_LIST = 16 + COPY_LIMITS.maxDescriptorListLength;
 
@@ -47,7 +47,7 @@ function copyStatus(record: CopyRecord): Buffer {
 }
 
 function operatingParameters(): Buffer {
-  const codes = [0x02, 0xe4];
+  const codes = [...SEGMENT_DESCRIPTOR_TYPES, ...TARGET_DESCRIPTOR_TYPES];
   const out = Buffer.alloc(44 + codes.length);
   out.writeUInt32BE(out.length - 4, 0);
   out.writeUInt16BE(COPY_LIMITS.maxTargetDescriptors, 8);

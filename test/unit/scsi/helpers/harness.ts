@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ItNexus, ScsiResponse } from '../../../../src/scsi/command.ts';
 import { LogicalUnit, type LogicalUnitOptions } from '../../../../src/scsi/logical-unit.ts';
-import { createScsiTarget, type ScsiTarget } from '../../../../src/scsi/scsi-target.ts';
+import { createScsiTarget, type ScsiTarget, type ScsiTargetOptions } from '../../../../src/scsi/scsi-target.ts';
 import { SparseFileBackstore } from '../../../../src/storage/sparse-file-backstore.ts';
 
 export const TARGET_IQN = 'iqn.2026-11.org.iscsi-sim:unit-test';
@@ -27,12 +27,12 @@ interface TapLike {
   teardown(fn: () => Promise<void> | void): void;
 }
 
-export async function harness(t: TapLike, options: { blocks?: number; blockSize?: number; unit?: Partial<LogicalUnitOptions>; clearAttentions?: boolean } = {}): Promise<Harness> {
+export async function harness(t: TapLike, options: { blocks?: number; blockSize?: number; unit?: Partial<LogicalUnitOptions>; clearAttentions?: boolean; opcodes?: ScsiTargetOptions['opcodes'] } = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'scsi-test-'));
   const blockSize = options.blockSize ?? 512;
   const backstore = await SparseFileBackstore.open({ path: join(dir, 'lun0.img'), sizeBytes: (options.blocks ?? 2048) * blockSize, blockSize });
   const unit = new LogicalUnit({ lun: 0, backstore, serial: 'TESTSERIAL0001', ...options.unit });
-  const target = createScsiTarget({ targetIqn: TARGET_IQN, units: [unit] });
+  const target = createScsiTarget({ targetIqn: TARGET_IQN, units: [unit], opcodes: options.opcodes });
   const main = nexus();
   target.nexusAdded(main);
   if (options.clearAttentions ?? true) unit.unitAttentions.clear(main.id);
