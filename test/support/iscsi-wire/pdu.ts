@@ -148,6 +148,16 @@ export function logoutRequest(f: { itt: number; cmdSN: number; expStatSN: number
   return h;
 }
 
+/** RFC 7143 §11.10 Text Request, final (F=1), a new exchange (TTT 0xffffffff). */
+export function textRequest(f: { itt: number; cmdSN: number; expStatSN: number; immediate?: boolean }, dataLength: number): Buffer {
+  const h = setLengths(header(Op.TextRequest, f.immediate ?? true, 0x80), dataLength);
+  h.writeUInt32BE(f.itt, 16);
+  h.writeUInt32BE(NO_TAG, 20);
+  h.writeUInt32BE(f.cmdSN, 24);
+  h.writeUInt32BE(f.expStatSN, 28);
+  return h;
+}
+
 /** A BHS with any opcode (also reserved ones) and otherwise plausible fields. */
 export function anyOpcode(opcode: number, f: { itt: number; cmdSN: number; expStatSN: number }, dataLength = 0): Buffer {
   const h = setLengths(header(opcode, false, 0x80), dataLength);

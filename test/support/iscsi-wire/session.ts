@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { WireConnection } from './connection.ts';
 import {
-  NO_TAG, Op, dataOut, decodeKeys, encodeKeys, frame, loginRequest, nopOut, logoutRequest, scsiCommand, type Pdu,
+  NO_TAG, Op, dataOut, decodeKeys, encodeKeys, frame, loginRequest, nopOut, logoutRequest, scsiCommand, textRequest, type Pdu,
 } from './pdu.ts';
 
 export interface LoginOptions {
@@ -20,6 +20,12 @@ export interface CommandResult {
   status: number;
   data: Buffer;
   sense: Buffer;
+  /** RFC 7143 §11.4.5: the O/U bits and Residual Count of the response carrying the status. */
+  residual: { overflow: boolean; underflow: boolean; count: number };
+}
+
+function residualOf(status: Pdu): CommandResult['residual'] {
+  return { overflow: (status.flags & 0x04) !== 0, underflow: (status.flags & 0x02) !== 0, count: status.header.readUInt32BE(44) };
 }
 
 export class ProtocolError extends Error {}
@@ -137,13 +143,41 @@ export class TestSession {
         pdu.data.copy(data, pdu.header.readUInt32BE(40));
         if (pdu.flags & 0x01) { // S bit: status in the last Data-In (RFC 7143 §11.7.4)
           this.expStatSN = pdu.statSN + 1;
-          return { status: pdu.header[3], data, sense: Buffer.alloc(0) };
+          return { status: pdu.header[3], data, sense: Buffer.alloc(0), residual: residualOf(pdu) };
         }
       } else {
         this.expStatSN = pdu.statSN + 1;
         const senseLength = pdu.data.length >= 2 ? pdu.data.readUInt16BE(0) : 0;
-        return { status: pdu.header[3], data, sense: pdu.data.subarray(2, 2 + senseLength) };
+        return { status: pdu.header[3], data, sense: pdu.data.subarray(2, 2 + senseLength), residual: residualOf(pdu) };
       }
+    }
+  }
+
+  /**
+   * One immediate Text Request carrying `text` (pairs separated by NULs); returns the Text Response or
+   * the Reject that answers it, whichever comes.
+   */
+  async text(text: string): Promise<Pdu> {
+    const itt = this.itt++;
+    const body = Buffer.from(`${text}\0`, 'utf8');
+    this.conn.send(frame(textRequest({ itt, cmdSN: this.cmdSN, expStatSN: this.expStatSN }, body.length), body, { digests: this.conn.stream.digests }));
+    while (true) {
+      const pdu = await this.conn.next(this.timeoutMs);
+      if (pdu === 'closed' || pdu === 'timeout') throw new ProtocolError(`connection ${pdu} while waiting for the answer to a Text Request`);
+      if (pdu.opcode === Op.NopIn) {
+        if (pdu.ttt !== NO_TAG) this.answerPing(pdu);
+        continue;
+      }
+      if (pdu.opcode === Op.TextResponse && pdu.itt === itt) {
+        this.expStatSN = pdu.statSN + 1;
+        return pdu;
+      }
+      // A Reject carries the rejected header: its ITT is at bytes 16..19 of the data segment.
+      if (pdu.opcode === Op.Reject && pdu.data.length >= 48 && pdu.data.readUInt32BE(16) === itt) {
+        this.expStatSN = pdu.statSN + 1;
+        return pdu;
+      }
+      throw new ProtocolError(`unexpected opcode 0x${pdu.opcode.toString(16)} while waiting for the answer to a Text Request`);
     }
   }
 
