@@ -9,6 +9,7 @@ import type {
 import { CLS, volumePath } from '../cim/model/paths.ts';
 import { getKey, type ObjectPath } from '../cim/types.ts';
 import { EngineError, type PairOperation, type ReplicationEngine } from './engine.ts';
+import { isSplitBrainPolicy, SPLIT_BRAIN_POLICIES } from './mirror/admin-transitions.ts';
 import type { PairPhase, PairStatus } from './pair-types.ts';
 
 /** ModifyReplicaSynchronization.Operation value map (CIM_ReplicationService). */
@@ -23,6 +24,9 @@ const PROGRESS: ReadonlyMap<PairPhase, number> = new Map([
 ]);
 
 const SYNC_JOB_TIMEOUT_MS = 24 * 3600 * 1000;
+
+/** Operations whose effect continues after the reply (a drain, a resync, the other system's part): 4096 + job. */
+const JOB_OPERATIONS: ReadonlySet<PairOperation> = new Set(['resume', 'resync', 'failover', 'failback', 'reverse-roles']);
 
 export class CimReplicationAdapter implements CimReplicationEngine {
   /** 4 Synchronous Mirror Remote, 5 Asynchronous Mirror Remote. */
@@ -61,16 +65,39 @@ export class CimReplicationAdapter implements CimReplicationEngine {
     }
   }
 
-  async modifyReplicaSynchronization(operation: number, synchronization: ObjectPath): Promise<MethodOutcome> {
+  async modifyReplicaSynchronization(operation: number, synchronization: ObjectPath, force = false): Promise<MethodOutcome> {
     const op = OPERATIONS.get(operation);
     if (!op) return { returnValue: 1, description: `operation ${operation} not supported` };
     const pair = this.findPair(synchronization);
     if (!pair) return { returnValue: 5, description: 'Synchronization does not exist' };
     try {
-      await this.engine.modify(pair.pairId, op);
-      if (op === 'resume' || op === 'resync' || op === 'failback' || op === 'reverse-roles') {
-        return { returnValue: 4096, completion: this.untilSynchronized(pair.pairId) };
-      }
+      const published = await this.engine.modify(pair.pairId, op, force);
+      if (JOB_OPERATIONS.has(op)) return { returnValue: 4096, completion: this.engine.waitOperation(published, SYNC_JOB_TIMEOUT_MS) };
+      return { returnValue: 0 };
+    } catch (err) {
+      return failure(err);
+    }
+  }
+
+  /** Vendor ResolveSplitBrain: keep `keep`'s data, the other system resyncs the diverged grains. */
+  async resolveSplitBrain(synchronization: ObjectPath, keep: string): Promise<MethodOutcome> {
+    const pair = this.findPair(synchronization);
+    if (!pair) return { returnValue: 5, description: 'Synchronization does not exist' };
+    try {
+      const published = await this.engine.resolve(pair.pairId, keep);
+      return { returnValue: 4096, completion: this.engine.waitOperation(published, SYNC_JOB_TIMEOUT_MS) };
+    } catch (err) {
+      return failure(err);
+    }
+  }
+
+  /** Vendor SetSplitBrainPolicy: manual (default), discard-zero-changes, discard-least-changes. */
+  async setSplitBrainPolicy(synchronization: ObjectPath, policy: string): Promise<MethodOutcome> {
+    const pair = this.findPair(synchronization);
+    if (!pair) return { returnValue: 5, description: 'Synchronization does not exist' };
+    if (!isSplitBrainPolicy(policy)) return { returnValue: 5, description: `Policy must be one of ${SPLIT_BRAIN_POLICIES.join(', ')}` };
+    try {
+      await this.engine.setSplitBrainPolicy(pair.pairId, policy);
       return { returnValue: 0 };
     } catch (err) {
       return failure(err);
@@ -103,8 +130,13 @@ export class CimReplicationAdapter implements CimReplicationEngine {
   private findPair(synchronization: ObjectPath): PairStatus | undefined {
     const source = getKey(synchronization, 'SystemElement');
     const target = getKey(synchronization, 'SyncedElement');
-    const naaOf = (v: unknown) => (typeof v === 'object' && v !== null ? String(getKey(v as ObjectPath, 'DeviceID') ?? '') : '');
-    return this.engine.pairs().find((p) => p.record.source.naa === naaOf(source) && p.record.target.naa === naaOf(target));
+    const naaOf = (v: unknown) => (typeof v === 'object' && v !== null ? String(getKey(v as ObjectPath, 'DeviceID') ?? '').toLowerCase() : '');
+    const [a, b] = [naaOf(source), naaOf(target)];
+    // Either orientation: a path taken before a failover (which reverses the relationship) still names the pair.
+    return this.engine.pairs().find((p) => {
+      const [s, t] = [p.record.source.naa.toLowerCase(), p.record.target.naa.toLowerCase()];
+      return (s === a && t === b) || (s === b && t === a);
+    });
   }
 
   private view(status: PairStatus): SynchronizationView {
@@ -121,6 +153,7 @@ export class CimReplicationAdapter implements CimReplicationEngine {
       bytesBehind: status.bytesBehind,
       rpoSeconds: status.rpoSeconds,
       outOfSyncBytes: status.outOfSyncBytes,
+      splitBrain: status.phase === 'split-brain',
       ...(whenSynced === undefined ? {} : { whenSynced }),
     };
   }

@@ -10,16 +10,21 @@ import { Redis } from 'ioredis';
 import type { LunView, SystemView } from '../system/view.ts';
 import { logger } from '../util/log.ts';
 import { PAIR_EVENTS_CHANNEL, pairKeys } from './keys.ts';
-import { PairRegistry, type AdminState, type PairEntry } from './mirror/pair-registry.ts';
+import {
+  afterHandover, autoResolve, planOperation, planResolve, sourceDuty, targetDuty, type AdminState, type PairOperation, type Plan,
+} from './mirror/admin-transitions.ts';
+import { DirtyMap } from './capture/dirty-map.ts';
+import { generationOf, PairRegistry, type EntryChanges, type PairEntry } from './mirror/pair-registry.ts';
 import { ReplicaPair } from './mirror/replica-pair.ts';
 import { SourcePair } from './mirror/source-pair.ts';
 import { replicationOptions, type ReplicationOptions } from './options.ts';
+import type { SplitBrainPolicy } from './mirror/admin-transitions.ts';
 import type { VerifyOptions, VerifyReport } from './sync/verify.ts';
 import {
   copyStateOf, syncStateOf, type LunAddress, type PairPhase, type PairRecord, type PairStatus, type ReplicationMode,
 } from './pair-types.ts';
 
-export type PairOperation = 'fracture' | 'suspend' | 'resume' | 'resync' | 'detach' | 'failover' | 'failback' | 'reverse-roles';
+export type { PairOperation } from './mirror/admin-transitions.ts';
 
 export interface CreateMirrorRequest {
   readonly source: { readonly targetIqn: string; readonly lun: number };
@@ -47,6 +52,8 @@ export class ReplicationEngine {
   private readonly entries = new Map<string, PairEntry>();
   private readonly remoteStatus = new Map<string, PairStatus>();
   private readonly reconciling = new Map<string, Promise<void>>();
+  /** Pairs whose hand-over (fence + drain, then reverse) runs on this system. */
+  private readonly handovers = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly log = logger.child({ component: 'replication' });
@@ -105,17 +112,59 @@ export class ReplicationEngine {
     return this.status(pairId)!;
   }
 
-  /** Operator actions; valid on either system of the pair. */
-  async modify(pairId: string, operation: PairOperation): Promise<void> {
-    const entry = await this.registry.fetch(pairId) ?? this.entries.get(pairId);
-    if (!entry || entry.admin === 'detached') throw new EngineError('invalid', `no mirror ${pairId}`);
-    const next = nextAdmin(entry, operation);
-    if (next === undefined) throw new EngineError('state', `${operation} is not possible while the pair is ${entry.admin}`);
-    const record = operation === 'reverse-roles' ? { ...entry.record, source: entry.record.target, target: entry.record.source } : entry.record;
-    const published = await this.registry.publish(record, next);
-    this.entries.set(pairId, published);
+  /**
+   * Operator actions; valid on either system of the pair. Returns the entry as published; the work
+   * (drain, resync, the other system's part) goes on and is observed with `waitOperation`.
+   */
+  async modify(pairId: string, operation: PairOperation, force = false): Promise<PairEntry> {
+    const entry = await this.currentEntry(pairId);
+    const plan = planOperation(entry.admin, operation, { sourceReachable: await this.sourceReachable(entry), force });
+    const published = await this.apply(entry, plan);
     if (operation === 'resync') await this.sources.get(pairId)?.resume();
     await this.reconcileQueued(pairId);
+    return published;
+  }
+
+  /** Split brain: keep `keep`'s data; the other system resyncs the diverged grains from it. */
+  async resolve(pairId: string, keep: string): Promise<PairEntry> {
+    const entry = await this.currentEntry(pairId);
+    const published = await this.apply(entry, planResolve(entry.admin, keep, entry.record.source.system, entry.record.target.system));
+    await this.reconcileQueued(pairId);
+    return published;
+  }
+
+  /** Opt-in automatic split-brain resolution for a pair (DRBD after-sb policies). */
+  async setSplitBrainPolicy(pairId: string, policy: SplitBrainPolicy): Promise<PairEntry> {
+    const entry = await this.currentEntry(pairId);
+    const published = await this.registry.publish(entry.record, entry.admin, { splitBrainPolicy: policy });
+    this.entries.set(pairId, published);
+    return published;
+  }
+
+  /**
+   * Resolves when the operation published as `entry` has taken effect on both systems (the new source
+   * reports the expected phase at the entry's data generation); rejects with the reason otherwise.
+   */
+  async waitOperation(published: PairEntry, timeoutMs: number): Promise<void> {
+    const pairId = published.record.pairId;
+    const since = Date.now();
+    const deadline = since + timeoutMs;
+    const wantedSource = published.record.source.system;
+    while (!this.closed && Date.now() < deadline) {
+      const entry = this.redis.status === 'ready' ? await this.registry.fetch(pairId).catch(() => undefined) : undefined;
+      const status = entry ? await this.publishedStatus(pairId) : undefined;
+      if (entry && status) {
+        if (entry.admin === 'split-brain' && published.admin !== 'split-brain') throw new Error('split brain detected: resolve it with pair resolve --keep SYSTEM');
+        const settled = afterHandover(published.admin);
+        const goal: AdminState = settled ?? published.admin;
+        const source = settled ? published.record.target.system : wantedSource;
+        const current = entry.record.source.system === source && entry.admin === goal
+          && (status.dataGeneration ?? 1) === generationOf(entry) && Date.parse(status.updatedAt) >= since;
+        if (current && doneIn(goal, status.phase)) return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`mirror ${pairId}: ${published.admin} did not complete within ${Math.round(timeoutMs / 1000)} s`);
   }
 
   /** Online verify of a pair whose source is on this system. */
@@ -142,11 +191,11 @@ export class ReplicationEngine {
   }
 
   status(pairId: string): PairStatus | undefined {
-    const source = this.sources.get(pairId);
-    if (source) return source.status();
-    const remote = this.remoteStatus.get(pairId);
-    if (remote) return remote;
     const entry = this.entries.get(pairId);
+    const source = this.sources.get(pairId);
+    if (source) return entry ? withEntry(source.status(), entry) : source.status();
+    const remote = this.remoteStatus.get(pairId);
+    if (remote && (!entry || remote.record.source.system === entry.record.source.system)) return entry ? withEntry(remote, entry) : remote;
     return entry ? placeholderStatus(entry, entry.record.source.system === this.systemName ? 'source' : 'target') : undefined;
   }
 
@@ -212,13 +261,24 @@ export class ReplicationEngine {
 
   /** Sources publish their status; replicas read it (CIM and the CLI on the peer show the same numbers). */
   private async exchangeStatus(): Promise<void> {
-    for (const [pairId, pair] of this.sources) {
-      await this.redis.set(pairKeys(pairId).status, JSON.stringify(pair.status()), 'PX', STATUS_TTL_MS);
-    }
+    for (const pairId of this.sources.keys()) await this.publishStatus(pairId);
     for (const pairId of this.replicas.keys()) {
-      const text = await this.redis.get(pairKeys(pairId).status);
-      if (text) this.remoteStatus.set(pairId, { ...(JSON.parse(text) as PairStatus), role: 'target' });
+      const status = await this.publishedStatus(pairId);
+      if (status) this.remoteStatus.set(pairId, { ...status, role: 'target' });
     }
+  }
+
+  private async publishStatus(pairId: string): Promise<void> {
+    const status = this.status(pairId);
+    if (status && this.sources.has(pairId) && this.redis.status === 'ready') {
+      await this.redis.set(pairKeys(pairId).status, JSON.stringify(status), 'PX', STATUS_TTL_MS).catch(() => undefined);
+    }
+  }
+
+  private async publishedStatus(pairId: string): Promise<PairStatus | undefined> {
+    const text = await this.redis.get(pairKeys(pairId).status).catch(() => null);
+    if (!text) return undefined;
+    try { return JSON.parse(text) as PairStatus; } catch { return undefined; }
   }
 
   /** One reconcile per pair at a time; a request during a run queues one more run. */
@@ -245,64 +305,177 @@ export class ReplicationEngine {
     if (!isSource && !isTarget) return;
     if (admin === 'detached') {
       await this.stopSource(pairId, false);
+      const lun = this.settings.view.lun(isSource ? record.source.targetIqn : record.target.targetIqn, isSource ? record.source.lun : record.target.lun);
       const replica = this.replicas.get(pairId);
-      if (replica) { await replica.reconcile('detached'); await replica.close(); this.replicas.delete(pairId); }
+      if (replica) { await replica.reconcile('released'); await replica.close(); this.replicas.delete(pairId); }
+      if (lun) lun.writeProtected = false;
       await this.registry.forget(pairId);
       this.entries.delete(pairId);
       return;
     }
-    const known = this.registry.localEntries().some((e) => e.record.pairId === pairId);
+    const previous = this.registry.localEntries().find((e) => e.record.pairId === pairId);
+    if (isTarget && entry.fenced === me && fromRedis) {
+      // Failed over without this system's consent (it was down or cut off): before anything else,
+      // find out whether it wrote what the new source lacks (split brain).
+      await this.checkFencedWriter(entry);
+      return;
+    }
     await this.registry.remember(entry);
     if (isTarget) await this.reconcileTarget(entry);
-    else await this.reconcileSource(entry, !known);
+    else await this.reconcileSource(entry, previous === undefined);
+    await this.publishStatus(pairId);
   }
 
   private async reconcileTarget(entry: PairEntry): Promise<void> {
     const { record, admin } = entry;
-    // This system was the source before a reverse: hand over what it changed, then become the replica.
-    if (this.sources.has(record.pairId)) await this.stopSource(record.pairId, true);
     const lun = this.settings.view.lun(record.target.targetIqn, record.target.lun);
+    if (lun) lun.writeProtected = true;
+    // This system was the source before the writer role moved: what it still had pending goes to
+    // the new source (it resyncs those grains from its side), then it becomes the replica.
+    if (this.sources.has(record.pairId)) await this.stopSource(record.pairId, true);
     if (!lun) { this.log.warn({ pair: record.pairId }, 'replica LUN not found on this system'); return; }
     let replica = this.replicas.get(record.pairId);
     if (!replica) {
       replica = new ReplicaPair({ record, lun, stateDir: this.settings.view.stateDir, redis: this.redis, redisUrl: this.settings.redisUrl, options: this.options });
       this.replicas.set(record.pairId, replica);
     }
-    await replica.reconcile(admin);
-    if (admin === 'failback-pending' || admin === 'reversing') {
-      this.entries.set(record.pairId, await this.registry.publish(record, 'active'));
-    }
+    await replica.reconcile(targetDuty(admin));
   }
 
   private async reconcileSource(entry: PairEntry, firstSeen: boolean): Promise<void> {
     const { record, admin } = entry;
+    const duty = sourceDuty(admin);
+    if (!duty) return;
+    const lun = this.settings.view.lun(record.source.targetIqn, record.source.lun);
+    if (!lun) { this.log.warn({ pair: record.pairId }, 'source LUN not found on this system'); return; }
+    // Fence first: a source handing over accepts no write from now on.
+    if (duty === 'drain') lun.writeProtected = true;
     const replica = this.replicas.get(record.pairId);
     if (replica) {
-      // This system was the replica before a reverse: it becomes writable and the source.
+      // This system was the replica: it becomes the source (the LUN stays protected until capture runs).
       await replica.retire();
       this.replicas.delete(record.pairId);
     }
-    // The other side is handing over; start once it says 'active'.
-    if (admin === 'failback-pending' || admin === 'reversing') return;
-    const lun = this.settings.view.lun(record.source.targetIqn, record.source.lun);
-    if (!lun) { this.log.warn({ pair: record.pairId }, 'source LUN not found on this system'); return; }
-    lun.writeProtected = false;
+    const held = duty === 'hold' ? heldPhase(admin) : undefined;
     let pair = this.sources.get(record.pairId);
-    const held = heldPhase(admin);
     if (!pair) {
+      // A hand-over starts held, so its snapshot (grains, bytes) is taken before anything ships.
+      const initialPhase = held ?? (duty === 'drain' ? 'fractured' : undefined);
       pair = new SourcePair({
         record, backstore: lun.backstore, redis: this.redis, redisUrl: this.settings.redisUrl, options: this.options,
         dirtyMapPath: join(this.settings.view.stateDir, 'replication', `${record.pairId}.source.dirty`),
-        ...(held ? { initialPhase: held } : {}),
+        ...(initialPhase ? { initialPhase } : {}),
       });
       this.sources.set(record.pairId, pair);
-      await pair.start(firstSeen && entry.revision === 1, held ? [] : await this.takeHandover(record.pairId));
+      await pair.start(firstSeen && entry.revision === 1, await this.takeHandover(record.pairId));
+    } else {
+      const grains = await this.takeHandover(record.pairId);
+      if (grains.length > 0) await pair.resyncGrains(grains);
+    }
+    const stopped = pair.phase === 'fractured' || pair.phase === 'suspended' || pair.phase === 'failed-over';
+    if (held) {
+      if (pair.phase !== held) pair.hold(held);
+    } else if (duty === 'drain') {
+      this.startHandover(record.pairId);
+      if (stopped) void pair.resume();
+    } else if (stopped) {
+      await pair.resume();
+    }
+    // Capture is attached: writes from here on are tracked.
+    if (duty !== 'drain') lun.writeProtected = false;
+  }
+
+  /**
+   * The source's part of a hand-over (failing-over, reversing, failing-back): fenced, it ships
+   * everything the target lacks; once the target confirmed it all, the record is reversed at a new
+   * data generation and the target becomes the writable side.
+   */
+  private startHandover(pairId: string): void {
+    if (this.handovers.has(pairId)) return;
+    const pair = this.sources.get(pairId);
+    if (!pair) return;
+    this.handovers.add(pairId);
+    const before = pair.status();
+    const grains = before.dirtyGrains;
+    void (async () => {
+      try {
+        while (!this.closed && this.sources.get(pairId) === pair) {
+          const entry = this.entries.get(pairId);
+          const next = entry ? afterHandover(entry.admin) : undefined;
+          if (!entry || !next || entry.record.source.system !== this.systemName) return;
+          if (!(await pair.drained(1000))) continue;
+          const latest = await this.registry.fetch(pairId);
+          if (!latest || latest.revision !== entry.revision) continue;
+          const after = pair.status();
+          const published = await this.registry.publish({ ...entry.record, source: entry.record.target, target: entry.record.source }, next, {
+            generation: generationOf(entry) + 1,
+            fenced: null,
+            lastTransfer: { operation: entry.admin, from: this.systemName, grains, bytes: after.bytesShipped - before.bytesShipped, at: new Date().toISOString() },
+          });
+          this.log.info({ pair: pairId, operation: entry.admin, grains, bytes: after.bytesShipped - before.bytesShipped }, 'hand-over complete: the writer role moved');
+          await this.registry.remember(published);
+          this.entries.set(pairId, published);
+          void this.reconcileQueued(pairId);
+          return;
+        }
+      } catch (err) {
+        this.log.warn({ pair: pairId, err: (err as Error).message }, 'hand-over interrupted; retried by the next reconcile');
+      } finally {
+        this.handovers.delete(pairId);
+      }
+    })();
+  }
+
+  /**
+   * This system was the writer and the pair was failed over without it (forced, or it was
+   * unreachable). Its changes the new source lacks: none → it simply becomes the target; grains it
+   * wrote while running → split brain (or an opt-in policy decides); grains only a crash left marked
+   * (possibly changed, never confirmed) → resynced from the new source, like DRBD's crashed primary.
+   */
+  private async checkFencedWriter(entry: PairEntry): Promise<void> {
+    const { record } = entry;
+    const pairId = record.pairId;
+    const me = this.systemName;
+    const lun = this.settings.view.lun(record.target.targetIqn, record.target.lun);
+    if (lun) lun.writeProtected = true;
+    const pair = this.sources.get(pairId);
+    let written: number[] = [];
+    let recovered = 0;
+    if (pair) {
+      pair.hold('failed-over');
+      written = pair.writtenUnconfirmedGrains();
+      recovered = (pair.dirtyMap?.pendingCount ?? 0) - written.length;
+    } else {
+      recovered = await this.pendingOnDisk(pairId, lun?.sizeBytes);
+    }
+    await this.registry.remember(entry);
+    if (written.length === 0) {
+      if (recovered > 0) this.log.warn({ pair: pairId, grains: recovered }, 'grains this system may have changed before it failed are resynced from the new source (unplanned failover)');
+      const published = await this.registry.publish(record, entry.admin, { fenced: null });
+      this.entries.set(pairId, published);
+      void this.reconcileQueued(pairId);
       return;
     }
-    if (held) { if (pair.phase !== held) pair.hold(held); return; }
-    const grains = await this.takeHandover(record.pairId);
-    if (grains.length > 0) await pair.resyncGrains(grains);
-    else if (pair.phase === 'fractured' || pair.phase === 'suspended' || pair.phase === 'failed-over') await pair.resume();
+    const theirs = (await this.publishedStatus(pairId))?.dirtyGrains ?? 0;
+    const changes = { [me]: written.length, [record.source.system]: theirs };
+    const keep = autoResolve(entry.splitBrainPolicy ?? 'manual', changes);
+    this.log.error({ pair: pairId, changes, policy: entry.splitBrainPolicy ?? 'manual', keep }, 'split brain: both systems wrote while disconnected');
+    const splitBrain = { detectedAt: new Date().toISOString(), changes };
+    let published = await this.registry.publish(record, 'split-brain', { fenced: null, splitBrain });
+    if (keep !== undefined) published = await this.apply(published, planResolve('split-brain', keep, record.source.system, record.target.system));
+    this.entries.set(pairId, published);
+    void this.reconcileQueued(pairId);
+  }
+
+  private async pendingOnDisk(pairId: string, sizeBytes: number | undefined): Promise<number> {
+    if (sizeBytes === undefined) return 0;
+    const path = join(this.settings.view.stateDir, 'replication', `${pairId}.source.dirty`);
+    const dirty = await DirtyMap.open(path, sizeBytes, this.options.grainBytes, { extentBytes: this.options.activityExtentBytes });
+    const grains = dirty.pendingGrains();
+    if (grains.length > 0 && this.redis.status === 'ready') await this.redis.sadd(pairKeys(pairId).handoverGrains, ...grains.map(String));
+    await dirty.forgetAll();
+    await dirty.close();
+    return grains.length;
   }
 
   private async stopSource(pairId: string, handOver: boolean): Promise<void> {
@@ -315,6 +488,35 @@ export class ReplicationEngine {
       await dirty.forgetAll();
     }
     await pair.close();
+  }
+
+  /** Publishes what a plan decided (throws the refusal as an EngineError). */
+  private async apply(entry: PairEntry, plan: Plan): Promise<PairEntry> {
+    if (plan.kind === 'refuse') throw new EngineError('state', plan.reason);
+    const { record } = entry;
+    const changes: EntryChanges = {
+      ...(plan.reverse ? { generation: generationOf(entry) + 1 } : {}),
+      ...(plan.forced ? { fenced: record.source.system } : {}),
+      ...(entry.admin === 'split-brain' && plan.admin !== 'split-brain' ? { splitBrain: null } : {}),
+    };
+    const next = plan.reverse ? { ...record, source: record.target, target: record.source } : record;
+    const published = await this.registry.publish(next, plan.admin, changes);
+    this.entries.set(record.pairId, published);
+    return published;
+  }
+
+  private async currentEntry(pairId: string): Promise<PairEntry> {
+    const entry = await this.registry.fetch(pairId) ?? this.entries.get(pairId);
+    if (!entry || entry.admin === 'detached') throw new EngineError('invalid', `no mirror ${pairId}`);
+    return entry;
+  }
+
+  /** The current source can fence itself and drain: it runs here, or published a status lately. */
+  private async sourceReachable(entry: PairEntry): Promise<boolean> {
+    if (entry.record.source.system === this.systemName) return this.sources.has(entry.record.pairId);
+    const status = await this.publishedStatus(entry.record.pairId);
+    if (!status || status.record.source.system !== entry.record.source.system) return false;
+    return Date.now() - Date.parse(status.updatedAt) < 3 * (this.settings.reconcileMs ?? 2000) + 1000;
   }
 
   private async takeHandover(pairId: string): Promise<number[]> {
@@ -343,31 +545,45 @@ export class EngineError extends Error {
 /** What we can say about a pair before its source published a status. */
 function placeholderStatus(entry: PairEntry, role: 'source' | 'target'): PairStatus {
   const phase: PairPhase = heldPhase(entry.admin) ?? (entry.admin === 'detached' ? 'detached' : 'initial-sync');
-  return {
+  return withEntry({
     pairId: entry.record.pairId, record: entry.record, role, phase,
     copyState: copyStateOf(phase), syncState: syncStateOf(phase), percentSynced: 0, replicaConsistent: false,
     generation: 0, lastShippedEpoch: 0, lastAppliedEpoch: 0, epochsBehind: 0, bytesBehind: 0, dirtyGrains: 0,
     grainBytes: 0, outOfSyncBytes: 0, rpoSeconds: 0, bytesShipped: 0, bytesResynced: 0, throughputBytesPerSecond: 0,
     updatedAt: new Date().toISOString(),
+  }, entry);
+}
+
+/** The source's own status with what the pair entry adds: hand-over and split-brain phases, generation. */
+function withEntry(status: PairStatus, entry: PairEntry): PairStatus {
+  const overlay: PairPhase | undefined = entry.admin === 'split-brain' ? 'split-brain'
+    : afterHandover(entry.admin) !== undefined ? (entry.admin as PairPhase) : undefined;
+  const phase = overlay ?? status.phase;
+  return {
+    ...status,
+    phase,
+    copyState: copyStateOf(phase),
+    syncState: syncStateOf(phase),
+    dataGeneration: generationOf(entry),
+    ...(entry.splitBrain ? { splitBrain: entry.splitBrain } : {}),
+    ...(entry.lastTransfer ? { lastTransfer: entry.lastTransfer } : {}),
   };
 }
 
+/** The SourcePair phase a holding admin state keeps (split brain: the production side keeps tracking). */
 function heldPhase(admin: AdminState): Extract<PairPhase, 'fractured' | 'suspended' | 'failed-over'> | undefined {
   if (admin === 'fractured' || admin === 'suspended' || admin === 'failed-over') return admin;
+  if (admin === 'split-brain') return 'failed-over';
   return undefined;
 }
 
-/** The administrative state an operation leads to, or undefined when it is not allowed now. */
-function nextAdmin(entry: PairEntry, operation: PairOperation): AdminState | undefined {
-  const { admin } = entry;
-  switch (operation) {
-    case 'fracture': return admin === 'active' || admin === 'suspended' ? 'fractured' : undefined;
-    case 'suspend': return admin === 'active' ? 'suspended' : undefined;
-    case 'resume': return admin === 'fractured' || admin === 'suspended' ? 'active' : undefined;
-    case 'resync': return admin === 'active' || admin === 'fractured' || admin === 'suspended' ? 'active' : undefined;
-    case 'detach': return 'detached';
-    case 'failover': return admin === 'active' || admin === 'fractured' || admin === 'suspended' ? 'failed-over' : undefined;
-    case 'failback': return admin === 'failed-over' ? 'failback-pending' : undefined;
-    case 'reverse-roles': return admin === 'active' || admin === 'fractured' || admin === 'failed-over' ? 'reversing' : undefined;
+/** Whether the new source's phase means the operation that led to `admin` is done. */
+function doneIn(admin: AdminState, phase: PairPhase): boolean {
+  switch (admin) {
+    case 'active': return phase === 'streaming';
+    case 'failed-over': return phase === 'failed-over';
+    case 'fractured': case 'suspended': return phase === admin;
+    case 'split-brain': return phase === 'split-brain';
+    default: return false;
   }
 }

@@ -26,6 +26,9 @@ export interface PairRecord {
 /**
  * Life of a pair on the source side. 'ahead' = the link or Redis is down (or too much is in flight):
  * only the dirty map is kept. 'resyncing' ships the dirty grains (replica inconsistent meanwhile).
+ * 'failing-over', 'failing-back', 'reversing': the source is fenced and ships what the target lacks
+ * before the writer role moves. 'split-brain': both sides wrote while disconnected; nothing moves
+ * until the operator keeps one side.
  */
 export type PairPhase =
   | 'initial-sync'
@@ -34,7 +37,11 @@ export type PairPhase =
   | 'resyncing'
   | 'fractured'
   | 'suspended'
+  | 'failing-over'
   | 'failed-over'
+  | 'failing-back'
+  | 'reversing'
+  | 'split-brain'
   | 'detached';
 
 /** CIM_StorageSynchronized.CopyState (DMTF value map). */
@@ -101,6 +108,12 @@ export interface PairStatus {
   readonly bytesResynced: number;
   readonly throughputBytesPerSecond: number;
   readonly updatedAt: string;
+  /** Data generation of the pair (bumped whenever the writable side changes). */
+  readonly dataGeneration?: number;
+  /** Split brain: grains each system changed while disconnected, by system name. */
+  readonly splitBrain?: { readonly detectedAt: string; readonly changes: Readonly<Record<string, number>> };
+  /** The last hand-over of the writer role (failback, reverse, graceful failover): what was shipped. */
+  readonly lastTransfer?: { readonly operation: string; readonly from: string; readonly grains: number; readonly bytes: number; readonly at: string };
 }
 
 export function copyStateOf(phase: PairPhase): CopyState {
@@ -111,7 +124,11 @@ export function copyStateOf(phase: PairPhase): CopyState {
     case 'resyncing': return CopyState.Unsynchronized;
     case 'fractured': return CopyState.Fractured;
     case 'suspended': return CopyState.Suspended;
+    case 'failing-over': return CopyState.Unsynchronized;
     case 'failed-over': return CopyState.Failedover;
+    case 'failing-back': return CopyState.Unsynchronized;
+    case 'reversing': return CopyState.Unsynchronized;
+    case 'split-brain': return CopyState.Broken;
     case 'detached': return CopyState.Inactive;
   }
 }
@@ -124,7 +141,11 @@ export function syncStateOf(phase: PairPhase): SyncState {
     case 'resyncing': return SyncState.ResyncInProgress;
     case 'fractured': return SyncState.Fractured;
     case 'suspended': return SyncState.Frozen;
+    case 'failing-over': return SyncState.ResyncInProgress;
     case 'failed-over': return SyncState.Idle;
+    case 'failing-back': return SyncState.ResyncInProgress;
+    case 'reversing': return SyncState.ResyncInProgress;
+    case 'split-brain': return SyncState.Broken;
     case 'detached': return SyncState.Idle;
   }
 }

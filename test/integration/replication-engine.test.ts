@@ -88,16 +88,25 @@ t.test('a mirror between two systems through the engine', async (t) => {
   t.ok(enginePrimary.status(pairId)!.bytesResynced - resyncedBefore <= 2 * 64 * 1024, 'resume shipped only the dirty grain');
   t.equal(await sha256Of(peer.backstore), await sha256Of(primary.backstore), 'in sync after resume');
 
-  // Failover: the replica becomes writable; failback resyncs what changed on both sides from the primary.
-  await enginePeer.modify(pairId, 'failover');
-  t.ok(await waitFor(() => !peer.lun.writeProtected), 'replica writable after failover');
-  await peer.backstore.write(12 * MiB, [pattern(4096, 4)], { fua: false });
+  // Failover (source reachable): the primary fences itself and drains, the peer becomes the writable
+  // source of the reversed relationship. Failback brings the peer's changes home, nothing else.
   await primary.backstore.write(13 * MiB, [pattern(4096, 5)], { fua: false });
-  await enginePrimary.modify(pairId, 'failback');
-  t.ok(await waitFor(() => peer.lun.writeProtected), 'replica protected again');
-  t.ok(await enginePrimary.waitSynchronized(pairId, 20_000));
-  t.ok(await enginePrimary.sourcePair(pairId)!.drained(20_000));
-  t.equal(await sha256Of(peer.backstore), await sha256Of(primary.backstore), 'failback converged on the primary content');
+  const failedOver = await enginePeer.modify(pairId, 'failover');
+  t.equal(failedOver.admin, 'failing-over', 'graceful failover: the source drains first');
+  await enginePeer.waitOperation(failedOver, 20_000);
+  t.equal(peer.lun.writeProtected, false, 'DR site writable after failover');
+  t.equal(primary.lun.writeProtected, true, 'old source fenced after failover');
+  t.equal(enginePeer.status(pairId)?.copyState, 10, 'CopyState Failedover');
+  t.equal(await sha256Of(peer.backstore), await sha256Of(primary.backstore), 'the drain shipped what the old source had');
+  await peer.backstore.write(12 * MiB, [pattern(4096, 4)], { fua: false });
+  const failback = await enginePrimary.modify(pairId, 'failback');
+  await enginePrimary.waitOperation(failback, 30_000);
+  t.equal(peer.lun.writeProtected, true, 'DR site protected again');
+  t.equal(primary.lun.writeProtected, false, 'original source writable again');
+  t.equal(await sha256Of(peer.backstore), await sha256Of(primary.backstore), 'failback brought the DR write home');
+  const transfer = enginePrimary.status(pairId)?.lastTransfer;
+  t.equal(transfer?.grains, 1, 'failback shipped the one grain changed at the DR site');
+  t.ok(transfer && transfer.bytes <= 2 * 64 * 1024, `failback shipped ${transfer?.bytes} bytes`);
 
   // Reverse roles: the peer becomes the source.
   await enginePrimary.modify(pairId, 'reverse-roles');

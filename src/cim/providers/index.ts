@@ -3,7 +3,9 @@ import { addToRemoteReplicationCollection, createRemoteReplicationCollection, re
 import { getError, requestStateChange } from './job-methods.ts';
 import type { ExtrinsicMethod } from './method-types.ts';
 import { getPeerSystems, getServiceAccessPoints } from './peer-methods.ts';
-import { createElementReplica, getReplicationRelationships, modifyReplicaSynchronization, verifyReplica } from './replica-methods.ts';
+import {
+  createElementReplica, getReplicationRelationships, modifyReplicaSynchronization, resolveSplitBrain, setSplitBrainPolicy, verifyReplica,
+} from './replica-methods.ts';
 
 export const extrinsicMethods: ReadonlyMap<string, ReadonlyMap<string, ExtrinsicMethod>> = new Map([
   ['CIM_ReplicationService', new Map<string, ExtrinsicMethod>([
@@ -17,6 +19,8 @@ export const extrinsicMethods: ReadonlyMap<string, ReadonlyMap<string, Extrinsic
     ['getreplicationrelationships', getReplicationRelationships],
     // Vendor method, declared on MSISCSITARGET_ReplicationService (the only concrete subclass).
     ['verifyreplica', verifyReplica],
+    ['resolvesplitbrain', resolveSplitBrain],
+    ['setsplitbrainpolicy', setSplitBrainPolicy],
   ])],
   ['CIM_ConcreteJob', new Map<string, ExtrinsicMethod>([
     ['requeststatechange', requestStateChange],

@@ -46,7 +46,9 @@ export async function modifyReplicaSynchronization(ctx: ProviderContext, args: M
   const sync = args.ref('Synchronization');
   if (operation === undefined || !sync) return invalid('Operation and Synchronization are required');
   if (!ctx.sources.engine.supportedOperations.includes(operation)) return { returnValue: Ret.NotSupported, reason: `operation ${operation} not supported` };
-  const known = ctx.sources.engine.synchronizations().some((x) => samePath(x.source, asRef(getKey(sync, 'SystemElement'))) && samePath(x.target, asRef(getKey(sync, 'SyncedElement'))));
+  const [system, synced] = [asRef(getKey(sync, 'SystemElement')), asRef(getKey(sync, 'SyncedElement'))];
+  // Either orientation: Failover reverses the relationship, a path taken before it still names the pair.
+  const known = ctx.sources.engine.synchronizations().some((x) => (samePath(x.source, system) && samePath(x.target, synced)) || (samePath(x.source, synced) && samePath(x.target, system)));
   if (!known) return invalid('Synchronization does not exist');
   return fromOutcome(ctx, 'ModifyReplicaSynchronization', await ctx.sources.engine.modifyReplicaSynchronization(operation, sync, args.bool('Force') ?? false), [], [sync]);
 }
@@ -69,6 +71,27 @@ export async function verifyReplica(ctx: ProviderContext, args: MethodArgs): Pro
       { name: 'Repaired', type: 'boolean', value: o.repaired ?? false },
     ],
   };
+}
+
+/** Vendor ResolveSplitBrain: 4096 + job until the kept side streams and the other converged. */
+export async function resolveSplitBrain(ctx: ProviderContext, args: MethodArgs): Promise<MethodResult> {
+  const engine = ctx.sources.engine;
+  if (!engineOn(ctx) || !engine.resolveSplitBrain) return { returnValue: Ret.NotSupported, reason: 'replication engine not available' };
+  const sync = args.ref('Synchronization');
+  const keep = args.string('KeepSystem');
+  if (!sync || !keep) return invalid('Synchronization and KeepSystem are required');
+  return fromOutcome(ctx, 'ResolveSplitBrain', await engine.resolveSplitBrain(sync, keep), [], [sync]);
+}
+
+/** Vendor SetSplitBrainPolicy: manual, discard-zero-changes, discard-least-changes. */
+export async function setSplitBrainPolicy(ctx: ProviderContext, args: MethodArgs): Promise<MethodResult> {
+  const engine = ctx.sources.engine;
+  if (!engineOn(ctx) || !engine.setSplitBrainPolicy) return { returnValue: Ret.NotSupported, reason: 'replication engine not available' };
+  const sync = args.ref('Synchronization');
+  const policy = args.string('Policy');
+  if (!sync || !policy) return invalid('Synchronization and Policy are required');
+  const o = await engine.setSplitBrainPolicy(sync, policy);
+  return { returnValue: o.returnValue, reason: o.description, out: [] };
 }
 
 function asRef(v: unknown): ObjectPath {

@@ -36,6 +36,8 @@ export interface SynchronizationView {
   readonly outOfSyncBytes?: number;
   /** CIM_Synchronized.ProgressStatus: 2 Completed, 3 Dormant, 6 Synchronizing, 7 Resyncing. */
   readonly progressStatus?: number;
+  /** Both sides wrote while disconnected (CopyState 5 Broken); vendor property SplitBrain. */
+  readonly splitBrain?: boolean;
 }
 
 /** Outcome of the vendor method VerifyReplica (digest comparison, chunk by chunk). */
@@ -67,6 +69,10 @@ export interface ReplicationEngine {
   modifyReplicaSynchronization(operation: number, synchronization: ObjectPath, force: boolean): Promise<MethodOutcome>;
   /** Vendor extension (MSISCSITARGET_ReplicationService.VerifyReplica); absent = Not Supported. */
   verifyReplica?(synchronization: ObjectPath, repair: boolean): Promise<VerifyOutcome>;
+  /** Vendor ResolveSplitBrain: keep `keepSystem`'s data; absent = Not Supported. */
+  resolveSplitBrain?(synchronization: ObjectPath, keepSystem: string): Promise<MethodOutcome>;
+  /** Vendor SetSplitBrainPolicy; absent = Not Supported. */
+  setSplitBrainPolicy?(synchronization: ObjectPath, policy: string): Promise<MethodOutcome>;
 }
 
 const NOT_SUPPORTED: MethodOutcome = { returnValue: 1, description: 'replication engine not available' };

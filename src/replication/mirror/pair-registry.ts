@@ -9,18 +9,52 @@ import type { Redis } from 'ioredis';
 import { readStateFile } from '../../util/state-file.ts';
 import { PAIR_EVENTS_CHANNEL, pairKeys } from '../keys.ts';
 import type { PairRecord } from '../pair-types.ts';
+import type { AdminState, SplitBrainPolicy } from './admin-transitions.ts';
 
-/**
- * What the operator asked for. 'failback-pending' and 'reversing' are hand-over steps: the side that
- * must give up writes uploads the grains it changed, then sets 'active'.
- */
-export type AdminState = 'active' | 'fractured' | 'suspended' | 'failed-over' | 'failback-pending' | 'reversing' | 'detached';
+export type { AdminState } from './admin-transitions.ts';
+
+/** The last hand-over of the writer role: what it shipped (failback, reverse, graceful failover). */
+export interface TransferReport {
+  readonly operation: AdminState;
+  /** The system that shipped. */
+  readonly from: string;
+  readonly grains: number;
+  readonly bytes: number;
+  readonly at: string;
+}
+
+export interface SplitBrainReport {
+  readonly detectedAt: string;
+  /** Grains each system changed that the other lacks, by system name. */
+  readonly changes: Readonly<Record<string, number>>;
+}
 
 export interface PairEntry {
   readonly record: PairRecord;
   readonly admin: AdminState;
   /** Bumped on every change, so a reconcile can tell it saw the latest. */
   readonly revision: number;
+  /** Data generation: bumped whenever the writable side changes (absent = 1). */
+  readonly generation?: number;
+  /** Set by a forced (unplanned) failover: the old writer must check its changes when it comes back. */
+  readonly fenced?: string;
+  readonly splitBrain?: SplitBrainReport;
+  /** Opt-in automatic split-brain resolution (DRBD after-sb); absent = manual. */
+  readonly splitBrainPolicy?: SplitBrainPolicy;
+  readonly lastTransfer?: TransferReport;
+}
+
+/** What a publish changes besides record and admin (fields left out keep their value unless cleared). */
+export interface EntryChanges {
+  readonly generation?: number;
+  readonly fenced?: string | null;
+  readonly splitBrain?: SplitBrainReport | null;
+  readonly splitBrainPolicy?: SplitBrainPolicy;
+  readonly lastTransfer?: TransferReport;
+}
+
+export function generationOf(entry: PairEntry): number {
+  return entry.generation ?? 1;
 }
 
 export const ALL_PAIRS_KEY = 'iscsi-sim:pairs';
@@ -79,9 +113,11 @@ export class PairRegistry {
   }
 
   /** Writes the entry to Redis (revision bumped) and tells every system to reconcile it. */
-  async publish(record: PairRecord, admin: AdminState): Promise<PairEntry> {
+  async publish(record: PairRecord, admin: AdminState, changes: EntryChanges = {}): Promise<PairEntry> {
     const previous = await this.fetch(record.pairId);
-    const entry: PairEntry = { record, admin, revision: (previous?.revision ?? 0) + 1 };
+    const merged: Record<string, unknown> = { ...previous, ...changes, record, admin, revision: (previous?.revision ?? 0) + 1 };
+    for (const [key, value] of Object.entries(changes)) if (value === null) delete merged[key];
+    const entry = merged as unknown as PairEntry;
     await this.redis.multi()
       .set(pairKeys(record.pairId).config, JSON.stringify(entry))
       .sadd(ALL_PAIRS_KEY, record.pairId)

@@ -1,19 +1,16 @@
 /**
- * The target side of one mirror pair on its system: the applier, the LUN's write protection (replica
- * LUNs are read-only to initiators while they are mirror targets) and, while failed over, a dirty map
- * of what initiators change on the replica so failback/reverse can resync exactly those grains.
+ * The target side of one mirror pair on its system: the applier and the LUN's write protection
+ * (a target is read-only to initiators). Changes made while a system is writable are always tracked
+ * by its SourcePair (after a failover the DR site is the source of the reversed relationship), so the
+ * target side never has anything of its own to hand over.
  */
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { LunView } from '../../system/view.ts';
-import { logger } from '../../util/log.ts';
 import { EpochApplier } from '../apply/epoch-applier.ts';
-import { ChangeCapture } from '../capture/change-capture.ts';
-import { DirtyMap } from '../capture/dirty-map.ts';
-import { pairKeys } from '../keys.ts';
 import type { ReplicationOptions } from '../options.ts';
 import type { PairRecord } from '../pair-types.ts';
-import type { AdminState } from './pair-registry.ts';
+import type { TargetDuty } from './admin-transitions.ts';
 
 export interface ReplicaPairSettings {
   readonly record: PairRecord;
@@ -26,8 +23,6 @@ export interface ReplicaPairSettings {
 
 export class ReplicaPair {
   private applier: EpochApplier | undefined;
-  private tracking: { dirty: DirtyMap; capture: ChangeCapture } | undefined;
-  private readonly log = logger.child({ component: 'replication', role: 'replica' });
 
   constructor(private readonly settings: ReplicaPairSettings) {}
 
@@ -36,26 +31,23 @@ export class ReplicaPair {
   get generation(): number { return this.applier?.generation ?? 0; }
   get running(): boolean { return this.applier !== undefined; }
 
-  /** Brings this side in line with the operator's state. */
-  async reconcile(admin: AdminState): Promise<void> {
+  /** Brings this side in line with what the pair's state asks of a target. */
+  async reconcile(duty: TargetDuty): Promise<void> {
     const lun = this.settings.lun;
-    switch (admin) {
-      case 'failed-over':
+    switch (duty) {
+      case 'released':
         await this.stopApplier();
-        await this.startTracking();
         lun.writeProtected = false;
         return;
-      case 'detached':
-        await this.stopApplier();
-        await this.handOver();
-        lun.writeProtected = false;
-        return;
-      default:
-        // active, fractured, suspended, failback-pending, reversing: a protected mirror target.
+      case 'fenced':
         lun.writeProtected = true;
-        await this.handOver();
+        await this.stopApplier();
+        return;
+      case 'apply':
+      case 'paused':
+        lun.writeProtected = true;
         await this.startApplier();
-        if (admin === 'suspended') this.applier?.pause(); else this.applier?.resume();
+        if (duty === 'paused') this.applier?.pause(); else this.applier?.resume();
     }
   }
 
@@ -63,19 +55,13 @@ export class ReplicaPair {
   pause(): void { this.applier?.pause(); }
   resume(): void { this.applier?.resume(); }
 
-  /** This side stops being the replica (reverse roles): what it changed while failed over is handed over. */
+  /** This side stops being the target (it becomes the source). */
   async retire(): Promise<void> {
     await this.stopApplier();
-    await this.handOver();
   }
 
   async close(): Promise<void> {
     await this.stopApplier();
-    if (this.tracking) {
-      this.tracking.capture.detach();
-      await this.tracking.dirty.close();
-      this.tracking = undefined;
-    }
   }
 
   private async startApplier(): Promise<void> {
@@ -96,40 +82,5 @@ export class ReplicaPair {
     const applier = this.applier;
     this.applier = undefined;
     await applier?.close();
-  }
-
-  private async startTracking(): Promise<void> {
-    if (this.tracking) return;
-    const { record, lun, stateDir, options } = this.settings;
-    const dirty = await DirtyMap.open(join(stateDir, 'replication', `${record.pairId}.failover.dirty`), lun.sizeBytes, options.grainBytes, { extentBytes: options.activityExtentBytes, cleanPersistMs: options.cleanPersistMs });
-    // Never streaming: only the dirty map is kept.
-    const capture = new ChangeCapture(lun.backstore, dirty, options, { sealed: () => undefined });
-    capture.attach();
-    this.tracking = { dirty, capture };
-  }
-
-  /** Gives the grains changed while failed over to the (next) source, then forgets them. */
-  private async handOver(): Promise<void> {
-    const tracking = this.tracking ?? await this.reopenTrackingIfAny();
-    if (!tracking) return;
-    tracking.capture.detach();
-    const grains = tracking.dirty.pendingGrains();
-    if (grains.length > 0) {
-      await this.settings.redis.sadd(pairKeys(this.pairId).handoverGrains, ...grains.map(String));
-      this.log.info({ pair: this.pairId, grains: grains.length }, 'handed over grains changed on the replica');
-    }
-    await tracking.dirty.forgetAll();
-    await tracking.dirty.close();
-    this.tracking = undefined;
-  }
-
-  /** After a restart while failed over, the tracking map is only on disk. */
-  private async reopenTrackingIfAny(): Promise<{ dirty: DirtyMap; capture: ChangeCapture } | undefined> {
-    const { record, lun, stateDir, options } = this.settings;
-    const path = join(stateDir, 'replication', `${record.pairId}.failover.dirty`);
-    const { access } = await import('node:fs/promises');
-    if (!(await access(path).then(() => true, () => false))) return undefined;
-    const dirty = await DirtyMap.open(path, lun.sizeBytes, options.grainBytes, { extentBytes: options.activityExtentBytes, cleanPersistMs: options.cleanPersistMs });
-    return { dirty, capture: new ChangeCapture(lun.backstore, dirty, options, { sealed: () => undefined }) };
   }
 }

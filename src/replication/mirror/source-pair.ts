@@ -60,6 +60,8 @@ export class SourcePair {
   private watchdog: NodeJS.Timeout | undefined;
   private bytesShipped = 0;
   private bytesResynced = 0;
+  /** Grains found dirty on disk at start (a crash's activity log): possibly changed, not known written. */
+  private recovered = new Set<number>();
   private readonly meter = new ThroughputMeter();
   private closed = false;
   private readonly log = logger.child({ component: 'replication', role: 'source' });
@@ -79,6 +81,7 @@ export class SourcePair {
     this.dirty = await DirtyMap.open(this.settings.dirtyMapPath, backstore.sizeBytes, options.grainBytes, {
       extentBytes: options.activityExtentBytes, cleanPersistMs: options.cleanPersistMs, lookahead: options.activityLookahead,
     });
+    this.recovered = new Set(this.dirty.pendingGrains());
     this.capture = new ChangeCapture(backstore, this.dirty, options, {
       sealed: (epoch) => this.onSealed(epoch),
       waitForReplica: (epoch) => this.waitForReplica(epoch),
@@ -87,10 +90,10 @@ export class SourcePair {
     this.capture.attach();
     this.acks.start(options.probeIntervalMs);
     this.watchdog = setInterval(() => this.tick(), options.probeIntervalMs);
+    for (const grain of extraGrains) await this.dirty.mark(grain * this.dirty.grainBytes, this.dirty.grainBytes, 0);
     const held = this.settings.initialPhase && HELD_PHASES.includes(this.settings.initialPhase) ? this.settings.initialPhase : undefined;
     if (held) { this.setPhase(held); return; }
     if (isNew) await this.markAllocatedForInitialSync();
-    for (const grain of extraGrains) await this.dirty.mark(grain * this.dirty.grainBytes, this.dirty.grainBytes, 0);
     void this.startResync(isNew ? 'initial-sync' : 'resyncing');
   }
 
@@ -113,6 +116,14 @@ export class SourcePair {
     if (!dirty) return;
     for (const grain of grains) await dirty.mark(grain * dirty.grainBytes, dirty.grainBytes, 0);
     if (!HELD_PHASES.includes(this.phaseValue) && !this.resyncRunning) await this.startResync('resyncing');
+  }
+
+  /**
+   * Grains written through this process that the target has not confirmed (pending minus what a crash
+   * left marked at start): the changes that make a split brain when the target was promoted meanwhile.
+   */
+  writtenUnconfirmedGrains(): number[] {
+    return (this.dirty?.pendingGrains() ?? []).filter((grain) => !this.recovered.has(grain));
   }
 
   /** Online verify against the replica (the pair must be streaming). */
@@ -321,6 +332,7 @@ export class SourcePair {
       if (this.resyncTarget) this.resyncTarget.doneGrains += entry.resyncGrains;
     }
     this.dirty?.cleanUpTo(ack.applied);
+    for (const grain of this.recovered) if (this.dirty?.pendingEpoch(grain) === undefined) this.recovered.delete(grain);
     const ready = this.syncWaiters.filter((w) => w.epoch <= ack.applied);
     this.syncWaiters = this.syncWaiters.filter((w) => w.epoch > ack.applied);
     for (const waiter of ready) waiter.resolve();

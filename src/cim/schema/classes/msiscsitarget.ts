@@ -25,6 +25,24 @@ export const msIscsiTargetClasses: readonly ClassDecl[] = [
         { name: 'DivergentOffsets', type: 'uint64[]', out: true },
         { name: 'Repaired', type: 'boolean', out: true },
       ],
+    }, {
+      // Vendor: split brain (both sides wrote while disconnected) is never resolved silently; this
+      // names the system whose data survives, the other resyncs the diverged grains from it.
+      name: 'ResolveSplitBrain', returnType: 'uint32',
+      valueMap: ['0', '1', '4', '5', '4096'], values: ['Completed with No Error', 'Not Supported', 'Failed', 'Invalid Parameter', 'Method Parameters Checked - Job Started'],
+      parameters: [
+        { name: 'Synchronization', type: 'ref:CIM_Synchronized', in: true, required: true },
+        { name: 'KeepSystem', type: 'string', in: true, required: true },
+        { name: 'Job', type: 'ref:CIM_ConcreteJob', out: true },
+      ],
+    }, {
+      // Vendor: opt-in automatic split-brain resolution (DRBD after-sb policies); default manual.
+      name: 'SetSplitBrainPolicy', returnType: 'uint32',
+      valueMap: ['0', '1', '4', '5'], values: ['Completed with No Error', 'Not Supported', 'Failed', 'Invalid Parameter'],
+      parameters: [
+        { name: 'Synchronization', type: 'ref:CIM_Synchronized', in: true, required: true },
+        { name: 'Policy', type: 'string', in: true, required: true },
+      ],
     }],
   },
   derive('ReplicationServiceCapabilities', 'CIM_ReplicationServiceCapabilities'),
@@ -46,6 +64,8 @@ export const msIscsiTargetClasses: readonly ClassDecl[] = [
     { name: 'BytesBehind', type: 'uint64' },
     { name: 'RPOSeconds', type: 'real64' },
     { name: 'OutOfSyncBytes', type: 'uint64' },
+    // Vendor: CopyState 5 Broken because both sides wrote while disconnected (DR lifecycle).
+    { name: 'SplitBrain', type: 'boolean' },
   ]),
   derive('HostedAccessPoint', 'CIM_HostedAccessPoint'),
   derive('HostedService', 'CIM_HostedService'),
