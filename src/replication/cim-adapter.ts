@@ -154,6 +154,7 @@ export class CimReplicationAdapter implements CimReplicationEngine {
       rpoSeconds: status.rpoSeconds,
       outOfSyncBytes: status.outOfSyncBytes,
       splitBrain: status.phase === 'split-brain',
+      pairId: status.pairId,
       ...(whenSynced === undefined ? {} : { whenSynced }),
     };
   }

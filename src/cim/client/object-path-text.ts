@@ -14,7 +14,19 @@ export function formatObjectPath(p: ObjectPath, withNamespace = false): string {
   return `${ns}${p.className}${keys.length ? `.${keys.join(',')}` : ''}`;
 }
 
-/** Parses `[namespace:]Class[.K=V,...]`; V is "quoted" (\" and \\ escapes), a number, true or false. */
+/** `[ns:]Class.Key=` at the start: a quoted key value of this shape is a reference (DSP0207), not a string. */
+const REFERENCE_TEXT = /^(?:[A-Za-z0-9_/]+:)?[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*=/;
+
+/** Whether `text` is an object path with keys (what `formatObjectPath` prints for an instance). */
+export function looksLikeObjectPath(text: string): boolean {
+  return REFERENCE_TEXT.test(text.trim());
+}
+
+/**
+ * Parses `[namespace:]Class[.K=V,...]`; V is "quoted" (\" and \\ escapes), a number, true or false.
+ * A quoted V that is itself an object path (a reference key such as StorageSynchronized's
+ * SystemElement, as `formatObjectPath` prints it) becomes a nested path.
+ */
 export function parseObjectPath(text: string, defaultNamespace?: string): ObjectPath {
   const s = text.trim();
   const dot = s.indexOf('.');
@@ -23,7 +35,7 @@ export function parseObjectPath(text: string, defaultNamespace?: string): Object
   const namespace = colon < 0 ? defaultNamespace : head.slice(0, colon);
   const className = colon < 0 ? head : head.slice(colon + 1);
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(className)) throw new Error(`bad class name in object path: ${text}`);
-  const keys: Record<string, KeyScalar> = {};
+  const keys: Record<string, KeyScalar | ObjectPath> = {};
   let i = dot < 0 ? s.length : dot + 1;
   while (i < s.length) {
     const eq = s.indexOf('=', i);
@@ -41,6 +53,14 @@ export function parseObjectPath(text: string, defaultNamespace?: string): Object
       if (s[i] !== '"') throw new Error(`unterminated string in object path: ${text}`);
       i++;
       value = out;
+      if (looksLikeObjectPath(out)) {
+        keys[name] = parseObjectPath(out, defaultNamespace);
+        if (i < s.length) {
+          if (s[i] !== ',') throw new Error(`expected ',' at ${i} in object path: ${text}`);
+          i++;
+        }
+        continue;
+      }
     } else {
       const end = s.indexOf(',', i);
       const raw = s.slice(i, end < 0 ? s.length : end).trim();

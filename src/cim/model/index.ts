@@ -87,7 +87,7 @@ function targetNamespace(s: ModelSources): CimInstance[] {
       SyncMaintained: true, ReplicationType: sync.mode === 2 ? 4 : 5, WhenSynced: sync.whenSynced ? cimTimestamp(sync.whenSynced) : null,
       ProgressStatus: sync.progressStatus ?? null, EpochsBehind: sync.epochsBehind ?? null, BytesBehind: sync.bytesBehind ?? null, RPOSeconds: sync.rpoSeconds ?? null,
       OutOfSyncBytes: sync.outOfSyncBytes ?? null,
-      SplitBrain: sync.splitBrain ?? null,
+      SplitBrain: sync.splitBrain ?? null, PairID: sync.pairId ?? null,
     }));
   }
   return out;

@@ -38,6 +38,8 @@ export interface SynchronizationView {
   readonly progressStatus?: number;
   /** Both sides wrote while disconnected (CopyState 5 Broken); vendor property SplitBrain. */
   readonly splitBrain?: boolean;
+  /** The engine's id of the pair (vendor property PairID). */
+  readonly pairId?: string;
 }
 
 /** Outcome of the vendor method VerifyReplica (digest comparison, chunk by chunk). */

@@ -107,7 +107,10 @@ export class CimDispatcher {
     if (result.returnValue !== 0 && result.returnValue !== 4096) {
       logger.child({ component: 'cim' }).info({ method: req.method, returnValue: result.returnValue, reason: result.reason }, 'CIM method refused');
     }
-    const out = (result.out ?? []).map((o) => {
+    // A refusal says why (vendor out parameter ErrorDescription), not just "5 (Invalid Parameter)".
+    const refusal = result.returnValue !== 0 && result.returnValue !== 4096 && result.reason && !(result.out ?? []).some((o) => o.name === 'ErrorDescription')
+      ? [{ name: 'ErrorDescription', type: 'string', value: result.reason }] : [];
+    const out = [...(result.out ?? []), ...refusal].map((o) => {
       const pd = decl.parameters.find((d) => d.name.toLowerCase() === o.name.toLowerCase());
       return { ...o, type: pd?.type ?? o.type };
     });

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { CimClient, type ArgValue, type MethodResult } from '../../cim/client/client.ts';
-import { formatObjectPath, parseObjectPath } from '../../cim/client/object-path-text.ts';
+import { formatObjectPath, looksLikeObjectPath, parseObjectPath } from '../../cim/client/object-path-text.ts';
 import type { RawValue } from '../../cim/cimxml/parse.ts';
 import { CimError } from '../../cim/errors.ts';
 import { CLS, endpointPath, systemPath } from '../../cim/model/paths.ts';
@@ -38,13 +38,18 @@ function rawText(v: RawValue): string {
 }
 
 function printResult(method: string, r: MethodResult): void {
-  process.stdout.write(`${method}: ${r.returnValue}${RETURN_TEXT[r.returnValue] ? ` (${RETURN_TEXT[r.returnValue]})` : ''}\n`);
+  const reason = r.out.ErrorDescription;
+  process.stdout.write(`${method}: ${r.returnValue}${RETURN_TEXT[r.returnValue] ? ` (${RETURN_TEXT[r.returnValue]})` : ''}${reason?.kind === 'value' ? `: ${reason.text}` : ''}\n`);
   for (const [name, v] of Object.entries(r.out)) process.stdout.write(`${name}=${rawText(v)}\n`);
 }
 
 const RETURN_TEXT: Record<number, string> = { 0: 'Completed with No Error', 1: 'Not Supported', 2: 'Unknown', 3: 'Timeout', 4: 'Failed', 5: 'Invalid Parameter', 6: 'In Use', 4096: 'Job Started' };
 
-/** `--arg K=V`: V is `@<object path>` for a reference, else text typed by the server's declaration. Repeat K for arrays. */
+/**
+ * `--arg K=V`: V is `@<object path>` for a reference (or an object path pasted as `cim call` printed
+ * it, e.g. a Synchronization from GetReplicationRelationships), else text typed by the server's
+ * declaration. Repeat K for arrays.
+ */
 export function parseArgs(pairs: readonly string[], ns: string): Record<string, ArgValue> {
   const out: Record<string, (KeyScalar | ObjectPath)[]> = {};
   for (const pair of pairs) {
@@ -52,7 +57,8 @@ export function parseArgs(pairs: readonly string[], ns: string): Record<string, 
     if (eq <= 0) throw new Error(`--arg ${pair}: expected NAME=VALUE`);
     const name = pair.slice(0, eq);
     const text = pair.slice(eq + 1);
-    (out[name] ??= []).push(text.startsWith('@') ? parseObjectPath(text.slice(1), ns) : text);
+    const reference = text.startsWith('@') ? text.slice(1) : looksLikeObjectPath(text) && text.includes('"') ? text : undefined;
+    (out[name] ??= []).push(reference !== undefined ? parseObjectPath(reference, ns) : text);
   }
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, (v.length === 1 ? v[0] : v) as ArgValue]));
 }

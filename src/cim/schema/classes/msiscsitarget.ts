@@ -66,6 +66,8 @@ export const msIscsiTargetClasses: readonly ClassDecl[] = [
     { name: 'OutOfSyncBytes', type: 'uint64' },
     // Vendor: CopyState 5 Broken because both sides wrote while disconnected (DR lifecycle).
     { name: 'SplitBrain', type: 'boolean' },
+    // Vendor: the pair's id as `iscsi-sim status` and `iscsi-sim pair` name it.
+    { name: 'PairID', type: 'string' },
   ]),
   derive('HostedAccessPoint', 'CIM_HostedAccessPoint'),
   derive('HostedService', 'CIM_HostedService'),
