@@ -16,6 +16,7 @@ import { ensureFolder } from '../util/directories.ts';
 import { launchRedisServer } from './embedded-redis.ts';
 import { createMirror, ensureCollection, waitForJob } from './lab-cim-setup.ts';
 import { labPorts, writeLabConfigs } from './lab-config.ts';
+import { localStatusLines, readLocalStatus, type LocalSystem } from './local-status.ts';
 import { progressBar, statusLine } from './status-format.ts';
 import { Supervisor, type PartStatus, type SupervisorEvent } from './supervisor.ts';
 import { startSystemChild, type SystemChild } from './system-child.ts';
@@ -50,6 +51,7 @@ export interface LabReady {
   readonly systems: ReadonlyArray<{
     readonly name: string;
     readonly role: 'primary' | 'peer';
+    readonly stateDir: string;
     readonly portals: SystemSummary['portals'];
     readonly targets: ReadonlyArray<{ readonly iqn: string; readonly luns: readonly number[] }>;
     readonly cimUrl: string | undefined;
@@ -128,6 +130,7 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
       systems: summaries.map((summary, index) => ({
         name: summary.name,
         role: index === 0 ? 'primary' : 'peer',
+        stateDir: summary.stateDir,
         portals: summary.portals,
         targets: summary.targets.map((t) => ({ iqn: t.iqn, luns: t.luns.map((l) => l.lun) })),
         cimUrl: summary.cimUrl,
@@ -174,6 +177,11 @@ async function waitForPeerVolume(redis: Redis, peer: string, timeoutMs: number):
   throw new Error(`peer ${peer} did not register its volumes in Redis`);
 }
 
+/** The lab's systems as local-status.ts reads them (lab.json from before `stateDir` was written in: derived). */
+export function labSystems(ready: LabReady): LocalSystem[] {
+  return ready.systems.map((system) => ({ name: system.name, stateDir: system.stateDir ?? join(ready.stateDir, system.name), metricsUrl: system.metricsUrl }));
+}
+
 /** Connection hints for people. */
 export function connectHints(ready: LabReady): string {
   const lines: string[] = [];
@@ -193,15 +201,24 @@ export function connectHints(ready: LabReady): string {
   return lines.join('\n');
 }
 
-/** The live line: parts that are not up, then the pairs (or why they cannot be read). */
-export async function liveStatus(redisUrl: string, parts: () => PartStatus[], rewrite: (text: string) => void, stopped: () => boolean): Promise<void> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, retryStrategy: () => 500 });
+/**
+ * The live line: parts that are not up, then the pairs from Redis — or, when Redis cannot be read,
+ * `Redis unreachable (URL)` and what each system knows locally (local-status.ts).
+ */
+export async function liveStatus(ready: LabReady, parts: () => PartStatus[], rewrite: (text: string) => void, stopped: () => boolean): Promise<void> {
+  // Commands fail fast while disconnected and time out on a Redis that accepts but never answers.
+  const redis = new Redis(ready.redisUrl, { connectTimeout: 2000, commandTimeout: 2000, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 500 });
   redis.on('error', () => undefined);
   try {
     while (!stopped()) {
-      const reports = await readPairReports(redis).catch(() => []);
+      let pairs: string;
+      try {
+        pairs = (await readPairReports(redis)).map(statusLine).join(' | ') || 'no mirror pairs';
+      } catch {
+        pairs = [`Redis unreachable (${ready.redisUrl})`, ...localStatusLines(await readLocalStatus(labSystems(ready)))].join(' | ');
+      }
       const down = parts().filter((p) => p.state !== 'up').map(partLine);
-      rewrite([...down, reports.map(statusLine).join(' | ') || 'no mirror pairs'].join(' | '));
+      if (!stopped()) rewrite([...down, pairs].join(' | '));
       await sleep(1000);
     }
   } finally {

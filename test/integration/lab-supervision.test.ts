@@ -2,8 +2,9 @@
  * The lab as a supervisor, with real processes only (`iscsi-sim lab` through bin/iscsi-sim.js, its
  * redis-server, two `serve` systems, qemu-img as the initiator): kill -9 of the peer, then of Redis,
  * while qemu-img writes to the primary → the lab reports it, keeps running, restarts the part with its
- * ports and state, and the replica converges (sha256); Ctrl-C then leaves no process. A lab killed with
- * SIGKILL leaves no process either (its children die with it).
+ * ports and state, and the replica converges (sha256); a hung Redis is shown as `Redis unreachable (URL)`
+ * with each system's local view, on the live line and by `iscsi-sim status`; Ctrl-C then leaves no
+ * process. A lab killed with SIGKILL leaves no process either (its children die with it).
  */
 import t, { type Test } from 'tap';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -104,6 +105,11 @@ async function writeToPrimary(dir: string, ready: LabReady, name: string): Promi
   return new Promise((resolve) => child.once('exit', (status) => resolve({ status, stderr })));
 }
 
+function iscsiSimStatus(stateDir: string): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [join(repoRoot, 'bin', 'iscsi-sim.js'), 'status', '--state-dir', stateDir], { encoding: 'utf8', timeout: 30_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
 async function converged(redis: Redis, since: number): Promise<boolean> {
   return waitFor(async () => {
     const [report] = await readPairReports(redis).catch(() => []);
@@ -157,10 +163,37 @@ t.test('lab: kill -9 of the peer and of Redis → reported, restarted, replica c
   t.equal(await sha256File(lunOf('peer')), await sha256File(lunOf('primary')), 'replica identical (sha256)');
   t.equal((await readPairReports(redis)).length, 1, 'the pair survived in the restarted Redis (same AOF)');
 
+  // Redis hangs (SIGSTOP: it accepts connections but never answers; it has not exited, so it is not
+  // restarted): the live line and `iscsi-sim status` say so and show what each system knows locally.
+  const [pairId] = lab.ready.pairs.map((p) => p.pairId);
+  const hungRedis = pidOf(childrenOf(labPid), /^redis-server /);
+  const liveUnreachable = lab.line(new RegExp(`^Redis unreachable \\(${lab.ready.redisUrl}\\) \\| primary: ${pairId} .* source `), 30_000);
+  process.kill(hungRedis, 'SIGSTOP');
+  t.teardown(() => { if (alive(hungRedis)) process.kill(hungRedis, 'SIGCONT'); });
+  t.ok(await liveUnreachable, 'the live line says Redis unreachable (URL) and shows the primary\'s local view of the pair');
+  const asked = Date.now();
+  const hung = iscsiSimStatus(stateDir);
+  const answeredMs = Date.now() - asked;
+  t.ok(answeredMs < 15_000, `iscsi-sim status answered in ${answeredMs} ms with Redis hung (process start included)`);
+  t.equal(hung.status, 1, 'status exits 1 when Redis cannot be read');
+  t.match(hung.stdout, `Redis unreachable (${lab.ready.redisUrl}): no answer within 2 s`);
+  t.match(hung.stdout, new RegExp(`primary: ${pairId} +primary/lun0 → peer/lun0 +async +admin=active +source +(Synchronized|Unsynchronized) +behind `), 'the primary\'s own view: its pair and copy state');
+  t.match(hung.stdout, new RegExp(`peer: ${pairId} `), 'and the peer\'s');
+  t.notMatch(hung.stdout + hung.stderr, /Connection is closed|no mirror pairs/);
+  const liveBack = lab.line(new RegExp(`^${pairId} .* streaming`), 30_000);
+  process.kill(hungRedis, 'SIGCONT');
+  t.ok(await liveBack, 'the live line shows the pair from Redis again once it answers');
+
   for (const pid of childrenOf(labPid).keys()) seen.add(pid);
   lab.process.kill('SIGINT');
   t.equal(await lab.exited, 0, 'Ctrl-C stops the lab with status 0');
   t.ok(await waitFor(() => [...seen].every((pid) => !alive(pid)), 10_000, 50), `no child process left (${[...seen].join(', ')})`);
+
+  // Everything stopped: Redis refuses, the systems do not answer; the state dirs still tell the pairs.
+  const down = iscsiSimStatus(stateDir);
+  t.equal(down.status, 1);
+  t.match(down.stdout, `Redis unreachable (${lab.ready.redisUrl}): connect ECONNREFUSED`);
+  t.match(down.stdout, new RegExp(`primary: ${pairId} +primary/lun0 → peer/lun0 +async +admin=active \\(not answering on http://127\\.0\\.0\\.1:\\d+/metrics`), 'the pair from the primary\'s state dir');
 });
 
 t.test('lab: killed with SIGKILL, its redis-server and systems die with it', { skip }, async (t) => {

@@ -65,7 +65,7 @@ async function lab(flags: LabFlags): Promise<void> {
     return;
   }
   let stopping = false;
-  void liveStatus(handle.ready.redisUrl, handle.parts, rewrite, () => stopping);
+  void liveStatus(handle.ready, handle.parts, rewrite, () => stopping);
   await stopOnSignals(async () => {
     stopping = true;
     if (tty) print('');

@@ -1,11 +1,16 @@
-/** `iscsi-sim status [--json]`: mirror pairs, their state and lag, read from the shared Redis. */
+/**
+ * `iscsi-sim status [--json]`: mirror pairs, their state and lag, read from the shared Redis; when Redis
+ * cannot be read, what each known system has in its state dir and on its /metrics (exit 1).
+ */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { loadConfigFile } from '../../config/load.ts';
+import { labSystems, type LabReady } from '../../lab/lab-runner.ts';
+import { localStatusLines, readLocalStatus, type LocalSystem } from '../../lab/local-status.ts';
 import { statusTable } from '../../lab/status-format.ts';
-import { readPairReports } from '../../replication/status-reader.ts';
+import { readPairReports, type PairReport } from '../../replication/status-reader.ts';
 import { exitSoon, fail } from '../lifecycle.ts';
 
 interface StatusFlags {
@@ -15,40 +20,79 @@ interface StatusFlags {
   stateDir: string;
 }
 
-async function redisUrlFrom(flags: StatusFlags): Promise<string> {
-  if (flags.redis) return flags.redis;
+interface StatusSources {
+  readonly url: string;
+  /** Systems whose own state (state dir, /metrics) is shown when Redis cannot be read. */
+  readonly systems: readonly LocalSystem[];
+}
+
+async function sourcesFrom(flags: StatusFlags): Promise<StatusSources> {
   if (flags.config) {
     const config = await loadConfigFile(flags.config);
-    if (!config.redisUrl) fail(`${flags.config} has no redisUrl`, 2);
-    return config.redisUrl;
+    if (!config.redisUrl && !flags.redis) fail(`${flags.config} has no redisUrl`, 2);
+    const metricsUrl = config.metrics ? `http://${config.metrics.address.includes(':') ? `[${config.metrics.address}]` : config.metrics.address}:${config.metrics.port}/metrics` : undefined;
+    return { url: flags.redis ?? config.redisUrl!, systems: [{ name: config.name, stateDir: config.stateDir, ...(metricsUrl ? { metricsUrl } : {}) }] };
   }
-  if (process.env.ISCSI_SIM_REDIS_URL) return process.env.ISCSI_SIM_REDIS_URL;
+  const lab = await readLabJson(flags.stateDir);
+  const url = flags.redis ?? process.env.ISCSI_SIM_REDIS_URL ?? lab?.redisUrl;
+  if (!url) fail(`no Redis to ask: give --redis URL or --config FILE, or run it next to a lab (${join(flags.stateDir, 'lab.json')} not found)`, 2);
+  return { url, systems: lab ? labSystems(lab) : [] };
+}
+
+async function readLabJson(stateDir: string): Promise<LabReady | undefined> {
   try {
-    const lab = JSON.parse(await readFile(join(flags.stateDir, 'lab.json'), 'utf8')) as { redisUrl?: string };
-    if (lab.redisUrl) return lab.redisUrl;
+    return JSON.parse(await readFile(join(stateDir, 'lab.json'), 'utf8')) as LabReady;
   } catch {
-    // fall through
+    return undefined;
   }
-  fail(`no Redis to ask: give --redis URL or --config FILE, or run it next to a lab (${join(flags.stateDir, 'lab.json')} not found)`, 2);
+}
+
+const REDIS_DEADLINE_MS = 2000;
+
+class DeadlineError extends Error {}
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new DeadlineError()), ms); });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 async function status(flags: StatusFlags): Promise<void> {
-  const url = await redisUrlFrom(flags);
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: () => null });
-  redis.on('error', () => undefined);
+  const { url, systems } = await sourcesFrom(flags);
+  // Bounded as a whole: a dead Redis (refused) or a hung one (accepts, never answers) is said in seconds.
+  const redis = new Redis(url, { lazyConnect: true, connectTimeout: REDIS_DEADLINE_MS, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  let lastError: string | undefined;
+  redis.on('error', (err: Error) => { lastError = err.message; });
+  let reports: PairReport[];
   try {
-    const reports = await readPairReports(redis);
-    if (flags.json) {
-      process.stdout.write(`${JSON.stringify({ redis: url, pairs: reports.map((r) => ({ ...r.entry, status: r.status ?? null })) }, null, 2)}\n`);
-    } else {
-      process.stdout.write(`${statusTable(reports)}\n`);
-    }
+    reports = await withDeadline(redis.connect().then(() => readPairReports(redis)), REDIS_DEADLINE_MS);
   } catch (err) {
-    fail(`cannot read status from ${url}: ${(err as Error).message}`);
-  } finally {
     redis.disconnect();
+    const reason = err instanceof DeadlineError ? `no answer within ${REDIS_DEADLINE_MS / 1000} s` : lastError ?? (err as Error).message;
+    await unreachable(flags, url, reason, systems);
+    return;
+  }
+  redis.disconnect();
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ redis: url, pairs: reports.map((r) => ({ ...r.entry, status: r.status ?? null })) }, null, 2)}\n`);
+  } else {
+    process.stdout.write(`${statusTable(reports)}\n`);
   }
   exitSoon(0);
+}
+
+/** Redis cannot be read: say so, show what each system knows on its own, exit 1. */
+async function unreachable(flags: StatusFlags, url: string, reason: string, systems: readonly LocalSystem[]): Promise<void> {
+  const local = await readLocalStatus(systems);
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ redis: url, redisReachable: false, error: reason, systems: local }, null, 2)}\n`);
+  } else {
+    const lines = [`Redis unreachable (${url}): ${reason}`];
+    if (systems.length === 0) lines.push('no local state to show (give --state-dir of a lab or --config of a system)');
+    else lines.push('what each system knows locally:', ...localStatusLines(local).map((line) => `  ${line}`));
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  exitSoon(1);
 }
 
 export function registerStatus(program: Command): void {
