@@ -3,11 +3,11 @@
  * its CUnit output into one result per test. A test fails when CUnit's own verdict is FAILED; a test
  * that printed `[SKIPPED]` while passing counts as skipped (CUnit counts it as passed).
  *
- * The team's yardstick script also counts any test that printed a `[FAILED]` log line as failed.
- * That differs from CUnit for tests that deliberately provoke errors through helpers expecting GOOD:
+ * Like the team's yardstick (../shared/tools/iscsi-conformance), a `[FAILED]` log line is not a verdict:
+ * tests that deliberately provoke errors through helpers expecting GOOD log them while passing —
  * iSCSIdatasn.iSCSIDataSnInvalid sends corrupted DataSNs with write10(..., EXPECT_STATUS_GOOD) and
  * asserts the call did NOT succeed, so every target that rejects the bad data (the test's pass
- * condition) logs `[FAILED]` lines — tgtd included. Such tests are reported as `loggedFailures`.
+ * condition) logs `[FAILED]` lines, tgtd included. Such tests are reported as `loggedFailures`.
  */
 import { spawn } from 'node:child_process';
 
