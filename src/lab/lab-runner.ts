@@ -13,6 +13,7 @@ import { readPairReports, type PairReport } from '../replication/status-reader.t
 import { lockStateDir } from '../storage/file-lock.ts';
 import type { SystemSummary } from '../system/system.ts';
 import { ensureFolder } from '../util/directories.ts';
+import { assertRedisReachable } from '../util/redis-reachable.ts';
 import { launchRedisServer } from './embedded-redis.ts';
 import { createMirror, ensureCollection, waitForJob } from './lab-cim-setup.ts';
 import { labPorts, writeLabConfigs } from './lab-config.ts';
@@ -77,6 +78,7 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
   };
   try {
     let redisUrl = options.redisUrl;
+    if (redisUrl) await assertRedisReachable(redisUrl);
     if (!redisUrl) {
       const dir = join(stateDir, 'redis');
       options.print(`starting redis-server on 127.0.0.1:${ports.redis} (AOF, data in ${dir})`);

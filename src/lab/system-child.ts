@@ -39,16 +39,22 @@ export async function startSystemChild(name: string, configPath: string, stateDi
     env: { ...process.env, ISCSI_SIM_LOG_FORMAT: process.env.ISCSI_SIM_LOG_FORMAT ?? 'json' },
   });
   child.stderr?.pipe(log, { end: false });
+  // serve reports why it could not start in one `iscsi-sim: …` stderr line (e.g. the address in use).
+  let lastErrorLine = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    const found = chunk.split('\n').filter((line) => line.startsWith('iscsi-sim: ')).pop();
+    if (found !== undefined) lastErrorLine = found.slice('iscsi-sim: '.length);
+  });
   const exited = new Promise<string>((done) => child.once('exit', (code, signalName) => done(signalName ? `signal ${signalName}` : `code ${code}`)));
   const summary = await new Promise<SystemSummary>((resolveReady, reject) => {
     const lines = createInterface({ input: child.stdout! });
     const timer = setTimeout(() => finish(new Error(`${name} not ready within ${readyTimeoutMs / 1000} s (see ${logPath})`)), readyTimeoutMs);
-    const onExit = (code: number | null, how: NodeJS.Signals | null) => finish(new Error(`${name} exited (${how ?? code}) before it was ready (see ${logPath})`));
+    const onExit = (code: number | null, how: NodeJS.Signals | null) => finish(new Error(`${name} exited (${how ?? code}) before it was ready${lastErrorLine === '' ? '' : `: ${lastErrorLine}`} (see ${logPath})`));
     const onAbort = () => finish(new Error(`${name}: start cancelled`));
     signal?.addEventListener('abort', onAbort);
     function finish(error: Error | undefined, ready?: SystemSummary): void {
       clearTimeout(timer);
-      child.off('exit', onExit);
+      child.off('close', onExit);
       signal?.removeEventListener('abort', onAbort);
       if (error) { child.kill('SIGKILL'); reject(error); } else resolveReady(ready!);
     }
@@ -58,7 +64,8 @@ export async function startSystemChild(name: string, configPath: string, stateDi
       const ready = parseReadyLine(line);
       if (ready) finish(undefined, ready);
     });
-    child.once('exit', onExit);
+    // 'close', not 'exit': by then stderr is read to its end, so the error line is known.
+    child.once('close', onExit);
   });
   return {
     name,
