@@ -50,6 +50,23 @@ t.test('libiscsi CHAP URL: the right secret logs in, a wrong one or none does no
   t.ok(system.alive(), 'target still running');
 });
 
+// libiscsi's newest iSCSICHAP.HexName / Base64Name log in with such names; CI's 1.19 logs in the same way.
+t.test('CHAP user names that look like 0x / 0b encoded values are plain strings', { skip }, async (t) => {
+  for (const user of ['0x6368617075736572', '0bY2hhcHVzZXI=']) {
+    const system = await startSystem({
+      config: { name: 'chapname', portals: ['127.0.0.1:0'], targets: [{ iqn: IQN, chap: { user, secret: CHAP.secret }, luns: [{ size: '16M' }] }], cim: { enabled: false } },
+    });
+    try {
+      const good = await run('iscsi-inq', [lunUrl(system, `${user}%${CHAP.secret}@`)], 60_000);
+      t.equal(good.code, 0, `${user}: logs in`, { stderr: good.stderr });
+      const decoded = await run('iscsi-inq', [lunUrl(system, `chapuser%${CHAP.secret}@`)], 60_000);
+      t.not(decoded.code, 0, `${user}: the decoded name "chapuser" is another user`);
+    } finally {
+      await system.stop();
+    }
+  }
+});
+
 t.test('mutual CHAP: the target proves the secret libiscsi expects', { skip }, async (t) => {
   const system = await chapSystem();
   t.teardown(() => system.stop());
