@@ -8,6 +8,7 @@ import {
   CLS, collectionPath, endpointName, endpointPath, servicePath, systemPath, volumePath,
 } from '../cim/model/paths.ts';
 import { TARGET_NAMESPACE, type ObjectPath } from '../cim/types.ts';
+import type { PairRecord } from '../replication/pair-types.ts';
 import type { SystemSummary } from '../system/system.ts';
 
 export const LAB_COLLECTION_NAME = 'iscsi-sim lab';
@@ -87,4 +88,20 @@ export async function createMirror(client: CimClient, primary: SystemSummary, pe
   const job = result.out.Job;
   if (result.returnValue === 4096 && job?.kind === 'ref') return job.path;
   throw new Error(`CreateElementReplica answered ${result.returnValue}`);
+}
+
+/**
+ * Switches an existing mirror to `mode` the way an SMI-S client would: ModifyReplicaSynchronization
+ * with Operation 17 (Reset To Sync) or 18 (Reset To Async) on the pair's StorageSynchronized.
+ */
+export async function setMirrorMode(client: CimClient, system: string, record: PairRecord, mode: 'sync' | 'async'): Promise<void> {
+  const synchronization = withNs({
+    className: CLS.synchronized,
+    keys: { SystemElement: withNs(volumePath(record.source.system, record.source.naa)), SyncedElement: withNs(volumePath(record.target.system, record.target.naa)) },
+  });
+  const operation = mode === 'sync' ? 17 : 18;
+  const result = await client.invokeMethod(withNs(servicePath(system)), 'ModifyReplicaSynchronization', { Operation: operation, Synchronization: synchronization });
+  if (result.returnValue !== 0) {
+    throw new Error(`ModifyReplicaSynchronization ${operation} (Reset To ${mode === 'sync' ? 'Sync' : 'Async'}) answered ${result.returnValue}`);
+  }
 }

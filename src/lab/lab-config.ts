@@ -2,11 +2,15 @@
  * The lab's two system configs, from fixtures/lab-primary.yaml and fixtures/lab-peer.yaml with every
  * port derived from one base port (so several labs run side by side) and everything under the lab's
  * state dir. Without --base-port the fixtures' own ports are used.
+ *
+ * A reused state dir keeps its LUN files: their size wins, and a --size that differs is refused (a
+ * mirrored LUN is not resized behind the pair's back), never silently ignored or applied.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
+import { formatSize, parseSize } from '../config/size.ts';
 
 export const FIXTURES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures');
 
@@ -39,8 +43,18 @@ export interface LabSystemFiles {
 
 type Doc = Record<string, unknown>;
 
+/** A lab flag that contradicts what the reused state dir holds. */
+export class LabFlagError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LabFlagError';
+  }
+}
+
 /** Writes <stateDir>/<name>/system.yaml for both systems and returns where. */
 export async function writeLabConfigs(stateDir: string, ports: LabPorts, redisUrl: string, lunSize?: string): Promise<LabSystemFiles[]> {
+  const wantedBytes = lunSize === undefined ? undefined : parseSize(lunSize);
+  if (lunSize !== undefined && (wantedBytes === undefined || wantedBytes === 0)) throw new LabFlagError(`--size ${lunSize} is not a size (e.g. 64M, 1G)`);
   const primary = await fixture('lab-primary.yaml');
   const peer = await fixture('lab-peer.yaml');
   const primaryName = String(primary.name ?? 'primary');
@@ -60,17 +74,31 @@ export async function writeLabConfigs(stateDir: string, ports: LabPorts, redisUr
       redisUrl,
       metrics: { address: '127.0.0.1', port: metrics },
     };
-    if (lunSize) {
-      config.targets = (doc.targets as Doc[]).map((target) => ({
-        ...target, luns: (target.luns as Doc[]).map((lun) => ({ ...lun, size: lunSize })),
-      }));
-    }
+    config.targets = await Promise.all((doc.targets as Doc[]).map(async (target) => ({
+      ...target, luns: await Promise.all((target.luns as Doc[]).map((lun) => lunWithSize(lun, systemDir, stateDir, lunSize, wantedBytes))),
+    })));
     await mkdir(systemDir, { recursive: true });
     const configPath = join(systemDir, 'system.yaml');
     await writeFile(configPath, `# written by iscsi-sim lab from fixtures/lab-${role}.yaml\n${stringify(config)}`);
     files.push({ name, role, configPath, stateDir: systemDir });
   }
   return files;
+}
+
+/**
+ * The LUN as the lab runs it: an existing file keeps its size (the config then names none, so the
+ * system takes the file's); a new one gets --size or the fixture's.
+ */
+async function lunWithSize(lun: Doc, systemDir: string, stateDir: string, lunSize: string | undefined, wantedBytes: number | undefined): Promise<Doc> {
+  const file = join(systemDir, String(lun.file));
+  const existing = await stat(file).then((s) => s.size, () => undefined);
+  if (existing === undefined) return lunSize === undefined ? lun : { ...lun, size: lunSize };
+  if (wantedBytes !== undefined && wantedBytes !== existing) {
+    throw new LabFlagError(`--size ${lunSize} does not match ${file} (${formatSize(existing)}) in the reused state dir ${stateDir}: `
+      + `the lab does not resize a mirrored LUN; run without --size (or --size ${formatSize(existing)}), or use a new --state-dir`);
+  }
+  const { size: _size, ...withoutSize } = lun;
+  return withoutSize;
 }
 
 async function fixture(name: string): Promise<Doc> {

@@ -15,7 +15,7 @@ import type { SystemSummary } from '../system/system.ts';
 import { ensureFolder } from '../util/directories.ts';
 import { assertRedisReachable } from '../util/redis-reachable.ts';
 import { launchRedisServer } from './embedded-redis.ts';
-import { createMirror, ensureCollection, waitForJob } from './lab-cim-setup.ts';
+import { createMirror, ensureCollection, setMirrorMode, waitForJob } from './lab-cim-setup.ts';
 import { labPorts, writeLabConfigs } from './lab-config.ts';
 import { localStatusLines, readLocalStatus, type LocalSystem } from './local-status.ts';
 import { progressBar, statusLine } from './status-format.ts';
@@ -114,6 +114,12 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
       const job = await createMirror(cim, primary, peer, collection, options.mode);
       if (job) await followSync(options, reportFor, () => waitForJob(cim, job, options.syncTimeoutMs ?? 24 * 3600_000));
     } else {
+      const { record } = (await reportFor())!.entry;
+      if (record.mode !== options.mode) {
+        // The flags win over the reused state dir, through the same CIM method an SMI-S client uses.
+        options.print(`mirror mode ${record.mode} → ${options.mode} (${options.mode === 'sync' ? '--sync given' : 'no --sync'}): ModifyReplicaSynchronization Reset To ${options.mode === 'sync' ? 'Sync' : 'Async'}`);
+        await setMirrorMode(cim, primary.name, record, options.mode);
+      }
       options.print('mirror already exists (state dir reused): waiting for it to be in sync');
       await followSync(options, reportFor, async () => {
         const deadline = Date.now() + (options.syncTimeoutMs ?? 24 * 3600_000);

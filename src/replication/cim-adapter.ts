@@ -10,13 +10,16 @@ import { CLS, volumePath } from '../cim/model/paths.ts';
 import { getKey, type ObjectPath } from '../cim/types.ts';
 import { EngineError, type PairOperation, type ReplicationEngine } from './engine.ts';
 import { isSplitBrainPolicy, SPLIT_BRAIN_POLICIES } from './mirror/admin-transitions.ts';
-import type { PairPhase, PairStatus } from './pair-types.ts';
+import type { PairPhase, PairStatus, ReplicationMode } from './pair-types.ts';
 
 /** ModifyReplicaSynchronization.Operation value map (CIM_ReplicationService). */
 const OPERATIONS: ReadonlyMap<number, PairOperation> = new Map([
   [8, 'detach'], [9, 'detach'], [10, 'failover'], [11, 'failback'], [12, 'fracture'],
   [14, 'resync'], [16, 'resume'], [20, 'reverse-roles'], [21, 'fracture'], [22, 'suspend'],
 ]);
+
+/** ModifyReplicaSynchronization 17 Reset To Sync, 18 Reset To Async: the mirror's mode. */
+const MODE_OPERATIONS: ReadonlyMap<number, ReplicationMode> = new Map([[17, 'sync'], [18, 'async']]);
 
 /** CIM_Synchronized.ProgressStatus by phase (others: 3 Dormant). */
 const PROGRESS: ReadonlyMap<PairPhase, number> = new Map([
@@ -31,7 +34,7 @@ const JOB_OPERATIONS: ReadonlySet<PairOperation> = new Set(['resume', 'resync', 
 export class CimReplicationAdapter implements CimReplicationEngine {
   /** 4 Synchronous Mirror Remote, 5 Asynchronous Mirror Remote. */
   readonly supportedReplicationTypes = [4, 5];
-  readonly supportedOperations = [...OPERATIONS.keys()];
+  readonly supportedOperations = [...OPERATIONS.keys(), ...MODE_OPERATIONS.keys()];
 
   constructor(private readonly engine: ReplicationEngine) {}
 
@@ -66,6 +69,8 @@ export class CimReplicationAdapter implements CimReplicationEngine {
   }
 
   async modifyReplicaSynchronization(operation: number, synchronization: ObjectPath, force = false): Promise<MethodOutcome> {
+    const mode = MODE_OPERATIONS.get(operation);
+    if (mode) return this.setMode(synchronization, mode);
     const op = OPERATIONS.get(operation);
     if (!op) return { returnValue: 1, description: `operation ${operation} not supported` };
     const pair = this.findPair(synchronization);
@@ -98,6 +103,17 @@ export class CimReplicationAdapter implements CimReplicationEngine {
     if (!isSplitBrainPolicy(policy)) return { returnValue: 5, description: `Policy must be one of ${SPLIT_BRAIN_POLICIES.join(', ')}` };
     try {
       await this.engine.setSplitBrainPolicy(pair.pairId, policy);
+      return { returnValue: 0 };
+    } catch (err) {
+      return failure(err);
+    }
+  }
+
+  private async setMode(synchronization: ObjectPath, mode: ReplicationMode): Promise<MethodOutcome> {
+    const pair = this.findPair(synchronization);
+    if (!pair) return { returnValue: 5, description: 'Synchronization does not exist' };
+    try {
+      await this.engine.setMode(pair.pairId, mode);
       return { returnValue: 0 };
     } catch (err) {
       return failure(err);

@@ -167,6 +167,15 @@ export class ReplicationEngine {
     throw new Error(`mirror ${pairId}: ${published.admin} did not complete within ${Math.round(timeoutMs / 1000)} s`);
   }
 
+  /** Reset To Sync / Reset To Async (ModifyReplicaSynchronization 17/18): same pair, same state, new mode. */
+  async setMode(pairId: string, mode: ReplicationMode): Promise<void> {
+    const entry = await this.currentEntry(pairId);
+    if (entry.record.mode === mode) return;
+    const published = await this.registry.publish({ ...entry.record, mode }, entry.admin);
+    this.entries.set(pairId, published);
+    await this.reconcileQueued(pairId);
+  }
+
   /** Online verify of a pair whose source is on this system. */
   async verify(pairId: string, options?: VerifyOptions): Promise<VerifyReport> {
     const pair = this.sources.get(pairId);
@@ -369,6 +378,7 @@ export class ReplicationEngine {
       this.sources.set(record.pairId, pair);
       await pair.start(firstSeen && entry.revision === 1, await this.takeHandover(record.pairId));
     } else {
+      pair.updateRecord(record);
       const grains = await this.takeHandover(record.pairId);
       if (grains.length > 0) await pair.resyncGrains(grains);
     }

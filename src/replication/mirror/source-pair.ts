@@ -64,11 +64,21 @@ export class SourcePair {
   private recovered = new Set<number>();
   private readonly meter = new ThroughputMeter();
   private closed = false;
+  /** The pair as last reconciled (the mode can change while the pair runs). */
+  private record: PairRecord;
   private readonly log = logger.child({ component: 'replication', role: 'source' });
 
   constructor(private readonly settings: SourcePairSettings) {
     this.shipper = new EpochShipper(settings.record.pairId, settings.redis, settings.redisUrl, settings.options);
     this.acks = new AckListener(settings.record.pairId, settings.redis, (ack) => this.onAck(ack));
+    this.record = settings.record;
+  }
+
+  /** Reset To Sync / Reset To Async: writes from now on wait for the replica (sync) or not (async). */
+  updateRecord(record: PairRecord): void {
+    if (record.mode !== this.record.mode) this.log.info({ pair: this.pairId, mode: record.mode }, 'mirror mode changed');
+    this.record = record;
+    if (this.capture) this.capture.syncMode = record.mode === 'sync';
   }
 
   get pairId(): string { return this.settings.record.pairId; }
@@ -86,7 +96,7 @@ export class SourcePair {
       sealed: (epoch) => this.onSealed(epoch),
       waitForReplica: (epoch) => this.waitForReplica(epoch),
     });
-    this.capture.syncMode = this.settings.record.mode === 'sync';
+    this.capture.syncMode = this.record.mode === 'sync';
     this.capture.attach();
     this.acks.start(options.probeIntervalMs);
     this.watchdog = setInterval(() => this.tick(), options.probeIntervalMs);
@@ -189,7 +199,7 @@ export class SourcePair {
       : target && target.totalGrains > 0 ? Math.floor((100 * target.doneGrains) / target.totalGrains) : 0;
     return {
       pairId: this.pairId,
-      record: this.settings.record,
+      record: this.record,
       role: 'source',
       phase: this.phaseValue,
       copyState: copyStateOf(this.phaseValue),
