@@ -65,6 +65,19 @@ export class CimClient {
     return decodeInstance(requireChild(ret ?? {}, 'INSTANCE', 'IRETURNVALUE'));
   }
 
+  /** AssociatorNames (DSP0200 §5.3.2.15): the paths of the instances associated with `path`. */
+  async associatorNames(path: ObjectPath, assocClass?: string, resultClass?: string): Promise<ObjectPath[]> {
+    const ns = path.namespace ?? 'root/cimv2';
+    let params = `<IPARAMVALUE NAME="ObjectName">${instanceName(path, this.ctx(ns))}</IPARAMVALUE>`;
+    if (assocClass !== undefined) params += `<IPARAMVALUE NAME="AssocClass"><CLASSNAME NAME="${escapeXml(assocClass)}"/></IPARAMVALUE>`;
+    if (resultClass !== undefined) params += `<IPARAMVALUE NAME="ResultClass"><CLASSNAME NAME="${escapeXml(resultClass)}"/></IPARAMVALUE>`;
+    const ret = await this.intrinsic(ns, 'AssociatorNames', params);
+    return children(ret ?? {}, 'OBJECTPATH').flatMap((node) => {
+      const found = decodeReference(node);
+      return found === undefined ? [] : [{ ...found, namespace: found.namespace ?? ns }];
+    });
+  }
+
   async invokeMethod(target: ObjectPath, method: string, args: Readonly<Record<string, ArgValue | null | undefined>>): Promise<MethodResult> {
     const ns = target.namespace ?? 'root/cimv2';
     const ctx = this.ctx(ns);

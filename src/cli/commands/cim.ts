@@ -9,9 +9,12 @@ import type { RawValue } from '../../cim/cimxml/parse.ts';
 import { CimError } from '../../cim/errors.ts';
 import { CLS, endpointPath, systemPath } from '../../cim/model/paths.ts';
 import { TARGET_NAMESPACE, type KeyScalar, type ObjectPath } from '../../cim/types.ts';
+import { DEFAULT_LAB_STATE_DIR, resolveCimUrl } from '../lab-endpoint.ts';
 
 interface CimOptions {
-  url: string;
+  url?: string;
+  system?: string;
+  stateDir: string;
   namespace: string;
   user?: string;
   password?: string;
@@ -22,8 +25,11 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function clientOf(o: CimOptions): CimClient {
-  return new CimClient({ url: o.url, user: o.user, password: o.password, timeoutMs: Number(o.timeout) || 10_000 });
+const DEFAULT_CIM_URL = 'http://127.0.0.1:5988';
+
+async function clientOf(o: CimOptions): Promise<CimClient> {
+  const url = await resolveCimUrl({ ...(o.url === undefined ? {} : { url: o.url }), ...(o.system === undefined ? {} : { system: o.system }), stateDir: o.stateDir, fallback: DEFAULT_CIM_URL });
+  return new CimClient({ url, user: o.user, password: o.password, timeoutMs: Number(o.timeout) || 10_000 });
 }
 
 function rawText(v: RawValue): string {
@@ -71,7 +77,7 @@ async function service(client: CimClient, ns: string): Promise<ObjectPath> {
 
 async function run(o: CimOptions, body: (client: CimClient) => Promise<number>): Promise<void> {
   try {
-    process.exitCode = await body(clientOf(o));
+    process.exitCode = await body(await clientOf(o));
   } catch (err) {
     process.stderr.write(`iscsi-sim cim: ${err instanceof CimError ? err.message : (err as Error).message}\n`);
     process.exitCode = 1;
@@ -104,11 +110,28 @@ async function waitJob(client: CimClient, r: MethodResult, wait: boolean): Promi
   throw new Error('job did not finish within 120 s');
 }
 
+/**
+ * The new collection's ID: from the ConnectivityCollection out parameter when done at once, else
+ * (after --wait) from the finished job's CIM_AffectedJobElement, as an SMI-S client finds it.
+ */
+async function printCreatedCollection(client: CimClient, started: MethodResult, done: MethodResult, namespace: string): Promise<void> {
+  if (done.returnValue !== 0) return;
+  let collection = started.out.ConnectivityCollection?.kind === 'ref' ? started.out.ConnectivityCollection.path : undefined;
+  const job = started.out.Job;
+  if (collection === undefined && job?.kind === 'ref') {
+    [collection] = await client.associatorNames({ ...job.path, namespace: job.path.namespace ?? namespace }, 'CIM_AffectedJobElement', CLS.collection);
+    if (collection !== undefined) process.stdout.write(`ConnectivityCollection=${formatObjectPath(collection)}\n`);
+  }
+  if (collection !== undefined) process.stdout.write(`InstanceID=${String(collection.keys.InstanceID)}\n`);
+}
+
 export function registerCim(program: Command): void {
   const cim = program
     .command('cim')
     .description('SMI-S management over CIM-XML: enumerate objects, call ReplicationService methods')
-    .option('-u, --url <url>', 'CIM server URL', 'http://127.0.0.1:5988')
+    .option('-u, --url <url>', `CIM server URL (default: the lab's primary from --state-dir's lab.json, else ${DEFAULT_CIM_URL})`)
+    .option('--system <name>', 'next to a lab: the lab system to ask (default the primary)')
+    .option('--state-dir <dir>', 'lab state dir whose lab.json names the CIM servers', DEFAULT_LAB_STATE_DIR)
     .option('-n, --namespace <ns>', 'namespace', TARGET_NAMESPACE)
     .option('--user <user>', 'basic auth user')
     .option('--password <password>', 'basic auth password')
@@ -155,6 +178,7 @@ export function registerCim(program: Command): void {
       });
       const done = await waitJob(c, r, o.wait ?? false);
       printResult('CreateRemoteReplicationCollection', done);
+      await printCreatedCollection(c, r, done, opts().namespace);
       return status(done);
     }));
 
