@@ -5,7 +5,6 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveCimUrl } from '../../../src/cli/lab-endpoint.ts';
 import { CLS } from '../../../src/cim/model/paths.ts';
