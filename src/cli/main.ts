@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { configureLogging } from '../util/log.ts';
 import { registerCim } from './commands/cim.ts';
 import { registerLab } from './commands/lab.ts';
+import { registerPair } from './commands/pair.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerVerify } from './commands/verify.ts';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerLab(program);
   registerStatus(program);
   registerVerify(program);
+  registerPair(program);
 
   return program;
 }

@@ -3,7 +3,7 @@
  * the CIM server handle is kept, then, once the system runs, starts the engine (when the config has a
  * redisUrl), registers it with CIM and serves /metrics (when the config has `metrics`).
  *
- *   const replicated = withReplication(defaultComponents());
+ *   const replicated = withReplication(defaultComponents(), config);
  *   const system = new System(config, replicated.components);
  *   await system.start();
  *   const replication = await replicated.attach(system, config);   // undefined without redisUrl
@@ -16,6 +16,7 @@ import type { SystemComponents } from '../system/components.ts';
 import type { SystemView } from '../system/view.ts';
 import { logger } from '../util/log.ts';
 import { serveMetrics, startReplication, type ReplicationHandle } from './index.ts';
+import { localMemberNaas } from './mirror/pair-registry.ts';
 
 export interface ReplicatedComponents {
   readonly components: SystemComponents;
@@ -26,10 +27,23 @@ export interface AttachedReplication extends ReplicationHandle {
   readonly metricsUrl?: string;
 }
 
-export function withReplication(base: SystemComponents): ReplicatedComponents {
+export function withReplication(base: SystemComponents, config?: SystemConfig): ReplicatedComponents {
   let cim: FullCimHandle | undefined;
+  // LUNs named by this system's pairs start write protected, before any portal listens: a restarted
+  // source must not take a write before it learned whether the pair was failed over meanwhile.
+  const members = config?.redisUrl ? localMemberNaas(config.stateDir) : new Set<string>();
   const components: SystemComponents = {
     ...base,
+    buildTarget: (target, units) => {
+      const built = base.buildTarget(target, units);
+      for (const unit of units) {
+        if (members.has(unit.naa.toLowerCase())) {
+          const handle = built.units.get(unit.config.lun);
+          if (handle) handle.writeProtected = true;
+        }
+      }
+      return built;
+    },
     startCim: async (view, config) => {
       cim = await startCimServer(view, config);
       return cim;

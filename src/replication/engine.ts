@@ -11,7 +11,7 @@ import type { LunView, SystemView } from '../system/view.ts';
 import { logger } from '../util/log.ts';
 import { PAIR_EVENTS_CHANNEL, pairKeys } from './keys.ts';
 import {
-  afterHandover, autoResolve, planOperation, planResolve, sourceDuty, targetDuty, type AdminState, type PairOperation, type Plan,
+  afterHandover, autoResolve, mayWriteWithoutRedis, planOperation, planResolve, sourceDuty, targetDuty, type AdminState, type PairOperation, type Plan,
 } from './mirror/admin-transitions.ts';
 import { DirtyMap } from './capture/dirty-map.ts';
 import { generationOf, PairRegistry, type EntryChanges, type PairEntry } from './mirror/pair-registry.ts';
@@ -41,6 +41,8 @@ export interface ReplicationEngineSettings {
 }
 
 const STATUS_TTL_MS = 10_000;
+/** A source that published no status for this long during a hand-over is taken as gone. */
+const HANDOVER_SILENCE_MS = 15_000;
 
 export class ReplicationEngine {
   readonly options: ReplicationOptions;
@@ -71,13 +73,27 @@ export class ReplicationEngine {
 
   get systemName(): string { return this.settings.view.name; }
 
+  /**
+   * Learns the pairs before any member LUN takes a write. Every member LUN is fenced first; with Redis
+   * reachable the pairs' shared state decides (a source failed over meanwhile stays fenced and checks
+   * its changes: see checkFencedWriter). Without Redis the local record decides: a steady writer
+   * (active, fractured, suspended, failed-over DR site) writes and tracks, as the async contract says
+   * (never block on Redis); a record that says the writer role was moving (failing-over, failing-back,
+   * reversing) or a split brain keeps the LUN fenced until Redis is back.
+   */
   async start(): Promise<void> {
-    // Pairs this system is source of start capturing at once, Redis or not (the dirty map needs no Redis).
-    for (const entry of await this.registry.loadLocal()) {
+    const local = await this.registry.loadLocal();
+    for (const entry of local) {
       this.entries.set(entry.record.pairId, entry);
-      void this.reconcileQueued(entry.record.pairId);
+      for (const address of [entry.record.source, entry.record.target]) {
+        const lun = address.system === this.systemName ? this.settings.view.lun(address.targetIqn, address.lun) : undefined;
+        if (lun && entry.admin !== 'detached') lun.writeProtected = true;
+      }
     }
     await this.waitForRedis(5000);
+    if (this.redis.status !== 'ready') {
+      for (const entry of local) void this.reconcileQueued(entry.record.pairId);
+    }
     this.subscriber = this.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
     this.subscriber.on('error', () => undefined);
     this.subscriber.on('message', (_channel: string, pairId: string) => void this.reconcileQueued(pairId));
@@ -150,9 +166,14 @@ export class ReplicationEngine {
     const since = Date.now();
     const deadline = since + timeoutMs;
     const wantedSource = published.record.source.system;
+    let sourceSeenAt = since;
     while (!this.closed && Date.now() < deadline) {
       const entry = this.redis.status === 'ready' ? await this.registry.fetch(pairId).catch(() => undefined) : undefined;
       const status = entry ? await this.publishedStatus(pairId) : undefined;
+      if (status) sourceSeenAt = Math.max(sourceSeenAt, Date.parse(status.updatedAt));
+      if (entry && afterHandover(entry.admin) && entry.admin === published.admin && Date.now() - sourceSeenAt > HANDOVER_SILENCE_MS) {
+        throw new Error(`${entry.record.source.system} stopped answering during ${entry.admin}; if its site is down, failover with Force (pair failover --force) makes ${entry.record.target.system} the writer without it`);
+      }
       if (entry && status) {
         if (entry.admin === 'split-brain' && published.admin !== 'split-brain') throw new Error('split brain detected: resolve it with pair resolve --keep SYSTEM');
         const settled = afterHandover(published.admin);
@@ -312,6 +333,10 @@ export class ReplicationEngine {
     const isSource = record.source.system === me;
     const isTarget = record.target.system === me;
     if (!isSource && !isTarget) return;
+    if (!fromRedis && isSource && !this.sources.has(pairId) && !mayWriteWithoutRedis(admin)) {
+      this.log.warn({ pair: pairId, admin }, 'Redis unreachable and the local record says the writer role was moving: the LUN stays write protected until Redis is back');
+      return;
+    }
     if (admin === 'detached') {
       await this.stopSource(pairId, false);
       const lun = this.settings.view.lun(isSource ? record.source.targetIqn : record.target.targetIqn, isSource ? record.source.lun : record.target.lun);

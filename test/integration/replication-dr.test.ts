@@ -4,6 +4,10 @@
  * (qemu-io), refusals checked byte for byte with the raw initiator.
  */
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { repoRoot, waitFor } from '../unit/replication/helpers.ts';
 import { drRig, MiB, qemuIo, rawWrite, reportAfter, sha256File } from './support/dr-rig.ts';
 import { missingTools } from './support/tools.ts';
 
@@ -58,4 +62,72 @@ t.test('DR rehearsal: failover fences the old source, failback brings the DR wri
   const since = Date.now();
   t.ok(await reportAfter(rig, since, (r) => r.status?.phase === 'streaming' && r.status.dirtyGrains === 0 && r.status.epochsBehind === 0), 'drained');
   t.equal(await sha256File(rig.lunFile(rig.peer)), await sha256File(rig.lunFile(rig.primary)), 'both LUNs identical (sha256)');
+});
+
+/** `iscsi-sim ARGS` as a user runs it. */
+function cli(args: readonly string[]): { status: number | null; output: string } {
+  const result = spawnSync(process.execPath, [join(repoRoot, 'bin', 'iscsi-sim.js'), ...args], { encoding: 'utf8', timeout: 180_000 });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+t.test('failover with the source killed; the restarted source is fenced before its first write; failback through `iscsi-sim pair`', { skip: missing }, async (t) => {
+  const rig = await drRig(t);
+  const primaryName = rig.primary.summary.name;
+  const peerName = rig.peer.summary.name;
+  // A lab.json like `iscsi-sim lab` writes: `pair` asks the primary first, the peer when it is down.
+  await writeFile(join(rig.dir, 'lab.json'), JSON.stringify({
+    redisUrl: rig.redis.url,
+    systems: [
+      { name: primaryName, role: 'primary', cimUrl: rig.primary.summary.cimUrl },
+      { name: peerName, role: 'peer', cimUrl: rig.peer.summary.cimUrl },
+    ],
+  }));
+  const pair = (...args: string[]) => cli(['pair', '--state-dir', rig.dir, ...args]);
+  const pairId = (await rig.report())!.entry.record.pairId;
+
+  t.ok(qemuIo(rig.url(rig.primary), 'write -P 0x41 0 4M').ok, 'the primary takes A');
+  const writtenA = Date.now();
+  t.ok(await reportAfter(rig, writtenA, (r) => r.status?.phase === 'streaming' && r.status.dirtyGrains === 0 && r.status.epochsBehind === 0), 'A drained');
+  const refusedNow = pair(pairId, 'failback');
+  t.equal(refusedNow.status, 1, 'failback of an active pair is refused (exit 1)');
+  t.match(refusedNow.output, /failback refused: failback needs a failed-over pair; the pair is active/, `with the reason: ${refusedNow.output.trim()}`);
+
+  rig.primary.process.kill('SIGKILL');
+  await new Promise((resolve) => rig.primary.process.once('exit', resolve));
+  const failover = pair(pairId, 'failover', '--force', '--wait');
+  t.equal(failover.status, 0, `failover with the primary's site down: ${failover.output.trim()}`);
+  t.match(failover.output, new RegExp(`${pairId}: failover done: ${pairId} ${peerName} → ${primaryName} Failedover`));
+  t.ok(qemuIo(rig.url(rig.peer), 'write -P 0x42 8M 4M').ok, 'the DR site takes B');
+
+  const primary = await rig.restart('primary');
+  const refused = await rawWrite(primary.summary, 100);
+  t.same(refused, { status: 2, key: DATA_PROTECT, asc: WRITE_PROTECTED, ascq: 0 }, 'the restarted old source refuses a write made right after its restart');
+  t.ok(await waitFor(async () => (await rig.report())?.entry.fenced === undefined, 30_000), 'the old source checked its changes and took its place as the target');
+  t.same(await rawWrite(primary.summary, 100), { status: 2, key: DATA_PROTECT, asc: WRITE_PROTECTED, ascq: 0 }, 'and stays fenced');
+
+  const failback = pair(pairId, 'failback', '--wait');
+  t.equal(failback.status, 0, `failback: ${failback.output.trim()}`);
+  t.match(failback.output, new RegExp(`${pairId}: failback done: ${pairId} ${primaryName} → ${peerName} Synchronized`));
+  const back = await rig.report();
+  const transfer = back?.entry.lastTransfer;
+  const grainBytes = back?.status?.grainBytes ?? 64 * 1024;
+  t.ok(transfer !== undefined && transfer.grains >= (4 * MiB) / grainBytes, `failback shipped ${transfer?.grains} grains (${(4 * MiB) / grainBytes} written at the DR site, the rest marked by the crashed primary's activity log)`);
+  t.comment(`failback after the kill: ${transfer?.grains} grains, ${transfer?.bytes} bytes shipped; ${4 * MiB} bytes written at the DR site`);
+  t.ok(qemuIo(rig.url(primary), 'read -P 0x42 8M 4M').ok, 'the original source holds B');
+  t.ok(qemuIo(rig.url(primary), 'read -P 0x41 0 4M').ok, 'and A');
+  t.ok(qemuIo(rig.url(primary), 'write -P 0x43 16M 1M').ok, 'the original source is writable again');
+  t.same(await rawWrite(rig.peer.summary, 100), { status: 2, key: DATA_PROTECT, asc: WRITE_PROTECTED, ascq: 0 }, 'the DR site is protected again');
+
+  // `cim call` takes the Synchronization exactly as GetReplicationRelationships printed it.
+  const cimUrl = primary.summary.cimUrl!;
+  const listed = cli(['cim', '--url', cimUrl, 'call', 'GetReplicationRelationships']);
+  const printed = /Synchronizations=(\S+)/.exec(listed.output)?.[1];
+  t.ok(printed, `GetReplicationRelationships printed a path: ${listed.output.trim()}`);
+  const fracture = cli(['cim', '--url', cimUrl, 'call', 'ModifyReplicaSynchronization', '--arg', 'Operation=12', '--arg', `Synchronization=${printed}`]);
+  t.equal(fracture.status, 0, `Fracture with the pasted path: ${fracture.output.trim()}`);
+  const resume = pair(pairId, 'resume', '--wait');
+  t.equal(resume.status, 0, `resume: ${resume.output.trim()}`);
+  const since = Date.now();
+  t.ok(await reportAfter(rig, since, (r) => r.status?.phase === 'streaming' && r.status.dirtyGrains === 0 && r.status.epochsBehind === 0), 'drained');
+  t.equal(await sha256File(rig.lunFile(rig.peer)), await sha256File(rig.lunFile(primary)), 'both LUNs identical (sha256)');
 });

@@ -66,7 +66,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   }
   for (const warning of startupExposureWarnings(config)) logger.child({ component: 'cli' }).warn(warning);
   // Replication runs only when the config names a Redis (redisUrl); otherwise this is a no-op.
-  const replicated = withReplication(defaultComponents());
+  const replicated = withReplication(defaultComponents(), config);
   const system = new System(config, replicated.components);
   try {
     await system.start();

@@ -3,6 +3,7 @@
  * per pair, announced on a channel so both systems reconcile); each system also keeps the pairs it
  * takes part in under its state dir, so a source restarted while Redis is down still captures writes.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -70,12 +71,37 @@ export interface VolumeEntry {
   readonly naa: string;
 }
 
+export function localPairsFile(stateDir: string): string {
+  return join(stateDir, 'replication', 'pairs.json');
+}
+
+/**
+ * NAA designators of the LUNs this system's pairs.json names (either role), read synchronously while
+ * the system is being assembled: those LUNs start write protected, before any portal listens, until
+ * the engine has learned the pairs' state (see ReplicationEngine.start). An unreadable file fences
+ * nothing here; the engine's start-up then stops naming it.
+ */
+export function localMemberNaas(stateDir: string): Set<string> {
+  const naas = new Set<string>();
+  let parsed: Record<string, PairEntry>;
+  try {
+    parsed = JSON.parse(readFileSync(localPairsFile(stateDir), 'utf8')) as Record<string, PairEntry>;
+  } catch {
+    return naas;
+  }
+  for (const entry of Object.values(parsed ?? {})) {
+    if (entry?.admin === 'detached') continue;
+    for (const lun of [entry?.record?.source, entry?.record?.target]) if (lun?.naa) naas.add(lun.naa.toLowerCase());
+  }
+  return naas;
+}
+
 export class PairRegistry {
   private local = new Map<string, PairEntry>();
   private readonly file: string;
 
   constructor(private readonly redis: Redis, stateDir: string) {
-    this.file = join(stateDir, 'replication', 'pairs.json');
+    this.file = localPairsFile(stateDir);
   }
 
   async loadLocal(): Promise<PairEntry[]> {
