@@ -17,6 +17,7 @@ import { assertRedisReachable } from '../util/redis-reachable.ts';
 import { launchRedisServer } from './embedded-redis.ts';
 import { createMirror, ensureCollection, setMirrorMode, waitForJob } from './lab-cim-setup.ts';
 import { labPorts, writeLabConfigs } from './lab-config.ts';
+import { serveLabControl } from './lab-control.ts';
 import { localStatusLines, readLocalStatus, type LocalSystem } from './local-status.ts';
 import { progressBar, statusLine } from './status-format.ts';
 import { Supervisor, type PartStatus, type SupervisorEvent } from './supervisor.ts';
@@ -71,7 +72,9 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
   if (!tiedToParent()) options.print('note: setpriv (util-linux) not found: if the lab is killed with SIGKILL, its redis-server and systems keep running');
   const supervisor = new Supervisor(options.onPartEvent ?? (() => undefined));
   let client: Redis | undefined;
+  let control: { close(): Promise<void> } | undefined;
   const stop = async (): Promise<void> => {
+    await control?.close();
     client?.disconnect();
     await supervisor.stop();
     await stateLock.release();
@@ -82,7 +85,13 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
     if (!redisUrl) {
       const dir = join(stateDir, 'redis');
       options.print(`starting redis-server on 127.0.0.1:${ports.redis} (AOF, data in ${dir})`);
-      await supervisor.add({ name: 'redis', launch: () => launchRedisServer({ dir, port: ports.redis, appendOnly: true }) });
+      await supervisor.add({
+        name: 'redis',
+        launch: async () => {
+          const redis = await launchRedisServer({ dir, port: ports.redis, appendOnly: true });
+          return { pid: redis.pid, exited: redis.exited, stop: () => redis.stop(), kill: () => redis.stop('SIGKILL') };
+        },
+      });
       redisUrl = `redis://127.0.0.1:${ports.redis}`;
     }
     client = new Redis(redisUrl, { maxRetriesPerRequest: 2, retryStrategy: (times) => Math.min(times * 100, 1000) });
@@ -99,7 +108,7 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
         launch: async (signal) => {
           const child = launched ?? await startSystemChild(file.name, file.configPath, file.stateDir, 60_000, signal);
           launched = undefined;
-          return { pid: child.process.pid, exited: child.exited, stop: () => child.stop() };
+          return { pid: child.process.pid, exited: child.exited, stop: () => child.stop(), kill: () => child.kill() };
         },
       });
     }
@@ -148,6 +157,14 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
       pairs,
     };
     await writeFile(join(stateDir, 'lab.json'), JSON.stringify(ready, null, 2));
+    control = await serveLabControl(stateDir, {
+      down: (part, kill) => supervisor.takeDown(part, kill),
+      up: (part) => supervisor.bringUp(part),
+      parts: () => supervisor.status(),
+    }).catch((error: unknown) => {
+      options.print(`note: no control socket (${(error as Error).message}): \`iscsi-sim site\` cannot reach this lab`);
+      return undefined;
+    });
     return { ready, parts: () => supervisor.status(), stop };
   } catch (err) {
     await stop();
@@ -235,7 +252,9 @@ export async function liveStatus(ready: LabReady, parts: () => PartStatus[], rew
 }
 
 function partLine(part: PartStatus): string {
-  const what = part.state === 'given-up' ? 'DOWN (keeps dying; not restarted)' : part.state === 'restarting' ? 'DOWN (restarting)' : part.state;
+  const what = part.state === 'given-up' ? `DOWN (keeps dying; not restarted: iscsi-sim site up ${part.name})`
+    : part.state === 'down' ? `DOWN (on purpose: iscsi-sim site up ${part.name})`
+      : part.state === 'restarting' ? 'DOWN (restarting)' : part.state;
   return `${part.name} ${what}`;
 }
 

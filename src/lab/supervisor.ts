@@ -2,7 +2,8 @@
  * Keeps the lab's parts (redis-server, the systems) running: a part that exits without being asked to
  * is reported and started again with the same launch (same ports, same state dir) after a back-off; a
  * part that keeps dying (`maxDeaths` within `windowMs`) is reported and left down, while the rest keeps
- * running. stop() stops every part, in reverse order of start, and cancels pending restarts.
+ * running. A part taken down on purpose (takeDown) stays down until bringUp. stop() stops every part,
+ * in reverse order of start, and cancels pending restarts.
  */
 
 /** One running process of a part. */
@@ -10,7 +11,10 @@ export interface Incarnation {
   readonly pid: number | undefined;
   /** Resolves once the process is gone, with how it ended ("code 1", "signal SIGKILL"). */
   readonly exited: Promise<string>;
+  /** Clean stop; resolves once gone. */
   stop(): Promise<void>;
+  /** SIGKILL, as in a crash; resolves once gone. */
+  kill(): Promise<void>;
 }
 
 export interface PartSpec {
@@ -19,7 +23,7 @@ export interface PartSpec {
   launch(signal: AbortSignal): Promise<Incarnation>;
 }
 
-export type PartState = 'up' | 'restarting' | 'given-up' | 'stopped';
+export type PartState = 'up' | 'restarting' | 'given-up' | 'down' | 'stopped';
 
 export interface PartStatus {
   readonly name: string;
@@ -31,7 +35,7 @@ export interface PartStatus {
 
 export interface SupervisorEvent {
   readonly part: string;
-  readonly kind: 'died' | 'restarted' | 'restart-failed' | 'given-up';
+  readonly kind: 'died' | 'restarted' | 'restart-failed' | 'given-up' | 'taken-down' | 'brought-up';
   readonly message: string;
 }
 
@@ -76,6 +80,51 @@ export class Supervisor {
 
   status(): PartStatus[] {
     return this.parts.map((p) => ({ name: p.spec.name, state: p.state, pid: p.state === 'up' ? p.current?.pid : undefined, deaths: p.deaths }));
+  }
+
+  /** Stops a part on purpose (cleanly, or SIGKILL with `abrupt`); it is not restarted until bringUp. */
+  async takeDown(name: string, abrupt: boolean): Promise<string> {
+    const part = this.part(name);
+    if (part.state === 'down') return `${name} is already down`;
+    clearTimeout(part.timer);
+    await part.restarting?.catch(() => undefined);
+    part.state = 'down';
+    const current = part.current;
+    part.current = undefined;
+    if (current) await (abrupt ? current.kill() : current.stop());
+    const message = `${name} taken down on purpose${abrupt ? ' (SIGKILL)' : ''}${current?.pid === undefined ? '' : `, pid ${current.pid}`}; it stays down until \`iscsi-sim site up ${name}\``;
+    this.onEvent({ part: name, kind: 'taken-down', message });
+    return message;
+  }
+
+  /** Starts a part that was taken down, or given up on (its death count starts afresh). */
+  async bringUp(name: string): Promise<string> {
+    const part = this.part(name);
+    if (part.state === 'up') return `${name} is already up${part.current?.pid === undefined ? '' : ` (pid ${part.current.pid})`}`;
+    if (part.state === 'restarting') return `${name} is being restarted already`;
+    if (part.state === 'stopped') throw new Error('the lab is stopping');
+    part.state = 'restarting';
+    part.deathTimes.length = 0;
+    const started = this.now();
+    try {
+      const incarnation = await part.spec.launch(this.abort.signal);
+      if (this.stopping) { await incarnation.stop(); throw new Error('the lab is stopping'); }
+      part.current = incarnation;
+      part.state = 'up';
+      this.watch(part, incarnation);
+      const message = `${name} brought up${incarnation.pid === undefined ? '' : ` (pid ${incarnation.pid})`} in ${((this.now() - started) / 1000).toFixed(1)} s`;
+      this.onEvent({ part: name, kind: 'brought-up', message });
+      return message;
+    } catch (error) {
+      if (part.state === 'restarting') part.state = 'down';
+      throw error;
+    }
+  }
+
+  private part(name: string): Part {
+    const part = this.parts.find((p) => p.spec.name === name);
+    if (!part) throw new Error(`no part named "${name}" (the lab has ${this.parts.map((p) => p.spec.name).join(', ')})`);
+    return part;
   }
 
   async stop(): Promise<void> {

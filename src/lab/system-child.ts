@@ -23,6 +23,8 @@ export interface SystemChild {
   readonly exited: Promise<string>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
   stop(graceMs?: number): Promise<void>;
+  /** SIGKILL (a crash); resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -80,6 +82,11 @@ export async function startSystemChild(name: string, configPath: string, stateDi
         await exited;
         clearTimeout(timer);
       }
+      log.end();
+    },
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
       log.end();
     },
   };

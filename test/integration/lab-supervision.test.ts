@@ -2,7 +2,8 @@
  * The lab as a supervisor, with real processes only (`iscsi-sim lab` through bin/iscsi-sim.js, its
  * redis-server, two `serve` systems, qemu-img as the initiator): kill -9 of the peer, then of Redis,
  * while qemu-img writes to the primary → the lab reports it, keeps running, restarts the part with its
- * ports and state, and the replica converges (sha256); a hung Redis is shown as `Redis unreachable (URL)`
+ * ports and state, and the replica converges (sha256); a part taken down on purpose (`iscsi-sim site
+ * down`) stays down until `site up`; a hung Redis is shown as `Redis unreachable (URL)`
  * with each system's local view, on the live line and by `iscsi-sim status`; Ctrl-C then leaves no
  * process. A lab killed with SIGKILL leaves no process either (its children die with it).
  */
@@ -105,10 +106,12 @@ async function writeToPrimary(dir: string, ready: LabReady, name: string): Promi
   return new Promise((resolve) => child.once('exit', (status) => resolve({ status, stderr })));
 }
 
-function iscsiSimStatus(stateDir: string): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [join(repoRoot, 'bin', 'iscsi-sim.js'), 'status', '--state-dir', stateDir], { encoding: 'utf8', timeout: 30_000 });
+function iscsiSim(args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [join(repoRoot, 'bin', 'iscsi-sim.js'), ...args], { encoding: 'utf8', timeout: 120_000 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
+
+const iscsiSimStatus = (stateDir: string) => iscsiSim(['status', '--state-dir', stateDir]);
 
 async function converged(redis: Redis, since: number): Promise<boolean> {
   return waitFor(async () => {
@@ -145,6 +148,27 @@ t.test('lab: kill -9 of the peer and of Redis → reported, restarted, replica c
   t.ok(lab.process.exitCode === null, 'the lab kept running');
   const afterPeer = Date.now();
   t.ok(await converged(redis, afterPeer), 'the pair resynced and drained after the peer came back');
+  t.equal(await sha256File(lunOf('peer')), await sha256File(lunOf('primary')), 'replica identical (sha256)');
+
+  // Taken down on purpose (`iscsi-sim site down`), the peer stays down until `iscsi-sim site up`.
+  const downPid = pidOf(childrenOf(labPid), /peer\/system\.yaml/);
+  const down = iscsiSim(['site', 'down', 'peer', '--kill', '--state-dir', stateDir]);
+  t.equal(down.status, 0, `site down ${down.stderr}`);
+  t.match(down.stdout, `peer taken down on purpose (SIGKILL), pid ${downPid}; it stays down until \`iscsi-sim site up peer\``);
+  t.notOk(alive(downPid), 'the peer process is gone');
+  const whileDown = await writeToPrimary(dir, lab.ready, 'c');
+  t.equal(whileDown.status, 0, `the primary took 64 MiB while the peer was down on purpose ${whileDown.stderr}`);
+  await lab.line(/^peer DOWN \(on purpose: iscsi-sim site up peer\) \| /, 30_000);
+  t.pass('the live line shows the peer down on purpose');
+  t.match(iscsiSim(['site', 'list', '--state-dir', stateDir]).stdout, /^peer +down +- +deaths 1$/m, 'site list: down, not restarted');
+  t.notMatch(lab.output(), new RegExp(`peer exited unexpectedly \\(signal SIGKILL, pid ${downPid}\\)`), 'not taken for a crash');
+  const up = iscsiSim(['site', 'up', 'peer', '--state-dir', stateDir]);
+  t.equal(up.status, 0, `site up ${up.stderr}`);
+  const [, upPid, upSeconds] = up.stdout.match(/^peer brought up \(pid (\d+)\) in ([\d.]+) s$/m) ?? [];
+  t.ok(upPid, `brought up in ${upSeconds} s`);
+  seen.add(Number(upPid));
+  const afterUp = Date.now();
+  t.ok(await converged(redis, afterUp), 'the pair resynced and drained after the peer was brought up');
   t.equal(await sha256File(lunOf('peer')), await sha256File(lunOf('primary')), 'replica identical (sha256)');
 
   // Redis dies while the primary takes writes.
@@ -190,10 +214,10 @@ t.test('lab: kill -9 of the peer and of Redis → reported, restarted, replica c
   t.ok(await waitFor(() => [...seen].every((pid) => !alive(pid)), 10_000, 50), `no child process left (${[...seen].join(', ')})`);
 
   // Everything stopped: Redis refuses, the systems do not answer; the state dirs still tell the pairs.
-  const down = iscsiSimStatus(stateDir);
-  t.equal(down.status, 1);
-  t.match(down.stdout, `Redis unreachable (${lab.ready.redisUrl}): connect ECONNREFUSED`);
-  t.match(down.stdout, new RegExp(`primary: ${pairId} +primary/lun0 → peer/lun0 +async +admin=active \\(not answering on http://127\\.0\\.0\\.1:\\d+/metrics`), 'the pair from the primary\'s state dir');
+  const afterStop = iscsiSimStatus(stateDir);
+  t.equal(afterStop.status, 1);
+  t.match(afterStop.stdout, `Redis unreachable (${lab.ready.redisUrl}): connect ECONNREFUSED`);
+  t.match(afterStop.stdout, new RegExp(`primary: ${pairId} +primary/lun0 → peer/lun0 +async +admin=active \\(not answering on http://127\\.0\\.0\\.1:\\d+/metrics`), 'the pair from the primary\'s state dir');
 });
 
 t.test('lab: killed with SIGKILL, its redis-server and systems die with it', { skip }, async (t) => {

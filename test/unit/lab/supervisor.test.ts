@@ -16,7 +16,11 @@ function fakePart(name: string, options: { failLaunches?: number } = {}) {
       const exited = new Promise<string>((resolve) => { die = resolve; });
       const proc = { pid: ++pid, die, stopped: false };
       alive.push(proc);
-      const incarnation: Incarnation = { pid: proc.pid, exited, stop: async () => { proc.stopped = true; die('code 0'); } };
+      const incarnation: Incarnation = {
+        pid: proc.pid, exited,
+        stop: async () => { proc.stopped = true; die('code 0'); },
+        kill: async () => { proc.stopped = true; die('signal SIGKILL'); },
+      };
       return incarnation;
     },
   };
@@ -92,4 +96,25 @@ t.test('stop() cancels a pending restart', async (t) => {
   await supervisor.stop();
   t.equal(peer.launches(), 1, 'not launched again');
   t.equal(supervisor.status()[0]!.state, 'stopped');
+});
+
+t.test('a part taken down on purpose stays down until brought up', async (t) => {
+  const events: SupervisorEvent[] = [];
+  const supervisor = new Supervisor((e) => events.push(e), policy);
+  const peer = fakePart('peer');
+  await supervisor.add(peer.spec);
+  t.match(await supervisor.takeDown('peer', true), /^peer taken down on purpose \(SIGKILL\), pid 101; it stays down until `iscsi-sim site up peer`$/);
+  t.ok(peer.alive[0]!.stopped);
+  await new Promise((resolve) => setTimeout(resolve, 50)); // 10× the first back-off: no restart may come
+  t.equal(peer.launches(), 1, 'not restarted');
+  t.same(supervisor.status().map((s) => [s.state, s.deaths]), [['down', 0]], 'not counted as a death');
+  t.match(await supervisor.takeDown('peer', false), /already down/);
+  t.match(await supervisor.bringUp('peer'), /^peer brought up \(pid 102\) in \d+\.\d s$/);
+  t.equal(supervisor.status()[0]!.state, 'up');
+  t.same(events.map((e) => e.kind), ['taken-down', 'brought-up']);
+  await t.rejects(supervisor.takeDown('nope', false), /no part named "nope" \(the lab has peer\)/);
+  peer.alive[1]!.die('signal SIGKILL');
+  await until(() => events.some((e) => e.kind === 'restarted'));
+  t.pass('after bringUp it is supervised again');
+  await supervisor.stop();
 });
