@@ -17,6 +17,12 @@ const XML_HEADER = '<?xml version="1.0" encoding="utf-8" ?>\n';
 export interface WriteContext {
   readonly host: string;
   readonly defaultNamespace: string;
+  /**
+   * Write a reference array out parameter as VALUE.ARRAY of VALUE.REFERENCE instead of DSP0201's
+   * VALUE.REFARRAY, which sblim wbemcli cannot parse ("Bad attribute list for VALUE"); see
+   * server/client-dialect.ts for when.
+   */
+  readonly refArraysAsValueArray?: boolean;
 }
 
 function scalarText(v: KeyScalar): string {
@@ -154,7 +160,8 @@ function outParam(p: OutParam, ctx: WriteContext): string {
   if (t.base === 'reference') {
     if (t.array) {
       const paths = (p.value as readonly CimScalar[]).filter(isObjectPath);
-      return `<PARAMVALUE NAME="${name}" PARAMTYPE="reference"><VALUE.REFARRAY>${paths.map((x) => reference(x, ctx)).join('')}</VALUE.REFARRAY></PARAMVALUE>`;
+      const element = ctx.refArraysAsValueArray === true ? 'VALUE.ARRAY' : 'VALUE.REFARRAY';
+      return `<PARAMVALUE NAME="${name}" PARAMTYPE="reference"><${element}>${paths.map((x) => reference(x, ctx)).join('')}</${element}></PARAMVALUE>`;
     }
     return `<PARAMVALUE NAME="${name}" PARAMTYPE="reference">${reference(p.value as ObjectPath, ctx)}</PARAMVALUE>`;
   }

@@ -7,6 +7,7 @@ import { INTEROP_NAMESPACE, normalizeNamespace, TARGET_NAMESPACE, type CimInstan
 import { capabilitiesInstance, collectionInstance, endpointInstance, jobInstance, serviceInstance, systemInstance, volumeInstance, type ActionLists } from './elements.ts';
 import { localEndpoints } from './endpoints.ts';
 import { CLS, collectionPath, endpointPath, jobPath, servicePath, systemPath } from './paths.ts';
+import { atOwningServer } from './owner-host.ts';
 import type { ModelSources } from './sources.ts';
 
 export const NAMESPACES = [TARGET_NAMESPACE, INTEROP_NAMESPACE] as const;
@@ -82,7 +83,7 @@ function targetNamespace(s: ModelSources): CimInstance[] {
     }
   }
   for (const sync of s.engine.synchronizations()) {
-    out.push(association(CLS.synchronized, ['SystemElement', sync.source], ['SyncedElement', sync.target], {
+    out.push(association(CLS.synchronized, ['SystemElement', atOwningServer(sync.source, me, s.peers)], ['SyncedElement', atOwningServer(sync.target, me, s.peers)], {
       SyncType: 6, Mode: sync.mode, CopyState: sync.copyState, SyncState: sync.syncState, PercentSynced: sync.percentSynced,
       SyncMaintained: true, ReplicationType: sync.mode === 2 ? 4 : 5, WhenSynced: sync.whenSynced ? cimTimestamp(sync.whenSynced) : null,
       ProgressStatus: sync.progressStatus ?? null, EpochsBehind: sync.epochsBehind ?? null, BytesBehind: sync.bytesBehind ?? null, RPOSeconds: sync.rpoSeconds ?? null,

@@ -2,6 +2,7 @@
  * CreateElementReplica, ModifyReplicaSynchronization, GetReplicationRelationships: argument checks
  * here, the work in the ReplicationEngine (1 Not Supported until one is registered).
  */
+import { atOwningServer } from '../model/owner-host.ts';
 import { CLS, jobPath } from '../model/paths.ts';
 import { getKey, samePath, type ObjectPath } from '../types.ts';
 import { invalid, Ret, type MethodArgs, type MethodResult, type ProviderContext } from './method-types.ts';
@@ -105,8 +106,9 @@ export function getReplicationRelationships(ctx: ProviderContext, args: MethodAr
   const syncType = args.number('SyncType');
   const mode = args.number('Mode');
   const copyState = args.number('CopyState');
+  const me = ctx.sources.view.name;
   const paths = ctx.sources.engine.synchronizations()
     .filter((x) => (syncType === undefined || syncType === 6) && (mode === undefined || x.mode === mode) && (copyState === undefined || x.copyState === copyState))
-    .map((x): ObjectPath => ({ className: CLS.synchronized, keys: { SystemElement: x.source, SyncedElement: x.target } }));
+    .map((x): ObjectPath => ({ className: CLS.synchronized, keys: { SystemElement: atOwningServer(x.source, me, ctx.sources.peers), SyncedElement: atOwningServer(x.target, me, ctx.sources.peers) } }));
   return Promise.resolve({ returnValue: Ret.OK, out: [{ name: 'Synchronizations', type: 'ref:CIM_Synchronized[]', value: paths }] });
 }

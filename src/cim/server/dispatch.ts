@@ -14,6 +14,7 @@ import { extrinsicMethods } from '../providers/index.ts';
 import { MethodArgs, type ExtrinsicMethod, type ProviderContext } from '../providers/method-types.ts';
 import type { PortalProber } from '../providers/probe.ts';
 import { schema } from '../schema/index.ts';
+import { isSblimWbemcli } from './client-dialect.ts';
 import { parseType } from '../schema/types.ts';
 import { normalizeNamespace, samePath, type CimValue } from '../types.ts';
 import { logger } from '../../util/log.ts';
@@ -21,6 +22,7 @@ import { logger } from '../../util/log.ts';
 export interface RequestHeaders {
   readonly cimMethod?: string;
   readonly cimObject?: string;
+  readonly userAgent?: string;
 }
 
 function decodeHeader(v: string | undefined): string | undefined {
@@ -46,7 +48,8 @@ export class CimDispatcher {
       this.checkHeaders(req, headers);
       const namespace = knownNamespace(req.namespace);
       if (!namespace) throw cimError('INVALID_NAMESPACE', `no namespace ${req.namespace}`);
-      const write: WriteContext = { host, defaultNamespace: namespace };
+      const wbemcli = isSblimWbemcli({ messageId: req.messageId, ...(headers.userAgent === undefined ? {} : { userAgent: headers.userAgent }) });
+      const write: WriteContext = { host, defaultNamespace: namespace, ...(wbemcli ? { refArraysAsValueArray: true } : {}) };
       if (req.kind === 'intrinsic') {
         const handler = intrinsicOperations.get(req.method.toLowerCase());
         if (!handler) throw cimError('NOT_SUPPORTED', `${req.method} is not supported`);

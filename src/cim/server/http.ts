@@ -80,7 +80,7 @@ export function createCimHttpServer(dispatcher: CimDispatcher, opts: HttpOptions
         send(res, 200, errorResponse(sniffMessageId(body), method, true, CimStatus.FAILED, `request body of ${size} bytes exceeds the limit of ${limit}`));
         return;
       }
-      dispatcher.handle(body, { cimMethod: header(req, 'CIMMethod'), cimObject: header(req, 'CIMObject') }, header(req, 'Host') ?? 'localhost')
+      dispatcher.handle(body, { cimMethod: header(req, 'CIMMethod'), cimObject: header(req, 'CIMObject'), userAgent: header(req, 'User-Agent') }, header(req, 'Host') ?? 'localhost')
         .then((out) => send(res, 200, out))
         .catch((err: unknown) => {
           log().error({ err }, 'CIM dispatcher failed');

@@ -3,6 +3,7 @@ import { coerce } from '../../../../src/cim/cimxml/coerce.ts';
 import { parseRequest } from '../../../../src/cim/cimxml/parse.ts';
 import { errorResponse, extrinsicResponse, instance, intrinsicResponse } from '../../../../src/cim/cimxml/serialize.ts';
 import { schema } from '../../../../src/cim/schema/index.ts';
+import { isSblimWbemcli } from '../../../../src/cim/server/client-dialect.ts';
 import { parseType } from '../../../../src/cim/schema/types.ts';
 import { imethod, methodCall, NS } from '../support/raw.ts';
 
@@ -54,4 +55,20 @@ t.test('serialize: wire rules of real clients', async (t) => {
   t.match(m, /<KEYVALUE VALUETYPE="string">ISCSISIM:JOB-1<\/KEYVALUE>/);
   t.notMatch(m, /ConnectivityCollection/, 'NULL out parameters are omitted');
   t.match(errorResponse('3', 'GetClass', true, 5, 'a <b> & "c"'), /<IMETHODRESPONSE NAME="GetClass"><ERROR CODE="5" DESCRIPTION="a &lt;b&gt; &amp; &quot;c&quot;"><\/ERROR>/);
+});
+
+// Issue 12: wbemcli cannot parse VALUE.REFARRAY out parameters ("Bad attribute list for VALUE").
+t.test('reference arrays out: VALUE.REFARRAY, or VALUE.ARRAY of VALUE.REFERENCE for wbemcli', async (t) => {
+  const ctx = { host: 'h:5988', defaultNamespace: NS };
+  const paths = [{ className: 'S', keys: { K: 'a' } }, { className: 'S', host: 'peer:5989', keys: { K: 'b' } }];
+  const out = [{ name: 'Synchronizations', type: 'ref:CIM_Synchronized[]', value: paths }];
+  const standard = extrinsicResponse('5', 'GetReplicationRelationships', 0, out, ctx);
+  t.match(standard, /<PARAMVALUE NAME="Synchronizations" PARAMTYPE="reference"><VALUE.REFARRAY><VALUE.REFERENCE>.*<\/VALUE.REFERENCE><\/VALUE.REFARRAY><\/PARAMVALUE>/);
+  const forWbemcli = extrinsicResponse('4711', 'GetReplicationRelationships', 0, out, { ...ctx, refArraysAsValueArray: true });
+  t.match(forWbemcli, /<PARAMVALUE NAME="Synchronizations" PARAMTYPE="reference"><VALUE.ARRAY><VALUE.REFERENCE>.*<\/VALUE.REFERENCE><\/VALUE.ARRAY><\/PARAMVALUE>/);
+  t.notMatch(forWbemcli, /REFARRAY/);
+  t.match(forWbemcli, /<HOST>peer:5989<\/HOST>/, 'a path\'s own host is kept');
+  t.ok(isSblimWbemcli({ messageId: '4711' }), 'wbemcli: MESSAGE ID 4711, no User-Agent');
+  t.notOk(isSblimWbemcli({ messageId: '4711', userAgent: 'pywbem/1.6' }));
+  t.notOk(isSblimWbemcli({ messageId: '1001' }));
 });

@@ -1,0 +1,79 @@
+/**
+ * Issue 12, with the real wbemcli against the lab (embedded Redis, primary and peer processes, a mirror
+ * made through CIM):
+ * - `wbemcli cm … GetReplicationRelationships` failed with "Parse Exception: Bad attribute list for
+ *   VALUE" (wbemcli cannot parse VALUE.REFARRAY out parameters);
+ * - the SyncedElement of StorageSynchronized named the peer's volume with the primary's CIM server as
+ *   HOST, so `wbemcli gi` of it answered CIM_ERR_NOT_FOUND. The reference now carries the peer's
+ *   server, and following it finds the volume.
+ */
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { CimClient } from '../../src/cim/client/client.ts';
+import { servicePath } from '../../src/cim/model/paths.ts';
+import { TARGET_NAMESPACE } from '../../src/cim/types.ts';
+import type { LabReady } from '../../src/lab/lab-runner.ts';
+import { freeLabBasePort, repoRoot, tempDir } from '../unit/replication/helpers.ts';
+import { missingTools, run } from './support/tools.ts';
+
+const skip = missingTools({ wbemcli: 'sblim-wbemcli', 'redis-server': 'redis-server' });
+
+async function wbem(...args: string[]): Promise<{ code: number | null; out: string }> {
+  const r = await run('wbemcli', args, 120_000);
+  return { code: r.code, out: `${r.stdout}${r.stderr}` };
+}
+
+/** wbemcli prints a reference as `host:port/name/space` + `Class.keys` (no ':' between them). */
+function followable(printed: string): string {
+  const match = /^(\S+?:\d+)\/(\S+?)(MSISCSITARGET_\w+\..*)$/.exec(printed);
+  if (match === null) throw new Error(`not a wbemcli reference: ${printed}`);
+  return `http://${match[1]}/${match[2]}:${match[3]}`;
+}
+
+t.test('wbemcli follows replication references and parses GetReplicationRelationships', { skip }, async (t) => {
+  const dir = await tempDir(t, 'iscsi-sim-wbem-repl-');
+  const basePort = await freeLabBasePort();
+  const lab = spawn(process.execPath, [join(repoRoot, 'bin', 'iscsi-sim.js'), 'lab', '--state-dir', join(dir, 'lab'), '--base-port', String(basePort), '--size', '16M'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  lab.stderr.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
+  const exited = new Promise<number | null>((resolve) => lab.once('exit', (code) => resolve(code)));
+  t.teardown(() => { if (lab.exitCode === null) lab.kill('SIGKILL'); });
+  const ready = await new Promise<LabReady>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`lab not ready in 180 s:\n${output}`)), 180_000);
+    createInterface({ input: lab.stdout }).on('line', (line) => {
+      output += `${line}\n`;
+      if (line.startsWith('lab ready: ')) { clearTimeout(timer); resolve(JSON.parse(line.slice('lab ready: '.length)) as LabReady); }
+    });
+    void exited.then((code) => reject(new Error(`lab exited (${code}):\n${output}`)));
+  });
+  const [primary, peer] = ready.systems;
+  const base = `${primary.cimUrl}/${TARGET_NAMESPACE}`;
+  const service = `${base}:MSISCSITARGET_ReplicationService.SystemCreationClassName="MSISCSITARGET_ComputerSystem",SystemName="${primary.name}",CreationClassName="MSISCSITARGET_ReplicationService",Name="ReplicationService"`;
+
+  const relationships = await wbem('cm', service, 'GetReplicationRelationships');
+  t.equal(relationships.code, 0, 'wbemcli cm GetReplicationRelationships exits 0', { out: relationships.out });
+  t.notMatch(relationships.out, /Parse Exception/);
+  t.match(relationships.out, /GetReplicationRelationships: 0, Synchronizations \(reference\): \S+MSISCSITARGET_StorageSynchronized\.SystemElement=/);
+
+  const syncs = await wbem('ei', `${base}:CIM_StorageSynchronized`);
+  t.equal(syncs.code, 0, 'wbemcli ei CIM_StorageSynchronized exits 0', { out: syncs.out });
+  const synced = /SyncedElement=(\S+?DeviceID="[0-9a-f]+")/.exec(syncs.out)?.[1];
+  t.ok(synced, 'a SyncedElement is printed', { out: syncs.out });
+  const peerHost = new URL(peer.cimUrl ?? '').host;
+  t.ok(synced?.startsWith(`${peerHost}/`), `SyncedElement's HOST is the peer's CIM server (${peerHost})`, { synced });
+  const volume = await wbem('gi', followable(synced ?? ''));
+  t.equal(volume.code, 0, 'wbemcli gi of the SyncedElement reference finds the peer\'s volume', { out: volume.out });
+  t.match(volume.out, new RegExp(`SystemName="${peer.name}"`));
+  t.match(volume.out, /ElementName="iqn[^"]+peer\.disk\/0"/);
+
+  // The project's client (a User-Agent, so DSP0201's VALUE.REFARRAY) reads the same method.
+  const client = new CimClient({ url: primary.cimUrl ?? '', timeoutMs: 30_000 });
+  const own = await client.invokeMethod({ ...servicePath(primary.name), namespace: TARGET_NAMESPACE }, 'GetReplicationRelationships', {});
+  t.equal(own.returnValue, 0);
+  t.equal(own.out.Synchronizations?.kind, 'refarray', 'other clients still get VALUE.REFARRAY');
+
+  lab.kill('SIGINT');
+  t.equal(await exited, 0, 'the lab stops on SIGINT');
+});
