@@ -17,6 +17,11 @@ export class FileLockedError extends Error {
     super(`${what} ${path} is in use by ${holderPid === undefined ? 'another process' : `process ${holderPid}`}`);
     this.name = 'FileLockedError';
   }
+
+  /** "process 4242" or "another process" (for messages that already name the file). */
+  get holder(): string {
+    return this.holderPid === undefined ? 'another process' : `process ${this.holderPid}`;
+  }
 }
 
 type FlockCall = (fd: number, operation: number) => number;

@@ -9,6 +9,7 @@ import type { LunConfig, SystemConfig } from '../config/types.ts';
 import type { TargetEntry } from '../iscsi/catalog.ts';
 import { deriveNaa, deriveSerial, identitySeed } from '../scsi/identity.ts';
 import type { Backstore } from '../storage/backstore.ts';
+import { FileLockedError } from '../storage/file-lock.ts';
 import { ensureFolder, missingFolders } from '../util/directories.ts';
 import { logger } from '../util/log.ts';
 import { SystemCatalog } from './catalog.ts';
@@ -184,7 +185,8 @@ export class System implements SystemView {
       await ensureFolder(folder);
       return await components.openBackstore(lunConfig);
     } catch (error) {
-      throw new Error(`${which}: ${(error as Error).message}`, { cause: error });
+      const reason = error instanceof FileLockedError ? `the file is in use by ${error.holder}` : (error as Error).message;
+      throw new Error(`${which}: ${reason}`, { cause: error });
     }
   }
 

@@ -31,7 +31,8 @@ t.test('a second serve on a LUN file or a state dir in use exits 1 naming the ho
 
   const onLun = await serve(['--listen', '127.0.0.1:0', '--lun', `${lun}:16M`, '--state-dir', join(other, 'state'), '--name', 'second'], other);
   t.equal(onLun.status, 1, 'second serve on the LUN file exits 1');
-  t.equal(onLun.stderr.trim(), `iscsi-sim: cannot start system second: LUN file ${lun} is in use by process ${first.pid}`);
+  const [prefix, suffix] = [`iscsi-sim: cannot start system second: LUN 0 of iqn.`, ` (${lun}): the file is in use by process ${first.pid}`];
+  t.ok(onLun.stderr.trim().startsWith(prefix) && onLun.stderr.trim().endsWith(suffix), `names the LUN file and the holder: ${onLun.stderr.trim()}`);
   t.ok(onLun.ms < 10_000, `refused in ${onLun.ms} ms`);
 
   const onState = await serve(['--listen', '127.0.0.1:0', '--lun', `${join(other, 'own.img')}:16M`, '--state-dir', join(first.dir, 'state'), '--name', 'third'], other);
