@@ -1,18 +1,43 @@
 import t from 'tap';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile } from '../../../src/config/load.ts';
 
 const fixtures = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures');
 
-t.test('the system configs in fixtures/ validate', async (t) => {
-  const files = readdirSync(fixtures).filter((f) => f === 'system.yaml' || /^lab-(primary|peer)\.yaml$/.test(f));
-  t.equal(files.length, 3);
+// Issue 12: every fixture loads (docs/cim.md used a sim2 that no fixture defined).
+t.test('every config in fixtures/ validates', async (t) => {
+  const files = readdirSync(fixtures).filter((f) => /\.(ya?ml|json)$/.test(f));
+  t.ok(files.length >= 5, `${files.length} fixtures: ${files.join(', ')}`);
   for (const file of files) {
     const config = await loadConfigFile(join(fixtures, file), '/tmp/fixture-cwd');
     t.ok(config.targets.length > 0, `${file}: ${config.name}`);
   }
+});
+
+t.test('pair-sim1/pair-sim2: each names the other as a peer at its CIM port, as docs/cim.md uses them', async (t) => {
+  const sim1 = await loadConfigFile(join(fixtures, 'pair-sim1.yaml'), '/tmp/fixture-cwd');
+  const sim2 = await loadConfigFile(join(fixtures, 'pair-sim2.yaml'), '/tmp/fixture-cwd');
+  t.same(sim1.peers.map((p) => [p.name, p.cimUrl]), [[sim2.name, `http://${sim2.cim.address}:${sim2.cim.port}`]]);
+  t.same(sim2.peers.map((p) => [p.name, p.cimUrl]), [[sim1.name, `http://${sim1.cim.address}:${sim1.cim.port}`]]);
+  const listens = [...sim1.portals, ...sim2.portals].map((p) => `${p.address}:${p.port}`).concat([sim1.cim, sim2.cim].map((c) => `${c.address}:${c.port}`));
+  t.equal(new Set(listens).size, listens.length, 'no two listeners share an address:port');
+  const docs = readFileSync(join(fixtures, '..', 'docs', 'cim.md'), 'utf8');
+  const endpoints = new Set([sim1, sim2].flatMap((c) => c.targets.flatMap((tg) => tg.portalGroupTags.map((tag) => `${tg.iqn},t,0x${tag.toString(16)}`))));
+  for (const named of docs.matchAll(/iqn\.2026-11\.org\.iscsi-sim:[a-z0-9.%-]+?(?:,|%2C)t(?:,|%2C)0x[0-9a-f]+/gi)) {
+    const endpoint = decodeURIComponent(named[0]);
+    t.ok(endpoints.has(endpoint), `docs/cim.md: ${endpoint} is an access point of the pair`);
+  }
+  t.match(docs, /fixtures\/pair-sim1\.yaml/);
+});
+
+t.test('the README\'s lab initiator examples name the lab primary\'s target', async (t) => {
+  const primary = await loadConfigFile(join(fixtures, 'lab-primary.yaml'), '/tmp/fixture-cwd');
+  const readme = readFileSync(join(fixtures, '..', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Connecting initiators'), readme.indexOf('**From a QEMU guest**'));
+  const named = new Set([...section.matchAll(/iqn\.2026-11\.org\.iscsi-sim:[a-z0-9.-]+[a-z0-9]/g)].map((m) => m[0]));
+  t.same([...named].filter((iqn) => !iqn.endsWith(':sim1.data')), [primary.targets[0].iqn], 'the lab\'s target (plus sim1.data, named for system.yaml)');
 });
 
 t.test('system.yaml: two portal groups on 127.0.0.1 and one portal on ::1', async (t) => {
