@@ -167,8 +167,8 @@ export class CimReplicationAdapter implements CimReplicationEngine {
       progressStatus: PROGRESS.get(status.phase) ?? 3,
       epochsBehind: status.epochsBehind,
       bytesBehind: status.bytesBehind,
-      rpoSeconds: status.rpoSeconds,
-      outOfSyncBytes: status.outOfSyncBytes,
+      // Unknown lag (no status from the source lately) is shown as NULL, never as 0.
+      ...(status.lagKnown === false ? {} : { rpoSeconds: status.rpoSeconds, outOfSyncBytes: status.outOfSyncBytes }),
       splitBrain: status.phase === 'split-brain',
       pairId: status.pairId,
       ...(whenSynced === undefined ? {} : { whenSynced }),

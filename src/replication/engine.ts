@@ -21,7 +21,7 @@ import { replicationOptions, type ReplicationOptions } from './options.ts';
 import type { SplitBrainPolicy } from './mirror/admin-transitions.ts';
 import type { VerifyOptions, VerifyReport } from './sync/verify.ts';
 import {
-  copyStateOf, syncStateOf, type LunAddress, type PairPhase, type PairRecord, type PairStatus, type ReplicationMode,
+  agedStatus, copyStateOf, syncStateOf, type LunAddress, type PairPhase, type PairRecord, type PairStatus, type ReplicationMode,
 } from './pair-types.ts';
 
 export type { PairOperation } from './mirror/admin-transitions.ts';
@@ -225,7 +225,7 @@ export class ReplicationEngine {
     const source = this.sources.get(pairId);
     if (source) return entry ? withEntry(source.status(), entry) : source.status();
     const remote = this.remoteStatus.get(pairId);
-    if (remote && (!entry || remote.record.source.system === entry.record.source.system)) return entry ? withEntry(remote, entry) : remote;
+    if (remote && (!entry || remote.record.source.system === entry.record.source.system)) return agedStatus(entry ? withEntry(remote, entry) : remote);
     return entry ? placeholderStatus(entry, entry.record.source.system === this.systemName ? 'source' : 'target') : undefined;
   }
 
@@ -294,7 +294,8 @@ export class ReplicationEngine {
     for (const pairId of this.sources.keys()) await this.publishStatus(pairId);
     for (const pairId of this.replicas.keys()) {
       const status = await this.publishedStatus(pairId);
-      if (status) this.remoteStatus.set(pairId, { ...status, role: 'target' });
+      // Silent source (status expired): the lag is unknown, not what it was when last heard of.
+      if (status) this.remoteStatus.set(pairId, { ...status, role: 'target' }); else this.remoteStatus.delete(pairId);
     }
   }
 
@@ -585,7 +586,7 @@ function placeholderStatus(entry: PairEntry, role: 'source' | 'target'): PairSta
     copyState: copyStateOf(phase), syncState: syncStateOf(phase), percentSynced: 0, replicaConsistent: false,
     generation: 0, lastShippedEpoch: 0, lastAppliedEpoch: 0, epochsBehind: 0, bytesBehind: 0, dirtyGrains: 0,
     grainBytes: 0, outOfSyncBytes: 0, rpoSeconds: 0, bytesShipped: 0, bytesResynced: 0, throughputBytesPerSecond: 0,
-    updatedAt: new Date().toISOString(),
+    lagKnown: false, updatedAt: new Date().toISOString(),
   }, entry);
 }
 

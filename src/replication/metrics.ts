@@ -11,8 +11,8 @@ type Reading = (status: PairStatus) => number;
 const GAUGES: ReadonlyArray<[string, string, Reading]> = [
   ['iscsi_sim_replication_epochs_behind', 'Epochs shipped but not yet applied by the replica', (s) => s.epochsBehind],
   ['iscsi_sim_replication_bytes_behind', 'Bytes the replica lacks (in flight + dirty grains when not streaming)', (s) => s.bytesBehind],
-  ['iscsi_sim_replication_rpo_seconds', 'Age of the oldest acknowledged write the replica does not hold (0 only when it holds all)', (s) => s.rpoSeconds],
-  ['iscsi_sim_replication_out_of_sync_bytes', 'Bytes of the grains the replica may lack (dirty map)', (s) => s.outOfSyncBytes],
+  ['iscsi_sim_replication_rpo_seconds', 'Age of the oldest acknowledged write the replica does not hold (0 only when it holds all; NaN: unknown)', (s) => known(s, s.rpoSeconds)],
+  ['iscsi_sim_replication_out_of_sync_bytes', 'Bytes of the grains the replica may lack (dirty map; NaN: unknown)', (s) => known(s, s.outOfSyncBytes)],
   ['iscsi_sim_replication_when_synced_timestamp_seconds', 'Unix time the replica last became identical (0: not yet)', (s) => (s.whenSynced ? Date.parse(s.whenSynced) / 1000 : 0)],
   ['iscsi_sim_replication_dirty_map_persist_failing', '1 while the dirty map cannot be persisted (writes needing a new mark fail)', (s) => (s.dirtyMapError ? 1 : 0)],
   ['iscsi_sim_replication_throughput_bytes_per_second', 'Bytes shipped per second (5 s window)', (s) => s.throughputBytesPerSecond],
@@ -21,6 +21,11 @@ const GAUGES: ReadonlyArray<[string, string, Reading]> = [
   ['iscsi_sim_replication_copy_state', 'CIM CopyState (4 Synchronized, 3 Unsynchronized, 6 Fractured, ...)', (s) => s.copyState],
   ['iscsi_sim_replication_bytes_shipped_total', 'Payload bytes shipped since start', (s) => s.bytesShipped],
 ];
+
+/** NaN (Prometheus: no meaningful value) when the source has not reported its lag lately. */
+function known(status: PairStatus, value: number): number {
+  return status.lagKnown === false ? Number.NaN : value;
+}
 
 /** Registers the gauges on `registry` (a fresh one by default) and returns it. */
 export function replicationMetrics(engine: ReplicationEngine, registry = new Registry()): Registry {

@@ -104,6 +104,8 @@ export interface PairStatus {
   readonly whenSynced?: string;
   /** The dirty map could not be persisted (writes needing a new mark fail until it can); the error. */
   readonly dirtyMapError?: string;
+  /** false when nobody measured the lag (the source has not published a status lately): RPO unknown. */
+  readonly lagKnown?: boolean;
   readonly bytesShipped: number;
   readonly bytesResynced: number;
   readonly throughputBytesPerSecond: number;
@@ -114,6 +116,16 @@ export interface PairStatus {
   readonly splitBrain?: { readonly detectedAt: string; readonly changes: Readonly<Record<string, number>> };
   /** The last hand-over of the writer role (failback, reverse, graceful failover): what was shipped. */
   readonly lastTransfer?: { readonly operation: string; readonly from: string; readonly grains: number; readonly bytes: number; readonly at: string };
+}
+
+/**
+ * A status read some time after the source published it: the RPO has grown by the time since, if
+ * anything was behind (0 stays 0: the replica held everything and nothing newer is known).
+ */
+export function agedStatus(status: PairStatus, now = Date.now()): PairStatus {
+  const elapsed = (now - Date.parse(status.updatedAt)) / 1000;
+  if (!(status.rpoSeconds > 0) || !(elapsed > 0)) return status;
+  return { ...status, rpoSeconds: status.rpoSeconds + elapsed };
 }
 
 export function copyStateOf(phase: PairPhase): CopyState {

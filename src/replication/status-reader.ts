@@ -5,7 +5,7 @@
 import type { Redis } from 'ioredis';
 import { pairKeys } from './keys.ts';
 import { ALL_PAIRS_KEY, type PairEntry } from './mirror/pair-registry.ts';
-import type { PairStatus } from './pair-types.ts';
+import { agedStatus, type PairStatus } from './pair-types.ts';
 
 export interface PairReport {
   readonly entry: PairEntry;
@@ -23,7 +23,8 @@ export async function readPairReports(redis: Redis): Promise<PairReport[]> {
     try {
       const entry = JSON.parse(entryText) as PairEntry;
       if (entry.admin === 'detached') continue;
-      reports.push({ entry, ...(statusText ? { status: JSON.parse(statusText) as PairStatus } : {}) });
+      // Published up to a reconcile period ago: the RPO shown is aged to now.
+      reports.push({ entry, ...(statusText ? { status: agedStatus(JSON.parse(statusText) as PairStatus) } : {}) });
     } catch {
       // a malformed entry is skipped, not fatal
     }
