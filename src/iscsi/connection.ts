@@ -1,9 +1,10 @@
 /**
- * One TCP connection: the thin layer between a socket and the protocol state machines. Bytes go
- * through the PduParser into the login phase and then the full feature phase; PDUs come back out as
- * header + data views written under cork (one writev), with CRC32C digests when negotiated.
+ * One connection: the thin layer between a byte stream (a TCP socket in production, one end of a
+ * duplex pair in unit tests) and the protocol state machines. Bytes go through the PduParser into the
+ * login phase and then the full feature phase; PDUs come back out as header + data views written
+ * under cork (one writev on a socket), with CRC32C digests when negotiated.
  */
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { crc32c } from '@node-rs/crc32';
 import { logger, type Logger } from '../util/log.ts';
 import type { PortalAddress, TargetCatalog } from './catalog.ts';
@@ -11,11 +12,20 @@ import { AsyncEvent, InitiatorOpcode, RejectReason, RESERVED_TAG } from './const
 import { FullFeaturePhase, type ConnectionPort } from './full-feature.ts';
 import { LoginNegotiation } from './login.ts';
 import { KeepAlive, type KeepAliveOptions } from './nop.ts';
-import { EMPTY, opcodeOf, padLength, serialAdd, type Pdu } from './pdu.ts';
+import { cmdSNOf, EMPTY, opcodeOf, padLength, serialAdd, type Pdu } from './pdu.ts';
 import { PduParser, type ParseError } from './parser.ts';
 import { asyncMessage, loginResponse, reject, type OutPdu, type Sequence } from './serializer.ts';
-import { Session } from './session.ts';
+import type { Session } from './session.ts';
+import { bindSession, unbindSession } from './session-binding.ts';
 import type { SessionRegistry } from './session-registry.ts';
+
+/** What the transport knows of the peer (from the socket; made up by tests over a duplex pair). */
+export interface TransportInfo {
+  /** "address:port" of the initiator. */
+  readonly peer: string;
+  /** Our address on this connection (for SendTargets), when the transport has one. */
+  readonly localAddress: string | undefined;
+}
 
 export interface ConnectionContext {
   readonly catalog: TargetCatalog;
@@ -57,15 +67,15 @@ export class Connection implements ConnectionPort {
   readonly closedPromise: Promise<void>;
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: Duplex,
+    private readonly transport: TransportInfo,
     private readonly ctx: ConnectionContext,
   ) {
-    this.log = logger.child({ component: 'iscsi', peer: `${socket.remoteAddress}:${socket.remotePort}` });
+    this.log = logger.child({ component: 'iscsi', peer: transport.peer });
     this.parser = new PduParser({ pdu: (pdu) => this.onPdu(pdu), error: (error) => this.onParseError(error) });
     this.parser.acceptHeader = (bhs) => this.phase !== 'login' || opcodeOf(bhs) === InitiatorOpcode.LoginRequest;
     this.login = new LoginNegotiation(ctx.catalog, ctx.portal, (tsih) => ctx.registry.has(tsih));
     this.keepAlive = new KeepAlive(ctx.keepAlive, this, () => this.newTag(), (reason) => this.drop(reason));
-    socket.setNoDelay(true);
     this.closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => {
       this.keepAlive.activity();
@@ -78,7 +88,7 @@ export class Connection implements ConnectionPort {
   }
 
   get localAddress(): string {
-    return this.socket.localAddress ?? this.ctx.portal.address;
+    return this.transport.localAddress ?? this.ctx.portal.address;
   }
 
   newTag(): number {
@@ -194,7 +204,7 @@ export class Connection implements ConnectionPort {
       else if (this.phase === 'full-feature') this.ffp?.handle(pdu);
     } catch (error) {
       // Last line of defence: a bug triggered by one peer ends that connection, not the process.
-      this.log.error({ err: error, opcode: pdu.bhs[0] & 0x3f }, 'internal error handling a PDU');
+      this.log.error({ err: error, opcode: opcodeOf(pdu.bhs) }, 'internal error handling a PDU');
       this.drop('internal error');
     }
   }
@@ -202,7 +212,7 @@ export class Connection implements ConnectionPort {
   private onLoginPdu(pdu: Pdu): void {
     if (!this.loginStarted) {
       this.loginStarted = true;
-      this.loginCmdSN = pdu.bhs.readUInt32BE(24);
+      this.loginCmdSN = cmdSNOf(pdu.bhs);
     }
     const step = this.login.handle(pdu);
     if (step.outcome === 'failed') {
@@ -216,45 +226,15 @@ export class Connection implements ConnectionPort {
       return;
     }
     const result = step.result;
-    const registry = this.ctx.registry;
-    const old = registry.findSame(result.initiatorName, result.isid.toString('hex'), result.target?.iqn);
-    if (old) {
-      // RFC 7143 §6.3.5: session reinstatement closes the old session first.
-      this.log.info({ tsih: old.tsih }, 'session reinstatement');
-      old.closeConnection('session reinstated');
-      registry.remove(old);
-    }
-    const tsih = registry.allocateTsih();
-    const session = new Session({
-      tsih,
-      isid: result.isid,
-      initiatorName: result.initiatorName,
-      initiatorAlias: result.initiatorAlias,
-      sessionType: result.sessionType,
-      target: result.target,
-      params: result.params,
-      portal: this.ctx.portal,
-      initiatorAddress: `${this.socket.remoteAddress}:${this.socket.remotePort}`,
-      firstCmdSN: this.loginCmdSN,
-      queueDepth: this.ctx.queueDepth,
-      writeBudget: this.ctx.writeBudget,
-    });
-    session.closeConnection = (reason) => this.drop(reason);
+    const session = bindSession(result, this.ctx, { initiatorAddress: this.transport.peer, close: (reason) => this.drop(reason), log: this.log });
+    const tsih = session.tsih;
     this.cid = result.cid;
     this.send((seq) => loginResponse({ ...step.reply, tsih }, seq), true);
     this.session = session;
-    registry.add(session);
-    if (result.target && session.nexus) {
-      try {
-        result.target.device.nexusAdded(session.nexus);
-      } catch (error) {
-        this.log.error({ err: error }, 'nexusAdded failed');
-      }
-    }
     // RFC 7143 §13.1: digests start with the first PDU after the final Login Response.
     this.parser.headerDigest = this.txHeaderDigest = result.params.headerDigest;
     this.parser.dataDigest = this.txDataDigest = result.params.dataDigest;
-    this.ffp = new FullFeaturePhase(this, session, this.ctx.catalog, registry, this.log);
+    this.ffp = new FullFeaturePhase(this, session, this.ctx.catalog, this.ctx.registry, this.log);
     this.phase = 'full-feature';
     if (this.loginTimer) clearTimeout(this.loginTimer);
     this.keepAlive.start();
@@ -296,15 +276,7 @@ export class Connection implements ConnectionPort {
       return;
     }
     this.ffp?.shutdown();
-    session.closed = true;
-    this.ctx.registry.remove(session);
-    if (session.target && session.nexus) {
-      try {
-        session.target.device.nexusRemoved(session.nexus);
-      } catch (error) {
-        this.log.error({ err: error }, 'nexusRemoved failed');
-      }
-    }
+    unbindSession(session, this.ctx.registry, this.log);
     this.log.info({ tsih: session.tsih }, 'session closed');
   }
 

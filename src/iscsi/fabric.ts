@@ -1,11 +1,13 @@
 /**
  * The iSCSI fabric: portals (one net.Server each, IPv4 or IPv6, port 0 allowed) feeding connections,
- * and the session registry that status displays and CIM read.
+ * any other Duplex handed in through handle(), and the session registry that status displays and CIM
+ * read.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { logger } from '../util/log.ts';
 import type { PortalAddress, TargetCatalog } from './catalog.ts';
-import { Connection, type ConnectionContext } from './connection.ts';
+import { Connection, type ConnectionContext, type TransportInfo } from './connection.ts';
 import type { SessionType } from './login.ts';
 import type { SessionParameters } from './negotiation.ts';
 import type { KeepAliveOptions } from './nop.ts';
@@ -87,17 +89,7 @@ export class IscsiFabric {
     const port = typeof bound === 'object' && bound ? bound.port : portal.port;
     const address = typeof bound === 'object' && bound ? bound.address : portal.address;
     // The portal as initiators will see it (port 0 resolved), used in login and SendTargets.
-    const actual: PortalAddress = { address: portal.address, port, portalGroupTag: portal.portalGroupTag };
-    const ctx: ConnectionContext = {
-      catalog: this.catalog,
-      registry: this.registry,
-      portal: actual,
-      keepAlive: this.options.keepAlive,
-      queueDepth: this.options.queueDepth,
-      writeBudget: this.options.writeBudgetBytes,
-      sendBacklogLimit: this.options.sendBacklogBytes,
-      loginTimeoutMs: this.options.loginTimeoutMs,
-    };
+    const ctx = this.contextFor({ address: portal.address, port, portalGroupTag: portal.portalGroupTag });
     server.on('connection', (socket: Socket) => this.accept(socket, ctx));
     server.on('error', (error) => log.error({ err: error }, 'portal error'));
     log.info({ address, port, tpgt: portal.portalGroupTag }, 'portal listening');
@@ -108,14 +100,41 @@ export class IscsiFabric {
     };
   }
 
+  private contextFor(portal: PortalAddress): ConnectionContext {
+    return {
+      catalog: this.catalog,
+      registry: this.registry,
+      portal,
+      keepAlive: this.options.keepAlive,
+      queueDepth: this.options.queueDepth,
+      writeBudget: this.options.writeBudgetBytes,
+      sendBacklogLimit: this.options.sendBacklogBytes,
+      loginTimeoutMs: this.options.loginTimeoutMs,
+    };
+  }
+
+  /** A portal's accepted socket: the socket niceties here, the protocol in handle(). */
   private accept(socket: Socket, ctx: ConnectionContext): void {
+    socket.setNoDelay(true);
+    this.attach(socket, { peer: `${socket.remoteAddress}:${socket.remotePort}`, localAddress: socket.localAddress }, ctx);
+  }
+
+  /**
+   * Runs an iSCSI connection over any byte stream as if it had arrived on `portal` (aedes'
+   * `handle(stream)`): unit tests hand in one end of a duplex pair.
+   */
+  handle(stream: Duplex, transport: TransportInfo, portal: PortalAddress): void {
+    this.attach(stream, transport, this.contextFor(portal));
+  }
+
+  private attach(stream: Duplex, transport: TransportInfo, ctx: ConnectionContext): void {
     try {
-      const connection = new Connection(socket, ctx);
+      const connection = new Connection(stream, transport, ctx);
       this.connections.add(connection);
       void connection.closedPromise.then(() => this.connections.delete(connection));
     } catch (error) {
       logger.child({ component: 'iscsi' }).error({ err: error }, 'could not set up a connection');
-      socket.destroy();
+      stream.destroy();
     }
   }
 

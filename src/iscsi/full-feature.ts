@@ -13,7 +13,10 @@ import { sendScsiResult, type PduSender } from './data-in.ts';
 import { TextExchange } from './text-exchange.ts';
 import type { KeepAlive } from './nop.ts';
 import { answerPing } from './nop.ts';
-import { finalBit, isImmediate, lunOf, opcodeOf, type Pdu } from './pdu.ts';
+import {
+  bufferOffsetOf, cdbField, cidOf, cmdSNOf, dataSNOf, expectedLengthOf, finalBit, functionOf, isImmediate, ittOf, lunOf, opcodeOf,
+  readBit, taskAttributeOf, tttOf, writeBit, type Pdu,
+} from './pdu.ts';
 import { ScsiTask, TaskCommand } from './scsi-task.ts';
 import { logoutResponse, NO_RESIDUAL, r2t, reject, scsiResponse } from './serializer.ts';
 import type { Session } from './session.ts';
@@ -111,7 +114,7 @@ export class FullFeaturePhase {
       return;
     }
     const window = this.session.window;
-    const cmdSN = pdu.bhs.readUInt32BE(24);
+    const cmdSN = cmdSNOf(pdu.bhs);
     const verdict = window.admit(cmdSN, () => run(pdu));
     if (verdict === 'now') {
       run(pdu);
@@ -123,18 +126,17 @@ export class FullFeaturePhase {
 
   private scsiCommand(pdu: Pdu): void {
     const bhs = pdu.bhs;
-    const itt = bhs.readUInt32BE(16);
+    const itt = ittOf(bhs);
     if (this.session.tasks.has(itt)) return this.reject(RejectReason.TaskInProgress, pdu, `ITT 0x${itt.toString(16)} in use`);
-    const flags = bhs[1];
     const task = new ScsiTask({
       itt,
       lun: lunOf(bhs),
       cdb: cdbOf(pdu),
-      expectedLength: bhs.readUInt32BE(20),
-      readFlag: (flags & 0x40) !== 0,
-      writeFlag: (flags & 0x20) !== 0,
-      attribute: (flags & 0x07) as TaskAttribute,
-      cmdSN: bhs.readUInt32BE(24),
+      expectedLength: expectedLengthOf(bhs),
+      readFlag: readBit(bhs),
+      writeFlag: writeBit(bhs),
+      attribute: taskAttributeOf(bhs) as TaskAttribute,
+      cmdSN: cmdSNOf(bhs),
     });
     this.session.tasks.set(itt, task);
     this.session.window.taskStarted();
@@ -148,10 +150,10 @@ export class FullFeaturePhase {
 
   private dataOut(pdu: Pdu): void {
     const bhs = pdu.bhs;
-    const task = this.session.tasks.get(bhs.readUInt32BE(16));
+    const task = this.session.tasks.get(ittOf(bhs));
     // Data for an aborted or unknown task is discarded (RFC 7143 §7.1, ERL 0).
     if (!task || task.executing) return;
-    const result = acceptDataOut(task, bhs.readUInt32BE(20), bhs.readUInt32BE(36), bhs.readUInt32BE(40), finalBit(bhs), pdu.dataParts ?? pdu.data);
+    const result = acceptDataOut(task, tttOf(bhs), dataSNOf(bhs), bufferOffsetOf(bhs), finalBit(bhs), pdu.dataParts ?? pdu.data);
     this.afterData(task, result);
   }
 
@@ -222,17 +224,17 @@ export class FullFeaturePhase {
   }
 
   private nopOut(pdu: Pdu): void {
-    const itt = pdu.bhs.readUInt32BE(16);
+    const itt = ittOf(pdu.bhs);
     if (itt === RESERVED_TAG) {
       // The answer to our keep-alive ping (RFC 7143 §11.18.2); must be immediate, takes no CmdSN.
-      this.port.keepAlive.answered(pdu.bhs.readUInt32BE(20));
+      this.port.keepAlive.answered(tttOf(pdu.bhs));
       return;
     }
     this.windowed(pdu, (p) => answerPing(this.port, p));
   }
 
   private taskManagement(pdu: Pdu): void {
-    const itt = pdu.bhs.readUInt32BE(16);
+    const itt = ittOf(pdu.bhs);
     const outcome = performTaskManagement(this.session, this.registry, pdu);
     sendTaskManagementResponse(this.port, itt, outcome.response);
     if (outcome.closeTargetSessions && this.session.target) {
@@ -252,9 +254,9 @@ export class FullFeaturePhase {
 
   private logout(pdu: Pdu): void {
     const bhs = pdu.bhs;
-    const reason = bhs[1] & 0x7f;
-    const itt = bhs.readUInt32BE(16);
-    const cid = bhs.readUInt16BE(20);
+    const reason = functionOf(bhs);
+    const itt = ittOf(bhs);
+    const cid = cidOf(bhs);
     let response: LogoutResponseCode = LogoutResponseCode.Success;
     if (reason === LogoutReason.RemoveConnectionForRecovery) response = LogoutResponseCode.RecoveryNotSupported;
     else if (reason === LogoutReason.CloseConnection && cid !== this.port.cid) response = LogoutResponseCode.CidNotFound;
@@ -272,7 +274,7 @@ export class FullFeaturePhase {
 
 /** The CDB: 16 bytes in the BHS plus an Extended CDB AHS (type 1) when present (RFC 7143 §11.2.2). */
 function cdbOf(pdu: Pdu): Buffer {
-  const base = pdu.bhs.subarray(32, 48);
+  const base = cdbField(pdu.bhs);
   const ahs = pdu.ahs;
   if (!ahs) return base;
   let p = 0;

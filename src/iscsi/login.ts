@@ -7,7 +7,7 @@ import { LoginStage, LoginStatus, InitiatorOpcode } from './constants.ts';
 import type { ChapCredentials, PortalAddress, TargetCatalog, TargetEntry } from './catalog.ts';
 import { newChallenge, pickAlgorithm, decodeBinary, encodeHex, verifyResponse, chapResponse, type ChapChallenge } from './chap.ts';
 import { defaultParameters, negotiate, TARGET_LIMITS, type SessionParameters } from './negotiation.ts';
-import { continueBit, opcodeOf, type Pdu } from './pdu.ts';
+import { cidOf, cmdSNOf, continueBit, currentStageOf, finalBit, isidOf, ittOf, nextStageOf, opcodeOf, statusOf, tsihOf, type Pdu } from './pdu.ts';
 import type { LoginResponseFields } from './serializer.ts';
 import { encodeKeys, parseKeys, type KeyValue } from './text-keys.ts';
 
@@ -67,23 +67,25 @@ export class LoginNegotiation {
   handle(pdu: Pdu): LoginStep {
     const bhs = pdu.bhs;
     this.pdus += 1;
-    const itt = bhs.readUInt32BE(16);
+    const itt = ittOf(bhs);
     if (this.isid === undefined) {
-      this.isid = Buffer.from(bhs.subarray(8, 14));
-      this.tsih = bhs.readUInt16BE(14);
-      this.cid = bhs.readUInt16BE(20);
-      this.cmdSN = bhs.readUInt32BE(24);
+      this.isid = Buffer.from(isidOf(bhs));
+      this.tsih = tsihOf(bhs);
+      this.cid = cidOf(bhs);
+      this.cmdSN = cmdSNOf(bhs);
     }
     if (opcodeOf(bhs) !== InitiatorOpcode.LoginRequest) return this.fail(itt, LoginStatus.InvalidDuringLogin, 'non-login PDU during login');
     if (this.pdus > MAX_LOGIN_PDUS) return this.fail(itt, LoginStatus.InitiatorError, 'too many login PDUs');
     // RFC 7143 §11.12.4: Version-min above what we speak (0x00).
-    if (bhs[3] > 0) return this.fail(itt, LoginStatus.UnsupportedVersion, `version-min ${bhs[3]}`);
-    if (!this.isid.equals(bhs.subarray(8, 14)) || this.tsih !== bhs.readUInt16BE(14)) {
+    const versionMin = statusOf(bhs);
+    if (versionMin > 0) return this.fail(itt, LoginStatus.UnsupportedVersion, `version-min ${versionMin}`);
+    if (!this.isid.equals(isidOf(bhs)) || this.tsih !== tsihOf(bhs)) {
       return this.fail(itt, LoginStatus.InitiatorError, 'ISID/TSIH changed during login');
     }
-    const transit = (bhs[1] & 0x80) !== 0;
-    const csg = (bhs[1] >> 2) & 3;
-    const nsg = bhs[1] & 3;
+    // RFC 7143 §11.12.1: the T bit sits where other PDUs have F.
+    const transit = finalBit(bhs);
+    const csg = currentStageOf(bhs);
+    const nsg = nextStageOf(bhs);
     if (csg === 2 || (transit && (nsg === 2 || nsg <= csg)) || csg < this.stage) {
       return this.fail(itt, LoginStatus.InitiatorError, `bad stage transition CSG=${csg} NSG=${nsg}`);
     }

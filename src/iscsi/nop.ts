@@ -4,13 +4,13 @@
  */
 import { RESERVED_TAG } from './constants.ts';
 import type { PduSender } from './data-in.ts';
-import type { Pdu } from './pdu.ts';
+import { ittOf, lunField, type Pdu } from './pdu.ts';
 import { nopIn } from './serializer.ts';
 
 /** Answers a NOP-Out ping (ITT ≠ 0xffffffff) by echoing its LUN and data (§11.19). */
 export function answerPing(sender: PduSender, pdu: Pdu): void {
-  const itt = pdu.bhs.readUInt32BE(16);
-  const lun = Buffer.from(pdu.bhs.subarray(8, 16));
+  const itt = ittOf(pdu.bhs);
+  const lun = Buffer.from(lunField(pdu.bhs));
   const data = pdu.data;
   sender.send((seq) => nopIn({ lun, itt, ttt: RESERVED_TAG, data }, seq), true);
 }

@@ -144,7 +144,7 @@ export class PduParser {
       return -1;
     }
     if (this.acceptHeader && !this.acceptHeader(bhs)) {
-      this.fail('unexpected', Buffer.from(bhs), `unexpected opcode 0x${(bhs[0] & 0x3f).toString(16)}`);
+      this.fail('unexpected', Buffer.from(bhs), `unexpected opcode 0x${opcodeOf(bhs).toString(16)}`);
       return -1;
     }
     let total = BHS_LENGTH + totalAhsLength(bhs);

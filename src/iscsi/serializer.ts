@@ -3,7 +3,9 @@
  * list of views: payloads are never concatenated; the connection writes them back to back.
  */
 import { RESERVED_TAG, TargetOpcode, type LoginStatus, type RejectReason } from './constants.ts';
-import { newBhs, setDataSegmentLength, writeLun } from './pdu.ts';
+import {
+  newBhs, setBufferOffset, setDataSegmentLength, setDataSN, setDesiredLength, setExpCmdSN, setItt, setMaxCmdSN, setResidualCount, setStatSN, setTtt, writeLun,
+} from './pdu.ts';
 
 export interface OutPdu {
   readonly bhs: Buffer;
@@ -26,9 +28,9 @@ function withData(bhs: Buffer, data: readonly Buffer[]): OutPdu {
 }
 
 function writeSequence(bhs: Buffer, seq: Sequence): void {
-  bhs.writeUInt32BE(seq.statSN >>> 0, 24);
-  bhs.writeUInt32BE(seq.expCmdSN >>> 0, 28);
-  bhs.writeUInt32BE(seq.maxCmdSN >>> 0, 32);
+  setStatSN(bhs, seq.statSN);
+  setExpCmdSN(bhs, seq.expCmdSN);
+  setMaxCmdSN(bhs, seq.maxCmdSN);
 }
 
 export interface LoginResponseFields {
@@ -50,7 +52,7 @@ export function loginResponse(f: LoginResponseFields, seq: Sequence): OutPdu {
   const bhs = newBhs(TargetOpcode.LoginResponse, flags);
   f.isid.copy(bhs, 8, 0, 6);
   bhs.writeUInt16BE(f.tsih, 14);
-  bhs.writeUInt32BE(f.itt >>> 0, 16);
+  setItt(bhs, f.itt);
   writeSequence(bhs, seq);
   bhs[36] = (f.status >> 8) & 0xff;
   bhs[37] = f.status & 0xff;
@@ -70,8 +72,8 @@ export interface TextResponseFields {
 export function textResponse(f: TextResponseFields, seq: Sequence): OutPdu {
   const bhs = newBhs(TargetOpcode.TextResponse, (f.final ? 0x80 : 0) | (f.continues ? 0x40 : 0));
   if (f.lun) f.lun.copy(bhs, 8, 0, 8);
-  bhs.writeUInt32BE(f.itt >>> 0, 16);
-  bhs.writeUInt32BE(f.ttt >>> 0, 20);
+  setItt(bhs, f.itt);
+  setTtt(bhs, f.ttt);
   writeSequence(bhs, seq);
   return withData(bhs, f.text.length > 0 ? [f.text] : []);
 }
@@ -97,10 +99,10 @@ export function scsiResponse(f: ScsiResponseFields, seq: Sequence): OutPdu {
   const flags = 0x80 | (f.residual.overflow ? 0x04 : 0) | (f.residual.underflow ? 0x02 : 0);
   const bhs = newBhs(TargetOpcode.ScsiResponse, flags);
   bhs[3] = f.status;
-  bhs.writeUInt32BE(f.itt >>> 0, 16);
+  setItt(bhs, f.itt);
   writeSequence(bhs, seq);
-  bhs.writeUInt32BE(f.expDataSN >>> 0, 36);
-  bhs.writeUInt32BE(f.residual.count >>> 0, 44);
+  setDataSN(bhs, f.expDataSN);
+  setResidualCount(bhs, f.residual.count);
   if (!f.sense || f.sense.length === 0) return withData(bhs, []);
   const senseLength = Buffer.allocUnsafe(2);
   senseLength.writeUInt16BE(f.sense.length, 0);
@@ -129,13 +131,13 @@ export function dataIn(f: DataInFields, seq: Sequence): OutPdu {
   const bhs = newBhs(TargetOpcode.DataIn, flags);
   if (withStatus) bhs[3] = f.status as number;
   writeLun(bhs, 8, f.lun);
-  bhs.writeUInt32BE(f.itt >>> 0, 16);
-  bhs.writeUInt32BE(RESERVED_TAG, 20);
+  setItt(bhs, f.itt);
+  setTtt(bhs, RESERVED_TAG);
   writeSequence(bhs, seq);
-  if (!withStatus) bhs.writeUInt32BE(0, 24);
-  bhs.writeUInt32BE(f.dataSN >>> 0, 36);
-  bhs.writeUInt32BE(f.bufferOffset >>> 0, 40);
-  if (withStatus) bhs.writeUInt32BE(f.residual.count >>> 0, 44);
+  if (!withStatus) setStatSN(bhs, 0);
+  setDataSN(bhs, f.dataSN);
+  setBufferOffset(bhs, f.bufferOffset);
+  if (withStatus) setResidualCount(bhs, f.residual.count);
   return withData(bhs, f.data);
 }
 
@@ -152,12 +154,12 @@ export interface R2tFields {
 export function r2t(f: R2tFields, seq: Sequence): OutPdu {
   const bhs = newBhs(TargetOpcode.ReadyToTransfer, 0x80);
   writeLun(bhs, 8, f.lun);
-  bhs.writeUInt32BE(f.itt >>> 0, 16);
-  bhs.writeUInt32BE(f.ttt >>> 0, 20);
+  setItt(bhs, f.itt);
+  setTtt(bhs, f.ttt);
   writeSequence(bhs, seq);
-  bhs.writeUInt32BE(f.r2tSN >>> 0, 36);
-  bhs.writeUInt32BE(f.bufferOffset >>> 0, 40);
-  bhs.writeUInt32BE(f.desiredLength >>> 0, 44);
+  setDataSN(bhs, f.r2tSN);
+  setBufferOffset(bhs, f.bufferOffset);
+  setDesiredLength(bhs, f.desiredLength);
   return withData(bhs, []);
 }
 
@@ -172,8 +174,8 @@ export interface NopInFields {
 export function nopIn(f: NopInFields, seq: Sequence): OutPdu {
   const bhs = newBhs(TargetOpcode.NopIn, 0x80);
   if (f.lun) f.lun.copy(bhs, 8, 0, 8);
-  bhs.writeUInt32BE(f.itt >>> 0, 16);
-  bhs.writeUInt32BE(f.ttt >>> 0, 20);
+  setItt(bhs, f.itt);
+  setTtt(bhs, f.ttt);
   writeSequence(bhs, seq);
   return withData(bhs, f.data.length > 0 ? [f.data] : []);
 }
@@ -189,7 +191,7 @@ export interface LogoutResponseFields {
 export function logoutResponse(f: LogoutResponseFields, seq: Sequence): OutPdu {
   const bhs = newBhs(TargetOpcode.LogoutResponse, 0x80);
   bhs[2] = f.response;
-  bhs.writeUInt32BE(f.itt >>> 0, 16);
+  setItt(bhs, f.itt);
   writeSequence(bhs, seq);
   bhs.writeUInt16BE(f.time2Wait, 40);
   bhs.writeUInt16BE(f.time2Retain, 42);
@@ -200,7 +202,7 @@ export function logoutResponse(f: LogoutResponseFields, seq: Sequence): OutPdu {
 export function taskMgmtResponse(itt: number, response: number, seq: Sequence): OutPdu {
   const bhs = newBhs(TargetOpcode.TaskManagementResponse, 0x80);
   bhs[2] = response;
-  bhs.writeUInt32BE(itt >>> 0, 16);
+  setItt(bhs, itt);
   writeSequence(bhs, seq);
   return withData(bhs, []);
 }
@@ -209,9 +211,9 @@ export function taskMgmtResponse(itt: number, response: number, seq: Sequence): 
 export function reject(reason: RejectReason, rejectedBhs: Buffer, seq: Sequence, dataSN = 0): OutPdu {
   const bhs = newBhs(TargetOpcode.Reject, 0x80);
   bhs[2] = reason;
-  bhs.writeUInt32BE(0xffffffff, 16);
+  setItt(bhs, 0xffffffff);
   writeSequence(bhs, seq);
-  bhs.writeUInt32BE(dataSN >>> 0, 36);
+  setDataSN(bhs, dataSN);
   return withData(bhs, [rejectedBhs]);
 }
 
@@ -228,7 +230,7 @@ export interface AsyncMessageFields {
 export function asyncMessage(f: AsyncMessageFields, seq: Sequence): OutPdu {
   const bhs = newBhs(TargetOpcode.AsyncMessage, 0x80);
   writeLun(bhs, 8, f.lun);
-  bhs.writeUInt32BE(0xffffffff, 16);
+  setItt(bhs, 0xffffffff);
   writeSequence(bhs, seq);
   bhs[36] = f.event;
   bhs.writeUInt16BE(f.parameter1, 38);

@@ -7,7 +7,7 @@ import type { TargetCatalog } from './catalog.ts';
 import { RESERVED_TAG } from './constants.ts';
 import type { PduSender } from './data-in.ts';
 import { isSendTargetsValue, sendTargets, TextReply } from './discovery.ts';
-import { continueBit, type Pdu } from './pdu.ts';
+import { continueBit, ittOf, lunField, tttOf, type Pdu } from './pdu.ts';
 import { textResponse } from './serializer.ts';
 import type { Session } from './session.ts';
 import { parseKeys, type KeyValue } from './text-keys.ts';
@@ -31,9 +31,9 @@ export class TextExchange {
   /** Handles one Text Request; returns an error message when the PDU must be rejected. */
   handle(pdu: Pdu): string | undefined {
     const bhs = pdu.bhs;
-    const itt = bhs.readUInt32BE(16);
-    const ttt = bhs.readUInt32BE(20);
-    const lun = Buffer.from(bhs.subarray(8, 16));
+    const itt = ittOf(bhs);
+    const ttt = tttOf(bhs);
+    const lun = Buffer.from(lunField(bhs));
     const continuingRequest = ttt !== RESERVED_TAG && ttt === this.requestTtt;
     if (ttt !== RESERVED_TAG && !continuingRequest) {
       if (!this.reply || this.reply.ttt !== ttt) return 'unknown text TTT';

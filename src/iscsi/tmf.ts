@@ -6,7 +6,7 @@
 import { TaskManagementFunction } from '../scsi/command.ts';
 import { TmfResponse } from './constants.ts';
 import type { PduSender } from './data-in.ts';
-import { lunOf, type Pdu } from './pdu.ts';
+import { functionOf, lunOf, referencedTagOf, type Pdu } from './pdu.ts';
 import { taskMgmtResponse } from './serializer.ts';
 import type { Session } from './session.ts';
 import type { SessionRegistry } from './session-registry.ts';
@@ -19,9 +19,9 @@ export interface TmfOutcome {
 
 export function performTaskManagement(session: Session, registry: SessionRegistry, pdu: Pdu): TmfOutcome {
   const bhs = pdu.bhs;
-  const fn = bhs[1] & 0x7f;
+  const fn = functionOf(bhs);
   const lun = lunOf(bhs);
-  const referencedTag = bhs.readUInt32BE(20);
+  const referencedTag = referencedTagOf(bhs);
   const target = session.target;
   const done = (response: TmfResponse, closeTargetSessions = false): TmfOutcome => ({ response, closeTargetSessions });
   if (!target || !session.nexus) return done(TmfResponse.AuthorizationFailed);

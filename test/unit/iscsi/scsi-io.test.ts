@@ -178,7 +178,7 @@ t.test('an initiator that stops reading responses stops the target reading its c
   const h = await startFabric(t, { blocks: 4096, fabric: { sendBacklogBytes: 256 * 1024 } });
   const i = await TestInitiator.connect(t, h.port);
   await i.loginNormal(undefined, [['MaxRecvDataSegmentLength', '262144']]);
-  i.socket.pause();
+  i.stream.pause();
   const settle = async (): Promise<number> => {
     let before = -1;
     for (let n = 0; n < 100 && before !== h.device.commands.length; n++) {
@@ -193,7 +193,7 @@ t.test('an initiator that stops reading responses stops the target reading its c
   for (let n = 0; n < batch; n++) i.command(read10(0, 2048), { read: true, edtl: 1 << 20 });
   const second = await settle();
   t.ok(second < 2 * batch, `target stopped reading: ${first} then ${second} of ${2 * batch} commands taken`);
-  i.socket.resume();
+  i.stream.resume();
   let finished = 0;
   while (finished < 2 * batch) {
     const pdu = await i.next();

@@ -129,7 +129,7 @@ t.test('bad input on one connection leaves another session working', async (t) =
   for (const junk of [Buffer.alloc(48, 0xff), Buffer.from('GET / HTTP/1.0\r\n\r\n'), bhs({ opcode: 0x05 }, 0xffffff)]) {
     const bad = await TestInitiator.connect(t, h.port);
     bad.sendRaw(junk);
-    bad.socket.end();
+    bad.stream.end();
     await bad.waitClosed();
   }
   good.command(read10(0, 1), { read: true, edtl: 512 });

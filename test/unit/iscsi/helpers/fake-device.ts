@@ -17,6 +17,7 @@ export class FakeDevice implements ScsiTargetDevice {
   /** When set, commands with this opcode stay pending until released or aborted. */
   hold: number | undefined;
   readonly held: { command: ScsiCommand; release: () => void }[] = [];
+  private readonly heldWaiters: { count: number; resolve: () => void }[] = [];
 
   constructor(blocks = 2048) {
     this.disk = Buffer.alloc(blocks * BLOCK);
@@ -27,9 +28,19 @@ export class FakeDevice implements ScsiTargetDevice {
     if (this.hold === command.cdb[0]) {
       return new Promise((resolve) => {
         this.held.push({ command, release: () => resolve(this.run(command)) });
+        for (const w of this.heldWaiters.filter((x) => x.count <= this.held.length)) {
+          this.heldWaiters.splice(this.heldWaiters.indexOf(w), 1);
+          w.resolve();
+        }
       });
     }
     return Promise.resolve(this.run(command));
+  }
+
+  /** Resolves once `count` commands are being held (an event, not a poll). */
+  whenHeld(count: number): Promise<void> {
+    if (this.held.length >= count) return Promise.resolve();
+    return new Promise((resolve) => this.heldWaiters.push({ count, resolve }));
   }
 
   private run(command: ScsiCommand): ScsiResponse {

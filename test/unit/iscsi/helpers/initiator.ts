@@ -1,14 +1,19 @@
 /**
  * A minimal scripted initiator for fabric tests: builds request PDUs, reads response PDUs through the
- * fabric's own parser, and wraps the common login. Runs against a real IscsiFabric on 127.0.0.1:0.
+ * fabric's own parser, and wraps the common login. Runs against a real IscsiFabric, either over a
+ * duplex pair handed to fabric.handle() (no socket: `loginAndConnect`, `startDuplexFabric`) or over
+ * TCP on 127.0.0.1:0 (`startFabric` + `TestInitiator.connect`, for what needs a real portal).
  */
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { crc32c } from '@node-rs/crc32';
 import type { Test } from 'tap';
 import { IscsiFabric, type FabricOptions } from '../../../../src/iscsi/fabric.ts';
 import { PduParser, type ParseError } from '../../../../src/iscsi/parser.ts';
 import type { Pdu } from '../../../../src/iscsi/pdu.ts';
 import { encodeKeys, parseKeys, type KeyValue } from '../../../../src/iscsi/text-keys.ts';
+import type { PortalAddress } from '../../../../src/iscsi/catalog.ts';
+import { connectedPair } from './duplex.ts';
 import { FakeDevice, fakeCatalog, iqnOf, type FakeCatalogOptions } from './fake-device.ts';
 
 export interface Harness {
@@ -26,6 +31,49 @@ export async function startFabric(t: Test, options: FakeCatalogOptions & { fabri
   if (catalog.portals.length === 0) catalog.portals.push({ address: '127.0.0.1', port: listening.port, portalGroupTag: 1 });
   t.teardown(() => fabric.close());
   return { fabric, device, port: listening.port };
+}
+
+export interface DuplexHarness {
+  readonly fabric: IscsiFabric;
+  readonly device: FakeDevice;
+  readonly portal: PortalAddress;
+  /** A new initiator connection over a duplex pair, as if it had arrived on `portal`. */
+  connect(): TestInitiator;
+}
+
+/** A fabric that never listens: every connection is a duplex pair handed to fabric.handle(). */
+export function startDuplexFabric(t: Test, options: FakeCatalogOptions & { fabric?: FabricOptions; blocks?: number } = {}): DuplexHarness {
+  const device = new FakeDevice(options.blocks);
+  const portal: PortalAddress = { address: '192.0.2.1', port: 3260, portalGroupTag: 1 };
+  const catalog = fakeCatalog(device, { portals: [portal], ...options });
+  const fabric = new IscsiFabric(catalog, { logoutWaitMs: 0, ...options.fabric });
+  t.teardown(() => fabric.close());
+  return {
+    fabric,
+    device,
+    portal,
+    connect: () => {
+      const [targetEnd, initiatorEnd] = connectedPair();
+      fabric.handle(targetEnd, { peer: 'duplex-pair:1', localAddress: undefined }, portal);
+      const initiator = new TestInitiator(initiatorEnd);
+      t.teardown(() => initiatorEnd.destroy());
+      return initiator;
+    },
+  };
+}
+
+/**
+ * aedes' createAndConnect for iSCSI: a fabric over a duplex pair and one initiator logged in to a
+ * normal session with `keys` on top of the defaults.
+ */
+export async function loginAndConnect(
+  t: Test,
+  options: FakeCatalogOptions & { fabric?: FabricOptions; blocks?: number; keys?: readonly KeyValue[] } = {},
+): Promise<{ h: DuplexHarness; i: TestInitiator; keys: Map<string, string> }> {
+  const h = startDuplexFabric(t, options);
+  const i = h.connect();
+  const keys = await i.loginNormal(undefined, options.keys ?? []);
+  return { h, i, keys };
 }
 
 export interface BhsFields {
@@ -95,7 +143,7 @@ function le32(n: number): Buffer {
 export const ISID = Buffer.from([0x80, 0x12, 0x34, 0x56, 0x00, 0x01]);
 
 export class TestInitiator {
-  readonly socket: Socket;
+  readonly stream: Duplex;
   private readonly queue: Pdu[] = [];
   private readonly waiters: ((pdu: Pdu | undefined) => void)[] = [];
   private readonly parser: PduParser;
@@ -105,15 +153,15 @@ export class TestInitiator {
   itt = 1;
   digests = { header: false, data: false };
 
-  private constructor(socket: Socket) {
-    this.socket = socket;
+  constructor(stream: Duplex) {
+    this.stream = stream;
     this.parser = new PduParser({ pdu: (p) => this.deliver(p), error: (e) => (this.parseError = e) }, 1 << 24);
-    socket.on('data', (chunk: Buffer) => this.parser.push(chunk));
-    socket.on('close', () => {
+    stream.on('data', (chunk: Buffer) => this.parser.push(chunk));
+    stream.on('close', () => {
       this.closed = true;
       for (const w of this.waiters.splice(0)) w(undefined);
     });
-    socket.on('error', () => undefined);
+    stream.on('error', () => undefined);
   }
 
   static async connect(t: Test, port: number, host = '127.0.0.1'): Promise<TestInitiator> {
@@ -137,11 +185,11 @@ export class TestInitiator {
   }
 
   send(header: Buffer, data?: Buffer): void {
-    this.socket.write(frame(header, data, this.digests));
+    this.stream.write(frame(header, data, this.digests));
   }
 
   sendRaw(bytes: Buffer): void {
-    this.socket.write(bytes);
+    this.stream.write(bytes);
   }
 
   /** The next PDU from the target, or undefined when the connection closed. The bound only catches hangs:
@@ -169,7 +217,7 @@ export class TestInitiator {
     if (this.closed) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.socket.once('close', () => {
+      this.stream.once('close', () => {
         clearTimeout(timer);
         resolve(true);
       });
