@@ -59,16 +59,20 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
 
 async function status(flags: StatusFlags): Promise<void> {
   const { url, systems } = await sourcesFrom(flags);
-  // Bounded as a whole: a dead Redis (refused) or a hung one (accepts, never answers) is said in seconds.
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: REDIS_DEADLINE_MS, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  // A dead Redis (refused) or a hung one (accepts, never answers) is said in seconds: connecting (with
+  // the ready check) within the deadline, then each command within it — many pairs on a healthy Redis
+  // take what they take, a Redis that stops answering midway is still caught.
+  const redis = new Redis(url, { lazyConnect: true, connectTimeout: REDIS_DEADLINE_MS, commandTimeout: REDIS_DEADLINE_MS, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
   let lastError: string | undefined;
   redis.on('error', (err: Error) => { lastError = err.message; });
   let reports: PairReport[];
   try {
-    reports = await withDeadline(redis.connect().then(() => readPairReports(redis)), REDIS_DEADLINE_MS);
+    await withDeadline(redis.connect(), REDIS_DEADLINE_MS);
+    reports = await readPairReports(redis);
   } catch (err) {
     redis.disconnect();
-    const reason = err instanceof DeadlineError ? `no answer within ${REDIS_DEADLINE_MS / 1000} s` : lastError ?? (err as Error).message;
+    const timedOut = err instanceof DeadlineError || (err as Error).message === 'Command timed out';
+    const reason = timedOut ? `no answer within ${REDIS_DEADLINE_MS / 1000} s` : lastError ?? (err as Error).message;
     await unreachable(flags, url, reason, systems);
     return;
   }
