@@ -222,7 +222,7 @@ export function connectHints(ready: LabReady): string {
     if (system.cimUrl) lines.push(`  wbemcli ein '${system.cimUrl}/${system.namespace}:CIM_StorageSynchronized'`);
     lines.push(`  metrics: ${system.metricsUrl}`);
   }
-  lines.push(`status: iscsi-sim status --state-dir ${ready.stateDir}   (or --redis ${ready.redisUrl})`);
+  lines.push(`status: npx iscsi-sim status --state-dir ${ready.stateDir}   (or --redis ${ready.redisUrl})`);
   return lines.join('\n');
 }
 
