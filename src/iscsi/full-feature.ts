@@ -42,7 +42,7 @@ const INVALID_CDB_FIELD_SENSE = buildSense(senseFailure('invalid-field-in-cdb'))
 /** Largest write a command may carry (twice the SCSI layer's MAXIMUM TRANSFER LENGTH). */
 const MAX_WRITE_BYTES = 64 * 1024 * 1024;
 /** SPC-4 fixed sense: ABORTED COMMAND / DATA PHASE ERROR, for a broken Data-Out sequence. */
-const DATA_PHASE_ERROR_SENSE = Buffer.from([0x70, 0, 0x0b, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0x4b, 0x00, 0, 0, 0, 0]);
+const DATA_PHASE_ERROR_SENSE = buildSense(senseFailure('data-phase-error'));
 
 export class FullFeaturePhase {
   private readonly textExchange: TextExchange;

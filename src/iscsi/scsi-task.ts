@@ -108,6 +108,7 @@ export class TaskCommand implements ScsiCommand {
   readonly readFlag: boolean;
   readonly writeFlag: boolean;
   readonly dataOut: readonly Buffer[];
+  readonly dataOutLength: number;
 
   constructor(
     private readonly task: ScsiTask,
@@ -120,6 +121,7 @@ export class TaskCommand implements ScsiCommand {
     this.readFlag = task.readFlag;
     this.writeFlag = task.writeFlag;
     this.dataOut = task.dataOut;
+    this.dataOutLength = task.received;
   }
 
   get signal(): AbortSignal {

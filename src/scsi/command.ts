@@ -46,6 +46,8 @@ export interface ScsiCommand {
   readonly writeFlag: boolean;
   /** Write payload in arrival order (views into receive buffers); total ≤ expectedLength. */
   readonly dataOut: readonly Buffer[];
+  /** Total bytes in dataOut, counted once by the fabric as the data arrived. */
+  readonly dataOutLength: number;
   /** Aborted by task management (ABORT TASK, LUN RESET, ...). */
   readonly signal: AbortSignal;
   /**

@@ -1,12 +1,6 @@
 /** Helpers over the fabric's Data-Out chunks (views; never concatenated on the write path). */
 import type { ScsiCommand } from './command.ts';
 
-export function dataOutLength(command: ScsiCommand): number {
-  let total = 0;
-  for (const chunk of command.dataOut) total += chunk.length;
-  return total;
-}
-
 /** The first `bytes` bytes of Data-Out as views (extra bytes beyond the CDB's length are ignored). */
 export function dataOutChunks(command: ScsiCommand, bytes: number): Buffer[] {
   const out: Buffer[] = [];

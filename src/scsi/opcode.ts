@@ -4,7 +4,7 @@
  * protection, reservations) before calling `run`. The same descriptors answer REPORT SUPPORTED
  * OPERATION CODES.
  */
-import type { ScsiCommand, ScsiResponse } from './command.ts';
+import { ScsiStatus, type ScsiCommand, type ScsiResponse } from './command.ts';
 import type { LogicalUnit } from './logical-unit.ts';
 import { buildSense, type SenseFailure } from './sense.ts';
 import type { CopyRecord } from './xcopy/copy-manager.ts';
@@ -102,19 +102,19 @@ export function hasServiceActions(entry: OpcodeEntry): entry is ServiceActionOpc
 // ---- responses ----
 
 export function good(dataIn?: readonly Buffer[], release?: () => void): ScsiResponse {
-  return { status: 0x00, dataIn, release };
+  return { status: ScsiStatus.Good, dataIn, release };
 }
 
 /** Data-In truncated to the CDB's ALLOCATION LENGTH (SPC-4 §4.2.5.6). */
 export function goodData(data: Buffer, allocationLength: number): ScsiResponse {
-  return { status: 0x00, dataIn: [data.length > allocationLength ? data.subarray(0, allocationLength) : data] };
+  return { status: ScsiStatus.Good, dataIn: [data.length > allocationLength ? data.subarray(0, allocationLength) : data] };
 }
 
 export function checkCondition(failure: SenseFailure): ScsiResponse {
-  return { status: 0x02, sense: buildSense(failure) };
+  return { status: ScsiStatus.CheckCondition, sense: buildSense(failure) };
 }
 
-export const RESERVATION_CONFLICT: ScsiResponse = { status: 0x18 };
+export const RESERVATION_CONFLICT: ScsiResponse = { status: ScsiStatus.ReservationConflict };
 
 /** Builds a descriptor with defaults (reservation conflicts unless stated). */
 export function defineOpcode(descriptor: Omit<OpcodeDescriptor, 'reservation'> & { reservation?: ReservationPolicy }): OpcodeDescriptor {

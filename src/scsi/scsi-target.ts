@@ -5,8 +5,7 @@
  */
 import { WriteRecordError } from '../storage/backstore.ts';
 import { logger } from '../util/log.ts';
-import type { ItNexus, ScsiCommand, ScsiResponse, ScsiTargetDevice } from './command.ts';
-import { dataOutLength } from './data-out.ts';
+import { ScsiStatus, type ItNexus, type ScsiCommand, type ScsiResponse, type ScsiTargetDevice } from './command.ts';
 import type { LogicalUnit } from './logical-unit.ts';
 import {
   checkCondition, goodData, hasServiceActions, RESERVATION_CONFLICT,
@@ -147,14 +146,14 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
     if (parsed.afterRangeCheck) return checkCondition(parsed.afterRangeCheck);
     const transferLength = parsed.dataOutBytes;
     if (parsed.writesMedium && unit.isWriteProtected) return withTransfer(checkCondition(senseFailure('write-protected')), transferLength);
-    const received = dataOutLength(command);
+    const received = command.dataOutLength;
     const tooShort = received < (transferLength ?? 0) && !parsed.acceptsShortDataOut;
     if (transferLength !== undefined && (tooShort || (parsed.exactDataOut && received > transferLength))) {
       // Data-Out length differs from what the CDB announces: refuse without writing (SAM-5 §5.4.3 option b).
       return withTransfer(checkCondition(senseFailure('invalid-field-in-information-unit')), transferLength);
     }
     // Aborted by task management while queued: never touch the medium (SAM-5 §5.6, TAS=1).
-    if (command.aborted ?? command.signal.aborted) return { status: 0x40 };
+    if (command.aborted ?? command.signal.aborted) return { status: ScsiStatus.TaskAborted };
     const outcome = await parsed.run({ command, unit, target: this });
     return withTransfer(toResponse(outcome), transferLength);
   }
@@ -214,8 +213,8 @@ function toResponse(outcome: CommandOutcome): ScsiResponse {
 function withTransfer(response: ScsiResponse, transferLength: number | undefined): ScsiResponse {
   if (transferLength === undefined || response.transferLength !== undefined) return response;
   // Plain GOOD (every successful write): the common shape, built without a spread.
-  if (response.status === 0 && response.dataIn === undefined && response.sense === undefined && response.release === undefined) {
-    return { status: 0, transferLength };
+  if (response.status === ScsiStatus.Good && response.dataIn === undefined && response.sense === undefined && response.release === undefined) {
+    return { status: ScsiStatus.Good, transferLength };
   }
   return { ...response, transferLength };
 }

@@ -46,6 +46,8 @@ const SENSE_TABLE = {
   'inquiry-data-changed': [SenseKey.UnitAttention, 0x3f, 0x03],
   'reported-luns-data-changed': [SenseKey.UnitAttention, 0x3f, 0x0e],
   'commands-cleared-by-another-initiator': [SenseKey.UnitAttention, 0x2f, 0x00],
+  // A Data-Out sequence the fabric could not accept (DataSN, offset or F bit wrong; RFC 7143 §11.7).
+  'data-phase-error': [SenseKey.AbortedCommand, 0x4b, 0x00],
   'miscompare-during-verify': [SenseKey.Miscompare, 0x1d, 0x00],
   'read-error': [SenseKey.MediumError, 0x11, 0x00],
   'write-error': [SenseKey.MediumError, 0x0c, 0x00],

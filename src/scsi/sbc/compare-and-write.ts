@@ -3,7 +3,7 @@
  * range lock, so they are atomic against every other writer on any nexus.
  */
 import { u32, u64 } from '../cdb.ts';
-import { dataOutBuffer, dataOutLength } from '../data-out.ts';
+import { dataOutBuffer } from '../data-out.ts';
 import { defineOpcode, good, type ParsedCommand } from '../opcode.ts';
 import { invalidCdbField, senseFailure, type SenseFailure } from '../sense.ts';
 import { firstMismatch, writeHeld } from './read-write.ts';
@@ -30,7 +30,7 @@ export const compareAndWrite = defineOpcode({
       writesMedium: true,
       async run({ unit: lu, command }) {
         // NUMBER OF LOGICAL BLOCKS is one byte: libiscsi's 256 arrives as 0 with 256 blocks of data.
-        if (dataOutLength(command) !== bytes * 2) return invalidCdbField(13);
+        if (command.dataOutLength !== bytes * 2) return invalidCdbField(13);
         if (blocks === 0) return good();
         const data = dataOutBuffer(command, bytes * 2);
         const expected = data.subarray(0, bytes);

@@ -5,7 +5,7 @@
  */
 import { readBufferPool } from '../../storage/buffer-pool.ts';
 import { lba21, u16, u32, u64 } from '../cdb.ts';
-import { dataOutBuffer, dataOutChunks, dataOutLength } from '../data-out.ts';
+import { dataOutBuffer, dataOutChunks } from '../data-out.ts';
 import type { LogicalUnit } from '../logical-unit.ts';
 import { defineOpcode, good, type ExecutionContext, type OpcodeDescriptor, type ParsedCommand } from '../opcode.ts';
 import { invalidCdbField, senseFailure, type SenseFailure } from '../sense.ts';
@@ -115,7 +115,7 @@ function writeOpcode(name: string, opcode: number, size: Size, usageBits: number
           // fails INVALID FIELD IN INFORMATION UNIT (option b), still with its residual. A block is
           // never written in part. libiscsi 1.19 needs (a) whenever EDTL is whole blocks (EDTL 0, one
           // of two blocks); its newest suite accepts (a) or (b) and checks the bytes written.
-          const received = Math.min(bytes, dataOutLength(context.command));
+          const received = Math.min(bytes, context.command.dataOutLength);
           if (received % context.unit.blockSize !== 0) return senseFailure('invalid-field-in-information-unit');
           await writeBlocks(context, lba, dataOutChunks(context.command, received), fua);
           return good();

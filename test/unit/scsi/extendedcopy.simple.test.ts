@@ -58,7 +58,7 @@ t.test('EXTENDED COPY copies between two LUNs identified by their NAA designator
   cdb.writeUInt32BE(list.length, 10);
   const run = (c: Buffer, dataOut: Buffer[] = []) => target.execute({
     cdb: c, lun: 0, nexus: who, taskAttribute: 1, expectedLength: list.length, readFlag: dataOut.length === 0,
-    writeFlag: dataOut.length > 0, dataOut, signal: new AbortController().signal,
+    writeFlag: dataOut.length > 0, dataOut, dataOutLength: dataOut.reduce((n, b) => n + b.length, 0), signal: new AbortController().signal,
   });
   t.equal((await run(cdb, [list])).status, 0);
   t.same(await stores[1].read(100 * 512, pattern.length), pattern, 'copied byte for byte');
@@ -110,7 +110,7 @@ t.test('segment descriptor 0x0A (byte count, byte offsets) copies whole blocks; 
   unit.unitAttentions.clear(who.id);
   const run = (cdb: Buffer, dataOut: Buffer[] = []) => target.execute({
     cdb, lun: 0, nexus: who, taskAttribute: 1, expectedLength: dataOut.reduce((n, b) => n + b.length, 0) || 1024, readFlag: dataOut.length === 0,
-    writeFlag: dataOut.length > 0, dataOut, signal: new AbortController().signal,
+    writeFlag: dataOut.length > 0, dataOut, dataOutLength: dataOut.reduce((n, b) => n + b.length, 0), signal: new AbortController().signal,
   });
 
   const parameters = Buffer.alloc(16);

@@ -20,7 +20,7 @@ t.test('a command aborted before it runs gets TASK ABORTED and does not write', 
   const cdb = Buffer.from([0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0]);
   const response = await h.target.execute({
     cdb, lun: 0, nexus: nexus(), taskAttribute: 1, expectedLength: 512, readFlag: false, writeFlag: true,
-    dataOut: [Buffer.alloc(512, 1)], signal: controller.signal,
+    dataOut: [Buffer.alloc(512, 1)], dataOutLength: 512, signal: controller.signal,
   });
   t.equal(response.status, 0x40);
   t.same(await h.backstore.read(0, 512), Buffer.alloc(512));

@@ -47,7 +47,7 @@ export async function harness(t: TapLike, options: { blocks?: number; blockSize?
       const expectedLength = o.expectedLength ?? dataOut.reduce((n, b) => n + b.length, 0);
       return target.execute({
         cdb, lun: o.lun ?? 0, nexus: o.from ?? main, taskAttribute: 1, expectedLength,
-        readFlag: dataOut.length === 0, writeFlag: dataOut.length > 0, dataOut, signal: new AbortController().signal,
+        readFlag: dataOut.length === 0, writeFlag: dataOut.length > 0, dataOut, dataOutLength: dataOut.reduce((n, b) => n + b.length, 0), signal: new AbortController().signal,
       });
     },
     data(response) {
