@@ -99,7 +99,13 @@ t.test('wbemcli against two systems', { skip: missingTools({ wbemcli: 'sblim-wbe
   });
 
   await t.test('ei of endpoints: one per target portal group, local and remote, Role 3', async (t) => {
-    const out = await wbem('ei', '-nl', `${base}:CIM_iSCSIProtocolEndpoint`);
+    // The peer's ComputerSystem is listed (from config) before its CIM server was first reached; its
+    // endpoints only once it was, which on a loaded machine can be after the test above returned.
+    let out = '';
+    await eventually('peer endpoints', async () => {
+      out = await wbem('ei', '-nl', `${base}:CIM_iSCSIProtocolEndpoint`);
+      return out.includes(`Name="${IQN_B},t,0x2"`);
+    });
     t.match(out, `Name="${IQN_A},t,0x1"`);
     t.match(out, `Name="${IQN_B},t,0x1"`);
     t.match(out, `Name="${IQN_B},t,0x2"`);
