@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { CimClient } from '../cim/client/client.ts';
 import { TARGET_NAMESPACE } from '../cim/types.ts';
+import type { AdminState } from '../replication/mirror/admin-transitions.ts';
 import { readPairReports, type PairReport } from '../replication/status-reader.ts';
 import { lockStateDir } from '../storage/file-lock.ts';
 import type { SystemSummary } from '../system/system.ts';
@@ -63,6 +64,9 @@ export interface LabReady {
   readonly pairs: ReadonlyArray<{ readonly pairId: string; readonly source: string; readonly target: string; readonly mode: string }>;
 }
 
+/** Pair states an operator chose (or a split brain): a restarted lab keeps them and does not wait for a sync. */
+const HELD_ADMIN: ReadonlySet<AdminState> = new Set<AdminState>(['fractured', 'suspended', 'failed-over', 'split-brain']);
+
 export async function startLab(options: LabOptions): Promise<LabHandle> {
   const stateDir = resolve(options.stateDir);
   await ensureFolder(stateDir);
@@ -115,7 +119,9 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
     const [primary, peer] = summaries as [SystemSummary, SystemSummary];
     if (!primary.cimUrl) throw new Error('the primary system has no CIM endpoint');
     const cim = new CimClient({ url: primary.cimUrl, timeoutMs: 30_000 });
-    const reportFor = async () => (await readPairReports(client!)).find((r) => r.entry.record.source.naa === primary.targets[0]?.luns[0]?.naa);
+    // The lab's mirror in either orientation (after a failover or reverse the peer is its source).
+    const labNaa = primary.targets[0]?.luns[0]?.naa;
+    const reportFor = async () => (await readPairReports(client!)).find((r) => r.entry.record.source.naa === labNaa || r.entry.record.target.naa === labNaa);
     if (!(await reportFor())) {
       options.print('creating the remote replication collection and the mirror through CIM (CreateRemoteReplicationCollection, CreateElementReplica)');
       const collection = await ensureCollection(cim, primary, peer);
@@ -129,11 +135,21 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
         options.print(`mirror mode ${record.mode} → ${options.mode} (${options.mode === 'sync' ? '--sync given' : 'no --sync'}): ModifyReplicaSynchronization Reset To ${options.mode === 'sync' ? 'Sync' : 'Async'}`);
         await setMirrorMode(cim, primary.name, record, options.mode);
       }
-      options.print('mirror already exists (state dir reused): waiting for it to be in sync');
-      await followSync(options, reportFor, async () => {
-        const deadline = Date.now() + (options.syncTimeoutMs ?? 24 * 3600_000);
-        while (Date.now() < deadline && (await reportFor())?.status?.phase !== 'streaming') await sleep(250);
-      });
+      const found = await reportFor();
+      if (found && HELD_ADMIN.has(found.entry.admin)) {
+        // The operator's state survives the restart; waiting for a sync that is not coming would hang.
+        options.print(`mirror already exists (state dir reused) and is ${found.entry.admin}: kept as it is (iscsi-sim pair … changes it)`);
+      } else {
+        options.print('mirror already exists (state dir reused): waiting for it to be in sync');
+        await followSync(options, reportFor, async () => {
+          const deadline = Date.now() + (options.syncTimeoutMs ?? 24 * 3600_000);
+          while (Date.now() < deadline) {
+            const current = await reportFor();
+            if (current?.status?.phase === 'streaming' || (current && HELD_ADMIN.has(current.entry.admin))) return;
+            await sleep(250);
+          }
+        });
+      }
     }
     const pairs = (await readPairReports(client)).map((r) => ({
       pairId: r.entry.record.pairId,

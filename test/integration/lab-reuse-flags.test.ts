@@ -7,6 +7,10 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { CimClient } from '../../src/cim/client/client.ts';
+import { servicePath } from '../../src/cim/model/paths.ts';
+import { TARGET_NAMESPACE } from '../../src/cim/types.ts';
 import type { LabReady } from '../../src/lab/lab-runner.ts';
 import { freeLabBasePort, repoRoot, tempDir } from '../unit/replication/helpers.ts';
 
@@ -56,4 +60,27 @@ t.test('--sync and --size on a reused state dir', async (t) => {
   const same = await labOnce(stateDir, basePort, ['--size', '32M']);
   t.equal(same.code, 0, 'the same --size is fine');
   t.notMatch(same.output, /mirror mode/, 'nothing to change: no mode message');
+
+  // A pair the operator fractured stays fractured across a lab restart, and the lab does not wait for a sync.
+  const running = spawn(process.execPath, [join(repoRoot, 'bin', 'iscsi-sim.js'), 'lab', '--state-dir', stateDir, '--base-port', String(basePort)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => { if (running.exitCode === null) running.kill('SIGKILL'); });
+  const exited = new Promise<number | null>((resolve) => running.once('exit', (code) => resolve(code)));
+  const ready = await new Promise<LabReady>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('lab not ready in 120 s')), 120_000);
+    createInterface({ input: running.stdout }).on('line', (line) => {
+      if (line.startsWith('lab ready: ')) { clearTimeout(timer); resolve(JSON.parse(line.slice('lab ready: '.length)) as LabReady); }
+    });
+  });
+  const cim = new CimClient({ url: ready.systems[0].cimUrl!, timeoutMs: 30_000 });
+  const service = { ...servicePath(ready.systems[0].name), namespace: TARGET_NAMESPACE };
+  const syncs = (await cim.invokeMethod(service, 'GetReplicationRelationships', {})).out.Synchronizations;
+  const sync = syncs?.kind === 'refarray' ? syncs.paths[0] : undefined;
+  const fracture = await cim.invokeMethod(service, 'ModifyReplicaSynchronization', { Operation: 12, Synchronization: { ...sync!, namespace: TARGET_NAMESPACE } });
+  t.equal(fracture.returnValue, 0, 'fractured through CIM');
+  running.kill('SIGINT');
+  t.equal(await exited, 0, 'that lab stopped');
+  const started = Date.now();
+  const fractured = await labOnce(stateDir, basePort, []);
+  t.equal(fractured.code, 0, `a lab on the fractured pair gets ready (${Date.now() - started} ms) ${fractured.code === 0 ? '' : fractured.output}`);
+  t.match(fractured.output, /is fractured: kept as it is/, 'and says the pair stays fractured');
 });
