@@ -96,3 +96,21 @@ t.test('replica methods delegate to the registered engine', async (t) => {
   const ghost = { className: CLS.synchronized, keys: { SystemElement: source, SyncedElement: volumePath('sysz', '1') } };
   t.equal((await client.invokeMethod(svc, 'ModifyReplicaSynchronization', { Operation: 12, Synchronization: ghost })).returnValue, 5);
 });
+
+// Issue 12: SyncedElement named the peer's volume with this server as HOST (gi of it: CIM_ERR_NOT_FOUND).
+t.test('references to the peer\'s volume carry the peer\'s CIM server as host', async (t) => {
+  const engine = new FakeEngine();
+  engine.syncs.push({ source: volumePath('sysa', '6001405000000000a'), target: volumePath('sysb', '600140500000000b'), mode: 3, copyState: 4, syncState: 6, percentSynced: 100 });
+  const view = fakeView({ name: 'sysa', peers: [{ name: 'sysb', cimUrl: 'http://127.0.0.1:15989' }] });
+  const server = await startCimServer(view, { enabled: true, address: '127.0.0.1', port: 0 }, { persist: false, engine, peerRefreshMs: 3_600_000, peerTimeoutMs: 1000 });
+  t.teardown(() => server.close());
+  const client = new CimClient({ url: server.url, timeoutMs: 60_000 });
+  const [sync] = await client.enumerateInstances(NS, CLS.synchronized);
+  const synced = sync.path.keys.SyncedElement as ObjectPath;
+  const source = sync.path.keys.SystemElement as ObjectPath;
+  t.equal(synced.host, '127.0.0.1:15989', 'SyncedElement: the peer\'s server');
+  t.equal(source.host, new URL(server.url).host, 'SystemElement: this server');
+  const relationships = await client.invokeMethod({ ...servicePath('sysa'), namespace: NS }, 'GetReplicationRelationships', {});
+  const listed = relationships.out.Synchronizations;
+  t.equal(listed?.kind === 'refarray' ? (listed.paths[0].keys.SyncedElement as ObjectPath).host : undefined, '127.0.0.1:15989', 'GetReplicationRelationships too');
+});
