@@ -86,8 +86,10 @@ export function localPairLine(system: string, pair: LocalPair): string {
     if (f.role !== undefined) parts.push(f.role);
     if (f.copy_state !== undefined) parts.push(COPY_STATES[f.copy_state] ?? `CopyState ${f.copy_state}`);
     if (f.bytes_behind !== undefined) parts.push(`behind ${formatBytes(f.bytes_behind)}`);
-    if (f.rpo_seconds !== undefined) parts.push(`RPO ${f.rpo_seconds.toFixed(1)} s`);
+    if (f.out_of_sync_bytes !== undefined) parts.push(`out of sync ${Number.isNaN(f.out_of_sync_bytes) ? 'unknown' : formatBytes(f.out_of_sync_bytes)}`);
+    if (f.rpo_seconds !== undefined) parts.push(`RPO ${Number.isNaN(f.rpo_seconds) ? 'unknown' : `${f.rpo_seconds.toFixed(1)} s`}`);
     if (f.dirty_grains !== undefined) parts.push(`${f.dirty_grains} dirty grains`);
+    if (f.dirty_map_persist_failing === 1) parts.push('DIRTY MAP PERSIST FAILING');
   }
   return parts.join('  ');
 }

@@ -11,6 +11,7 @@ iscsi_sim_replication_bytes_behind{pair="m-1",role="source",source="a/iqn/0",tar
 iscsi_sim_replication_rpo_seconds{pair="m-1",role="source",source="a/iqn/0",target="b/iqn/0"} 3.25
 iscsi_sim_replication_copy_state{pair="m-1",role="source",source="a/iqn/0",target="b/iqn/0"} 3
 iscsi_sim_replication_dirty_grains{pair="m-1",role="source",source="a/iqn/0",target="b/iqn/0"} 256
+iscsi_sim_replication_out_of_sync_bytes{pair="m-1",role="source",source="a/iqn/0",target="b/iqn/0"} NaN
 process_cpu_seconds_total 1.5
 `;
 
@@ -21,7 +22,7 @@ const entry = {
 
 t.test('gauges are read per pair from Prometheus text', async (t) => {
   const parsed = parseReplicationGauges(METRICS);
-  t.same(parsed.get('m-1'), { bytes_behind: 16777216, rpo_seconds: 3.25, copy_state: 3, dirty_grains: 256, role: 'source' });
+  t.same(parsed.get('m-1'), { bytes_behind: 16777216, rpo_seconds: 3.25, copy_state: 3, dirty_grains: 256, out_of_sync_bytes: Number.NaN, role: 'source' });
   t.equal(parsed.size, 1);
 });
 
@@ -42,7 +43,7 @@ t.test('a running system: pairs from its state dir with its live figures; a stop
     { name: 'c', stateDir: join(dir, 'c') },
   ]);
   t.same(localStatusLines(local), [
-    'a: m-1  a/lun0 → b/lun0  async  admin=active  source  Unsynchronized  behind 16.0 MiB  RPO 3.3 s  256 dirty grains',
+    'a: m-1  a/lun0 → b/lun0  async  admin=active  source  Unsynchronized  behind 16.0 MiB  out of sync unknown  RPO 3.3 s  256 dirty grains',
     `b: m-1  a/lun0 → b/lun0  async  admin=active (not answering on http://127.0.0.1:${closed}/metrics (ECONNREFUSED))`,
     'c: no pairs in its state dir (no /metrics endpoint)',
   ]);
