@@ -2,7 +2,7 @@
  * Reaching a remote access point: an iSCSI discovery session to each portal of the endpoint, which
  * must list the endpoint's target. Injected so unit tests can fake the network.
  */
-import { discoverTargets } from '../../iscsi/initiator/discovery.ts';
+import { discoverTargets } from '../../initiator/discovery.ts';
 import type { EndpointInfo } from '../model/endpoints.ts';
 
 export type PortalProber = (endpoint: EndpointInfo, signal: AbortSignal) => Promise<void>;

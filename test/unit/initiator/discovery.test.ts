@@ -1,7 +1,10 @@
 import t from 'tap';
-import { discoverTargets, parsePortal } from '../../../../src/iscsi/initiator/discovery.ts';
-import { decodeKeys, encodeKeys, PduReader, loginRequest } from '../../../../src/iscsi/initiator/pdu.ts';
-import { refusedPortal, startFakeTarget } from '../../cim/support/fake-discovery-target.ts';
+import { discoverTargets, parsePortal } from '../../../src/initiator/discovery.ts';
+import { PduParser } from '../../../src/iscsi/parser.ts';
+import { ittOf, type Pdu } from '../../../src/iscsi/pdu.ts';
+import { encodeKeys } from '../../../src/iscsi/text-keys.ts';
+import { decodeKeys, loginRequest } from '../../../src/initiator/requests.ts';
+import { refusedPortal, startFakeTarget } from '../cim/support/fake-discovery-target.ts';
 
 t.test('login request: CSG=1 NSG=3 T=1, immediate, keys NUL separated and padded', async (t) => {
   const pdu = loginRequest({ isid: Buffer.from([0x80, 1, 2, 3, 4, 5]), itt: 7, cmdSN: 1, expStatSN: 0 }, encodeKeys([['SessionType', 'Discovery']]));
@@ -12,14 +15,16 @@ t.test('login request: CSG=1 NSG=3 T=1, immediate, keys NUL separated and padded
   t.same(decodeKeys(pdu.subarray(48, 48 + pdu.readUIntBE(5, 3))), [['SessionType', 'Discovery']]);
 });
 
-t.test('PduReader joins split chunks and splits joined ones', async (t) => {
+t.test('the requests frame through the fabric\'s PduParser at every split point', async (t) => {
   const a = loginRequest({ isid: Buffer.alloc(6), itt: 1, cmdSN: 1, expStatSN: 0 }, encodeKeys([['A', '1']]));
   const b = loginRequest({ isid: Buffer.alloc(6), itt: 2, cmdSN: 1, expStatSN: 0 }, encodeKeys([['B', '22']]));
   const both = Buffer.concat([a, b]);
   for (let cut = 1; cut < both.length; cut++) {
-    const r = new PduReader();
-    const got = [...r.push(both.subarray(0, cut)), ...r.push(both.subarray(cut))];
-    if (got.length !== 2 || got[1].bhs.readUInt32BE(16) !== 2) t.fail(`split at ${cut}`);
+    const got: Pdu[] = [];
+    const parser = new PduParser({ pdu: (p) => got.push(p), error: (e) => t.fail(e.message) });
+    parser.push(both.subarray(0, cut));
+    parser.push(both.subarray(cut));
+    if (got.length !== 2 || ittOf(got[1].bhs) !== 2 || !decodeKeys(got[1].data).some(([k]) => k === 'B')) t.fail(`split at ${cut}`);
   }
   t.pass('every split point yields both PDUs');
 });

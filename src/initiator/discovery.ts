@@ -5,8 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import type { KeyValue } from '../text-keys.ts';
-import { decodeKeys, encodeKeys, loginRequest, logoutRequest, Opcode, PduReader, textRequest, type ResponsePdu, type SessionNumbers } from './pdu.ts';
+import { LoginStage, RESERVED_TAG, TargetOpcode } from '../iscsi/constants.ts';
+import { expCmdSNOf, finalBit, loginStatusOf, nextStageOf, opcodeOf, statSNOf, tttOf } from '../iscsi/pdu.ts';
+import { encodeKeys, type KeyValue } from '../iscsi/text-keys.ts';
+import { Conversation } from './conversation.ts';
+import { decodeKeys, loginRequest, logoutRequest, textRequest, type SessionNumbers } from './requests.ts';
 
 export interface DiscoveredTarget {
   readonly name: string;
@@ -35,55 +38,6 @@ export function parsePortal(portal: string): { host: string; port: number } {
   return { host: m[1], port: m[2] ? Number(m[2]) : 3260 };
 }
 
-class Conversation {
-  private readonly reader = new PduReader();
-  private readonly queue: ResponsePdu[] = [];
-  private waiter: { resolve: (p: ResponsePdu) => void; reject: (e: Error) => void } | undefined;
-  private failure: Error | undefined;
-
-  constructor(private readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        for (const pdu of this.reader.push(chunk)) this.deliver(pdu);
-      } catch (err) {
-        this.fail(err as Error);
-      }
-    });
-    socket.on('error', (err) => this.fail(err));
-    socket.on('close', () => this.fail(new DiscoveryError('connection closed by the target')));
-  }
-
-  private deliver(pdu: ResponsePdu): void {
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = undefined;
-      w.resolve(pdu);
-    } else this.queue.push(pdu);
-  }
-
-  fail(err: Error): void {
-    this.failure ??= err;
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = undefined;
-      w.reject(this.failure);
-    }
-  }
-
-  next(): Promise<ResponsePdu> {
-    const queued = this.queue.shift();
-    if (queued) return Promise.resolve(queued);
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.waiter = { resolve, reject };
-    });
-  }
-
-  send(buf: Buffer): void {
-    this.socket.write(buf);
-  }
-}
-
 function connectTo(host: string, port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = connect({ host, port });
@@ -96,7 +50,7 @@ function connectTo(host: string, port: number): Promise<Socket> {
 }
 
 async function session(socket: Socket, initiatorName: string): Promise<DiscoveredTarget[]> {
-  const conv = new Conversation(socket);
+  const conv = new Conversation(socket, (message) => new DiscoveryError(message));
   let n: SessionNumbers = { isid: Buffer.concat([Buffer.from([0x80]), randomBytes(5)]), itt: 1, cmdSN: 1, expStatSN: 0 };
   conv.send(loginRequest(n, encodeKeys([
     ['InitiatorName', initiatorName], ['SessionType', 'Discovery'], ['HeaderDigest', 'None'], ['DataDigest', 'None'],
@@ -104,26 +58,28 @@ async function session(socket: Socket, initiatorName: string): Promise<Discovere
     ['ErrorRecoveryLevel', '0'], ['MaxRecvDataSegmentLength', '32768'],
   ])));
   const login = await conv.next();
-  if (login.opcode !== Opcode.LoginResponse) throw new DiscoveryError(`expected a Login Response, got opcode 0x${login.opcode.toString(16)}`);
-  const statusClass = login.bhs[36];
-  const statusDetail = login.bhs[37];
+  const loginOpcode = opcodeOf(login.bhs);
+  if (loginOpcode !== TargetOpcode.LoginResponse) throw new DiscoveryError(`expected a Login Response, got opcode 0x${loginOpcode.toString(16)}`);
+  const status = loginStatusOf(login.bhs);
+  const statusClass = status >> 8;
+  const statusDetail = status & 0xff;
   if (statusClass !== 0) throw new DiscoveryError(`login rejected (status class ${statusClass}, detail ${statusDetail})`, statusClass, statusDetail);
-  if ((login.flags & 0x80) === 0 || (login.flags & 0x03) !== 3) throw new DiscoveryError('target did not move to full feature phase');
-  // RFC 7143 §11.13: StatSN at 24, ExpCmdSN at 28.
-  n = { ...n, itt: 2, cmdSN: login.bhs.readUInt32BE(28), expStatSN: (login.bhs.readUInt32BE(24) + 1) >>> 0 };
+  if (!finalBit(login.bhs) || nextStageOf(login.bhs) !== LoginStage.FullFeature) throw new DiscoveryError('target did not move to full feature phase');
+  n = { ...n, itt: 2, cmdSN: expCmdSNOf(login.bhs), expStatSN: (statSNOf(login.bhs) + 1) >>> 0 };
 
   const pairs: KeyValue[] = [];
-  let ttt = 0xffffffff;
+  let ttt = RESERVED_TAG;
   let keys = encodeKeys([['SendTargets', 'All']]);
   for (let round = 0; ; round++) {
     if (round >= MAX_TEXT_ROUNDS) throw new DiscoveryError('SendTargets reply did not end');
     conv.send(textRequest(n, ttt, keys));
     const rsp = await conv.next();
-    if (rsp.opcode !== Opcode.TextResponse) throw new DiscoveryError(`expected a Text Response, got opcode 0x${rsp.opcode.toString(16)}`);
+    const rspOpcode = opcodeOf(rsp.bhs);
+    if (rspOpcode !== TargetOpcode.TextResponse) throw new DiscoveryError(`expected a Text Response, got opcode 0x${rspOpcode.toString(16)}`);
     pairs.push(...decodeKeys(rsp.data));
-    n = { ...n, itt: n.itt + 1, expStatSN: (rsp.bhs.readUInt32BE(24) + 1) >>> 0, cmdSN: rsp.bhs.readUInt32BE(28) };
-    if (rsp.flags & 0x80) break;
-    ttt = rsp.bhs.readUInt32BE(20);
+    n = { ...n, itt: n.itt + 1, expStatSN: (statSNOf(rsp.bhs) + 1) >>> 0, cmdSN: expCmdSNOf(rsp.bhs) };
+    if (finalBit(rsp.bhs)) break;
+    ttt = tttOf(rsp.bhs);
     keys = Buffer.alloc(0);
   }
   conv.send(logoutRequest(n));
