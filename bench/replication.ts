@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     const files = await writeLabConfigs(join(dir, 'lab'), ports, redis.url, lunSize);
     for (const f of files) children.push(await startSystemChild(f.name, f.configPath, f.stateDir));
     const [primary, peer] = children.slice(1).map((c) => c.summary);
-    const cim = new CimClient({ url: primary.cimUrl!, timeoutMs: 30_000 });
+    const cim = new CimClient({ url: primary.cimUrl!, caFile: primary.cimCertificate, timeoutMs: 30_000 });
     const client = new Redis(redis.url, { maxRetriesPerRequest: 2 });
     for (let i = 0; i < 100 && (await client.hlen(`iscsi-sim:volumes:${peer.name}`)) === 0; i++) await new Promise((r) => setTimeout(r, 100));
     const job = await createMirror(cim, primary, peer, await ensureCollection(cim, primary, peer), 'async');

@@ -13,12 +13,15 @@ import { discoveryProber, type PortalProber } from './providers/probe.ts';
 import { unsupportedEngine, type ReplicationEngine } from './providers/replication-engine.ts';
 import { CimStateStore } from './providers/state-store.ts';
 import { CimDispatcher } from './server/dispatch.ts';
+import { loadCimCertificate } from './server/certificate.ts';
 import { createCimHttpServer } from './server/http.ts';
 
 export type { ReplicationEngine } from './providers/replication-engine.ts';
 
 export interface CimServerHandle {
   readonly url: string;
+  /** Over HTTPS: the certificate's PEM file (clients trust it as their CA). */
+  readonly certificateFile?: string;
   /** Replaces the replication engine (the replication layer registers itself once running). */
   setReplicationEngine(engine: ReplicationEngine): void;
   /** Re-asks the peers now (normally every refresh interval). */
@@ -43,7 +46,11 @@ export async function startCimServer(view: SystemView, cim: CimConfig, extras: C
   const peers = new PeerDirectory(view.peers, extras.peerTimeoutMs ?? 10_000);
   const sources: { -readonly [K in keyof ModelSources]: ModelSources[K] } = { view, state, jobs, peers, engine: extras.engine ?? unsupportedEngine };
   const dispatcher = new CimDispatcher(sources, extras.probe ?? discoveryProber());
-  const server = createCimHttpServer(dispatcher, { user: cim.user, password: cim.password });
+  const certificate = cim.https === undefined ? undefined : await loadCimCertificate(cim.https, view.stateDir, view.name, cim.address);
+  const server = createCimHttpServer(dispatcher, {
+    user: cim.user, password: cim.password, allowBasicAuthOverHttp: cim.allowBasicAuthOverHttp,
+    ...(certificate === undefined ? {} : { tls: { cert: certificate.cert, key: certificate.key } }),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(cim.port, cim.address, () => {
@@ -53,13 +60,14 @@ export async function startCimServer(view: SystemView, cim: CimConfig, extras: C
   });
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `http://${host}:${addr.port}`;
-  logger.child({ component: 'cim' }).info({ url, namespace: 'root/cimv2/storage/iscsitarget' }, 'CIM-XML server listening');
+  const url = `${certificate === undefined ? 'http' : 'https'}://${host}:${addr.port}`;
+  logger.child({ component: 'cim' }).info({ url, namespace: 'root/cimv2/storage/iscsitarget', ...(certificate === undefined ? {} : { certificate: certificate.certFile }) }, 'CIM-XML server listening');
   void peers.refresh();
   const timer = setInterval(() => void peers.refresh(), extras.peerRefreshMs ?? 10_000);
   timer.unref();
   return {
     url,
+    ...(certificate === undefined ? {} : { certificateFile: certificate.certFile }),
     setReplicationEngine: (engine) => {
       sources.engine = engine;
     },

@@ -9,6 +9,14 @@ interface LabJsonSystem {
   readonly name: string;
   readonly role?: string;
   readonly cimUrl?: string;
+  /** Over HTTPS: the system's certificate (PEM), trusted when the URL comes from lab.json. */
+  readonly cimCertificate?: string;
+}
+
+export interface CimEndpoint {
+  readonly url: string;
+  /** The lab system's certificate to trust (an https URL read from lab.json). */
+  readonly caFile?: string;
 }
 
 export const DEFAULT_LAB_STATE_DIR = 'state/lab';
@@ -27,14 +35,19 @@ export async function labSystemsFrom(stateDir: string): Promise<readonly LabJson
  * else `fallback` when no lab is there and no system was named. Throws naming what is missing.
  */
 export async function resolveCimUrl(options: { url?: string; system?: string; stateDir: string; fallback: string }): Promise<string> {
-  if (options.url !== undefined) return options.url;
+  return (await resolveCimEndpoint(options)).url;
+}
+
+/** resolveCimUrl, with the certificate to trust when the URL is a lab system's https one. */
+export async function resolveCimEndpoint(options: { url?: string; system?: string; stateDir: string; fallback: string }): Promise<CimEndpoint> {
+  if (options.url !== undefined) return { url: options.url };
   const systems = await labSystemsFrom(options.stateDir);
   if (systems === undefined) {
     if (options.system !== undefined) throw new Error(`--system ${options.system}: no lab in ${options.stateDir} (${join(options.stateDir, 'lab.json')} not found); give --url`);
-    return options.fallback;
+    return { url: options.fallback };
   }
   const chosen = options.system === undefined ? systems.find((s) => s.role === 'primary') ?? systems[0] : systems.find((s) => s.name === options.system);
   if (chosen === undefined) throw new Error(`the lab in ${options.stateDir} has no system ${options.system ?? ''} (it has ${systems.map((s) => s.name).join(', ')})`);
   if (chosen.cimUrl === undefined) throw new Error(`the lab's system ${chosen.name} has no CIM server`);
-  return chosen.cimUrl;
+  return { url: chosen.cimUrl, ...(chosen.cimCertificate === undefined ? {} : { caFile: chosen.cimCertificate }) };
 }

@@ -40,6 +40,12 @@ export interface TargetConfig {
   readonly chap?: ChapConfig;
 }
 
+/** CIM-XML over HTTPS: both PEM files, or neither (a self-signed pair made in the state dir). */
+export interface CimTlsConfig {
+  readonly cert?: string;
+  readonly key?: string;
+}
+
 export interface CimConfig {
   readonly enabled: boolean;
   readonly address: string;
@@ -48,6 +54,10 @@ export interface CimConfig {
   readonly password?: string;
   /** A non-loopback address without user/password is refused unless this is true (see exposure.ts). */
   readonly allowUnauthenticated?: boolean;
+  /** Present = HTTPS (port 5989 by default); absent = plain HTTP (5988). */
+  readonly https?: CimTlsConfig;
+  /** Basic auth over plain HTTP sends the password in clear text: refused unless this is true. */
+  readonly allowBasicAuthOverHttp?: boolean;
 }
 
 export interface MetricsConfig {
@@ -62,6 +72,10 @@ export interface PeerConfig {
   readonly cimUrl: string;
   readonly user?: string;
   readonly password?: string;
+  /** PEM file of the CA (or the self-signed certificate) to trust for an https cimUrl. */
+  readonly ca?: string;
+  /** Accept any certificate from an https cimUrl (labs with self-signed certificates only). */
+  readonly insecure?: boolean;
 }
 
 export interface SystemConfig {

@@ -11,7 +11,7 @@ import { Fields, describe } from './fields.ts';
 import { iscsiNameProblem, normalizeIscsiName } from './names.ts';
 import { addressProblem, parseHostPort } from './portal-address.ts';
 import { formatSize, parseSize } from './size.ts';
-import type { ChapConfig, CimConfig, LunConfig, MetricsConfig, PeerConfig, PortalConfig, SystemConfig, TargetConfig } from './types.ts';
+import type { ChapConfig, CimConfig, CimTlsConfig, LunConfig, MetricsConfig, PeerConfig, PortalConfig, SystemConfig, TargetConfig } from './types.ts';
 
 export interface ValidateContext {
   /** Folder relative paths in the document resolve against (the config file's folder). */
@@ -28,6 +28,7 @@ export const DEFAULTS = {
   blockSize: 512,
   cimAddress: '127.0.0.1',
   cimPort: 5988,
+  cimHttpsPort: 5989,
   metricsPort: 9464,
 } as const;
 
@@ -67,8 +68,8 @@ export function validateConfig(document: unknown, context: ValidateContext): Sys
     portals,
     targets,
     ...(root.has('discoveryChap') ? { discoveryChap: chap(root.raw('discoveryChap'), root.at('discoveryChap')) } : {}),
-    cim: cim(root.raw('cim'), root.at('cim')),
-    peers: checkPeers(root.list('peers').map(({ value, path }) => peer(value, path)), name, root.at('peers')),
+    cim: cim(root.raw('cim'), root.at('cim'), context.baseDir),
+    peers: checkPeers(root.list('peers').map(({ value, path }) => peer(value, path, context.baseDir)), name, root.at('peers')),
     ...(root.has('redisUrl') ? { redisUrl: url(root, 'redisUrl', ['redis:', 'rediss:']) } : {}),
     ...(root.has('metrics') ? { metrics: metrics(root.raw('metrics'), root.at('metrics')) } : {}),
   };
@@ -239,10 +240,13 @@ function chap(value: unknown, path: string): ChapConfig {
   return { user, secret, ...(mutualUser === undefined ? {} : { mutualUser, mutualSecret }) };
 }
 
-/** No `cim` section: CIM off. A `cim` section: on (unless enabled: false), 127.0.0.1:5988 by default. */
-function cim(value: unknown, path: string): CimConfig {
+/**
+ * No `cim` section: CIM off. A `cim` section: on (unless enabled: false), 127.0.0.1:5988 by default;
+ * with `https` (true, or {cert, key}) HTTPS on 5989. Basic auth needs HTTPS unless allowBasicAuthOverHttp.
+ */
+function cim(value: unknown, path: string, baseDir: string): CimConfig {
   if (value === undefined || value === null) return { enabled: false, address: DEFAULTS.cimAddress, port: DEFAULTS.cimPort };
-  const fields = Fields.of(value, path, ['enabled', 'address', 'port', 'user', 'password', 'allowUnauthenticated']);
+  const fields = Fields.of(value, path, ['enabled', 'address', 'port', 'user', 'password', 'allowUnauthenticated', 'https', 'allowBasicAuthOverHttp']);
   const address = fields.optionalString('address') ?? DEFAULTS.cimAddress;
   const problem = addressProblem(address);
   if (problem !== undefined) fields.fail('address', problem);
@@ -253,13 +257,34 @@ function cim(value: unknown, path: string): CimConfig {
   const allowUnauthenticated = fields.boolean('allowUnauthenticated', false);
   const exposure = exposureProblem({ field: path, what: 'CIM-XML', address, authenticated: user !== undefined });
   if (enabled && exposure !== undefined && !allowUnauthenticated) fields.fail('address', exposure);
+  const https = cimHttps(fields, baseDir);
+  const allowBasicAuthOverHttp = fields.boolean('allowBasicAuthOverHttp', false);
+  if (user !== undefined && https === undefined && !allowBasicAuthOverHttp) {
+    fields.fail('user', 'basic auth over plain HTTP sends the password in clear text: serve CIM over HTTPS (https: true, or https: {cert, key}) or set allowBasicAuthOverHttp: true');
+  }
   return {
     enabled,
     address,
-    port: fields.integer('port', 0, 65535, DEFAULTS.cimPort),
+    port: fields.integer('port', 0, 65535, https === undefined ? DEFAULTS.cimPort : DEFAULTS.cimHttpsPort),
     ...(user === undefined ? {} : { user, password }),
     ...(allowUnauthenticated ? { allowUnauthenticated } : {}),
+    ...(https === undefined ? {} : { https }),
+    ...(allowBasicAuthOverHttp ? { allowBasicAuthOverHttp } : {}),
   };
+}
+
+/** `https: true` (self-signed in the state dir), `https: {cert, key}` (PEM files), or absent/false. */
+function cimHttps(fields: Fields, baseDir: string): CimTlsConfig | undefined {
+  const value = fields.raw('https');
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fields.fail('https', `expected true, false or {cert, key}, got ${describe(value)}`);
+  const tls = Fields.of(value, fields.at('https'), ['cert', 'key']);
+  const cert = tls.optionalString('cert');
+  const key = tls.optionalString('key');
+  if ((cert === undefined) !== (key === undefined)) tls.fail(cert === undefined ? 'cert' : 'key', 'needs both cert and key (PEM files), or neither for a self-signed certificate made in the state dir');
+  if (cert === undefined || key === undefined) return {};
+  return { cert: resolve(baseDir, cert), key: resolve(baseDir, key) };
 }
 
 /** `"HOST:PORT"` or `{address, port, allowUnauthenticated?}`; /metrics has no authentication. */
@@ -299,16 +324,23 @@ function checkPeers(peers: PeerConfig[], systemName: string, path: string): Peer
   return peers;
 }
 
-function peer(value: unknown, path: string): PeerConfig {
-  const fields = Fields.of(value, path, ['name', 'cimUrl', 'user', 'password']);
+function peer(value: unknown, path: string, baseDir: string): PeerConfig {
+  const fields = Fields.of(value, path, ['name', 'cimUrl', 'user', 'password', 'ca', 'insecure']);
   const name = fields.string('name');
   if (!SYSTEM_NAME.test(name)) fields.fail('name', `"${name}" must be 1-63 letters, digits, '.', '_' or '-'`);
   const user = fields.optionalString('user');
   const password = fields.optionalString('password');
+  const cimUrl = url(fields, 'cimUrl', ['http:', 'https:']);
+  const ca = fields.optionalString('ca');
+  const insecure = fields.boolean('insecure', false);
+  if ((ca !== undefined || insecure) && !cimUrl.startsWith('https:')) fields.fail(ca !== undefined ? 'ca' : 'insecure', `applies to an https cimUrl only (cimUrl is ${cimUrl})`);
+  if (ca !== undefined && insecure) fields.fail('insecure', 'give ca (trust that certificate) or insecure (trust any), not both');
   return {
     name,
-    cimUrl: url(fields, 'cimUrl', ['http:', 'https:']),
+    cimUrl,
     ...(user === undefined ? {} : { user }),
     ...(password === undefined ? {} : { password }),
+    ...(ca === undefined ? {} : { ca: resolve(baseDir, ca) }),
+    ...(insecure ? { insecure } : {}),
   };
 }

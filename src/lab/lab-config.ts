@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { formatSize, parseSize } from '../config/size.ts';
+import { selfSignedCertificateFiles } from '../cim/server/certificate.ts';
 
 export const FIXTURES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures');
 
@@ -26,7 +27,8 @@ export interface LabPorts {
 
 export function labPorts(basePort: number | undefined): LabPorts {
   if (basePort === undefined) {
-    return { primaryIscsi: 3260, peerIscsi: 3261, primaryCim: 5988, peerCim: 5989, redis: 6390, primaryMetrics: 9464, peerMetrics: 9465 };
+    // CIM-XML over HTTPS: 5989 is its conventional port (5988 is plain HTTP's); the peer takes the next.
+    return { primaryIscsi: 3260, peerIscsi: 3261, primaryCim: 5989, peerCim: 5990, redis: 6390, primaryMetrics: 9464, peerMetrics: 9465 };
   }
   return {
     primaryIscsi: basePort, peerIscsi: basePort + 1, primaryCim: basePort + 2, peerCim: basePort + 3,
@@ -69,8 +71,9 @@ export async function writeLabConfigs(stateDir: string, ports: LabPorts, redisUr
       ...doc,
       stateDir: systemDir,
       portals: [`127.0.0.1:${iscsi}`],
-      cim: { ...(doc.cim as Doc | undefined), address: '127.0.0.1', port: cim },
-      peers: [{ name: other, cimUrl: `http://127.0.0.1:${otherCim}` }],
+      // HTTPS with each system's self-signed certificate (made in its state dir); each trusts the other's.
+      cim: { ...(doc.cim as Doc | undefined), address: '127.0.0.1', port: cim, https: true },
+      peers: [{ name: other, cimUrl: `https://127.0.0.1:${otherCim}`, ca: selfSignedCertificateFiles(join(stateDir, other)).cert }],
       redisUrl,
       metrics: { address: '127.0.0.1', port: metrics },
     };

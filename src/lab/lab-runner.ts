@@ -58,6 +58,8 @@ export interface LabReady {
     readonly portals: SystemSummary['portals'];
     readonly targets: ReadonlyArray<{ readonly iqn: string; readonly luns: readonly number[] }>;
     readonly cimUrl: string | undefined;
+    /** The CIM server's certificate (PEM): what a client trusts for the https cimUrl. */
+    readonly cimCertificate: string | undefined;
     readonly namespace: string;
     readonly metricsUrl: string;
   }>;
@@ -118,7 +120,7 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
     }
     const [primary, peer] = summaries as [SystemSummary, SystemSummary];
     if (!primary.cimUrl) throw new Error('the primary system has no CIM endpoint');
-    const cim = new CimClient({ url: primary.cimUrl, timeoutMs: 30_000 });
+    const cim = new CimClient({ url: primary.cimUrl, caFile: primary.cimCertificate, timeoutMs: 30_000 });
     // The lab's mirror in either orientation (after a failover or reverse the peer is its source).
     const labNaa = primary.targets[0]?.luns[0]?.naa;
     const reportFor = async () => (await readPairReports(client!)).find((r) => r.entry.record.source.naa === labNaa || r.entry.record.target.naa === labNaa);
@@ -167,6 +169,7 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
         portals: summary.portals,
         targets: summary.targets.map((t) => ({ iqn: t.iqn, luns: t.luns.map((l) => l.lun) })),
         cimUrl: summary.cimUrl,
+        cimCertificate: summary.cimCertificate,
         namespace: TARGET_NAMESPACE,
         metricsUrl: `http://127.0.0.1:${index === 0 ? ports.primaryMetrics : ports.peerMetrics}/metrics`,
       })),
@@ -235,7 +238,10 @@ export function connectHints(ready: LabReady): string {
     lines.push(`  iscsi-ls -s iscsi://${hostPort}`);
     lines.push(`  iscsiadm -m discovery -t sendtargets -p ${hostPort} && iscsiadm -m node -T ${target.iqn} -p ${hostPort} --login`);
     lines.push(`  qemu-img info iscsi://${hostPort}/${target.iqn}/${target.luns[0] ?? 0}`);
-    if (system.cimUrl) lines.push(`  wbemcli ein '${system.cimUrl}/${system.namespace}:CIM_StorageSynchronized'`);
+    if (system.cimUrl) {
+      const trust = system.cimCertificate ? `-cacert ${system.cimCertificate} ` : '';
+      lines.push(`  wbemcli ${trust}ein '${system.cimUrl}/${system.namespace}:CIM_StorageSynchronized'`);
+    }
     lines.push(`  metrics: ${system.metricsUrl}`);
   }
   lines.push(`status: npx iscsi-sim status --state-dir ${ready.stateDir}   (or --redis ${ready.redisUrl})`);

@@ -48,6 +48,8 @@ export interface Fabric {
 
 export interface CimServerHandle {
   readonly url: string;
+  /** Over HTTPS: the certificate's PEM file. */
+  readonly certificateFile?: string;
   close(): Promise<void>;
 }
 

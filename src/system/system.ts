@@ -28,6 +28,8 @@ export interface SystemSummary {
   readonly portals: ReadonlyArray<{ address: string; port: number; portalGroupTag: number }>;
   readonly targets: ReadonlyArray<{ iqn: string; alias?: string; portalGroupTags: readonly number[]; luns: ReadonlyArray<{ lun: number; file: string; sizeBytes: number; blockSize: number; naa: string; serial: string }> }>;
   readonly cimUrl?: string;
+  /** Over HTTPS: the CIM server's certificate (PEM), for clients to trust. */
+  readonly cimCertificate?: string;
 }
 
 /** A snapshot of one target's counters (`iscsi-sim serve` prints them on SIGUSR2 and at shutdown). */
@@ -128,6 +130,7 @@ export class System implements SystemView {
         luns: t.luns.map((l) => ({ lun: l.lun, file: l.file, sizeBytes: l.sizeBytes, blockSize: l.blockSize, naa: l.naa, serial: l.serial })),
       })),
       ...(this.cimUrl === undefined ? {} : { cimUrl: this.cimUrl }),
+      ...(this.cim?.certificateFile === undefined ? {} : { cimCertificate: this.cim.certificateFile }),
     };
   }
 

@@ -39,6 +39,10 @@ export interface PeerView {
   readonly cimUrl: string;
   readonly user?: string;
   readonly password?: string;
+  /** PEM file to trust for an https cimUrl. */
+  readonly ca?: string;
+  /** Accept any certificate from an https cimUrl. */
+  readonly insecure?: boolean;
 }
 
 export interface SystemView {

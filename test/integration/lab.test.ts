@@ -100,7 +100,7 @@ t.test('lab: a write through the primary reads back identical through the peer',
   t.equal(parsed.pairs[0]?.status?.phase, 'streaming', 'iscsi-sim status --json reports the pair');
 
   // Pair lifecycle through the primary's CIM server, as an SMI-S client would drive it.
-  const cim = new CimClient({ url: primary.cimUrl!, timeoutMs: 30_000 });
+  const cim = new CimClient({ url: primary.cimUrl!, caFile: primary.cimCertificate, timeoutMs: 30_000 });
   const service = { ...servicePath(primary.name), namespace: TARGET_NAMESPACE };
   const relationships = await cim.invokeMethod(service, 'GetReplicationRelationships', {});
   t.equal(relationships.returnValue, 0);

@@ -47,7 +47,7 @@ async function rig(t: TapLike): Promise<Rig> {
     return child;
   };
   const state = { primary: await start(files[0]), peer: await start(files[1]) };
-  const cim = new CimClient({ url: state.primary.summary.cimUrl!, timeoutMs: 30_000 });
+  const cim = new CimClient({ url: state.primary.summary.cimUrl!, caFile: state.primary.summary.cimCertificate, timeoutMs: 30_000 });
   const collection = await ensureCollection(cim, state.primary.summary, state.peer.summary);
   const client = new Redis(redis.url, { maxRetriesPerRequest: 1, retryStrategy: () => 200 });
   client.on('error', () => undefined);

@@ -1,8 +1,11 @@
 /**
- * A small CIM-XML client (DSP0200 over HTTP): what this project needs to ask a peer's CIM server
- * about its system and endpoints, and what the CLI uses to call methods. Every request is bounded
- * by a timeout.
+ * A small CIM-XML client (DSP0200 over HTTP or HTTPS): what this project needs to ask a peer's CIM
+ * server about its system and endpoints, and what the CLI uses to call methods. Every request is
+ * bounded by a timeout.
  */
+import { readFile } from 'node:fs/promises';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { cimError, CimError, CimStatus, type CimStatusCode } from '../errors.ts';
 import { decodeInstance, decodeInstanceName, decodeReference, decodeValueElement, type RawInstance, type RawValue } from '../cimxml/parse.ts';
 import { escapeXml, instanceName, localNamespacePath, value, type WriteContext } from '../cimxml/serialize.ts';
@@ -14,6 +17,10 @@ export interface CimClientOptions {
   readonly user?: string;
   readonly password?: string;
   readonly timeoutMs?: number;
+  /** https: PEM file of the CA (or the server's self-signed certificate) to trust, read at each request. */
+  readonly caFile?: string;
+  /** https: accept any certificate (self-signed lab servers; `wbemcli -noverify`). */
+  readonly insecure?: boolean;
 }
 
 export interface NamedInstance {
@@ -35,6 +42,8 @@ export class CimClient {
   private readonly host: string;
   private readonly auth: string | undefined;
   private readonly timeoutMs: number;
+  private readonly caFile: string | undefined;
+  private readonly insecure: boolean;
 
   constructor(opts: CimClientOptions) {
     const u = new URL(opts.url);
@@ -44,6 +53,8 @@ export class CimClient {
     this.host = u.hostname;
     this.endpoint = `${u.protocol}//${u.host}/cimom`;
     this.timeoutMs = opts.timeoutMs ?? 5000;
+    this.caFile = opts.caFile;
+    this.insecure = opts.insecure ?? false;
   }
 
   async enumerateInstances(namespace: string, className: string): Promise<NamedInstance[]> {
@@ -118,17 +129,50 @@ export class CimClient {
       CIMOperation: 'MethodCall', CIMMethod: method, CIMObject: encodeURIComponent(object).replace(/%2F/g, '/').replace(/%3A/g, ':'),
     };
     if (this.auth) headers.Authorization = this.auth;
-    let res: Response;
+    let res: { status: number; body: string };
     try {
-      res = await fetch(this.endpoint, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+      res = await this.send(body, headers);
     } catch (err) {
-      throw cimError('FAILED', `cannot reach ${this.endpoint}: ${(err as Error).message}`);
+      throw cimError('FAILED', `cannot reach ${this.endpoint}: ${describeTransportError(err, this.timeoutMs)}`);
     }
-    const textBody = await res.text();
     if (res.status !== 200) throw cimError('FAILED', `${this.endpoint} answered HTTP ${res.status}`);
-    const doc = parseXml(textBody);
+    const doc = parseXml(res.body);
     return requireChild(requireChild(requireChild(doc, 'CIM', 'response'), 'MESSAGE', 'CIM'), 'SIMPLERSP', 'MESSAGE');
   }
+
+  private async send(body: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+    const secure = this.endpoint.startsWith('https:');
+    const tls = secure ? { rejectUnauthorized: !this.insecure, ...(this.caFile === undefined ? {} : { ca: await readCa(this.caFile) }) } : {};
+    return new Promise((resolve, reject) => {
+      const options = { method: 'POST', headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) }, signal: AbortSignal.timeout(this.timeoutMs), ...tls };
+      const onResponse = (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      };
+      const req = secure ? httpsRequest(this.endpoint, options, onResponse) : httpRequest(this.endpoint, options, onResponse);
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+}
+
+async function readCa(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw new Error(`cannot read the CA file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+const CERTIFICATE_CODES = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED']);
+
+function describeTransportError(err: unknown, timeoutMs: number): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e.name === 'AbortError' || e.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
+  if (e.code !== undefined && CERTIFICATE_CODES.has(e.code)) return `${e.message} (${e.code}): trust the server's certificate (a CA file) or skip verification (insecure)`;
+  return e.code !== undefined && !e.message.includes(e.code) ? `${e.message} (${e.code})` : e.message;
 }
 
 function wrap(inner: string): string {

@@ -48,7 +48,7 @@ export class PeerDirectory {
   }
 
   private async refreshOne(peer: PeerView): Promise<void> {
-    const client = new CimClient({ url: peer.cimUrl, user: peer.user, password: peer.password, timeoutMs: this.timeoutMs });
+    const client = new CimClient({ url: peer.cimUrl, user: peer.user, password: peer.password, timeoutMs: this.timeoutMs, caFile: peer.ca, insecure: peer.insecure });
     const previous = this.cache.get(peer.cimUrl);
     try {
       const services = await client.enumerateInstances(TARGET_NAMESPACE, CLS.service);

@@ -1,9 +1,10 @@
 /**
- * CIM-XML over HTTP (DSP0200 §6): POST /cimom with CIMOperation: MethodCall. CIM errors travel as
- * HTTP 200 + <ERROR> (wbemcli treats HTTP >= 300 as a transport failure); only authentication (401)
+ * CIM-XML over HTTP or HTTPS (DSP0200 §6): POST /cimom with CIMOperation: MethodCall. CIM errors travel
+ * as HTTP 200 + <ERROR> (wbemcli treats HTTP >= 300 as a transport failure); only authentication (401)
  * and non-CIM requests (405/400 with a CIMError header) get HTTP error codes.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { timingSafeEqual } from 'node:crypto';
 import { errorResponse } from '../cimxml/serialize.ts';
 import { sniffMessageId } from '../cimxml/parse.ts';
@@ -19,6 +20,10 @@ export interface HttpOptions {
   readonly user?: string;
   readonly password?: string;
   readonly maxBodyBytes?: number;
+  /** PEM certificate and key: serve HTTPS. Absent: plain HTTP. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  /** Basic auth without TLS sends the password in clear text: refused unless this is set. */
+  readonly allowBasicAuthOverHttp?: boolean;
 }
 
 function authorized(req: IncomingMessage, opts: HttpOptions): boolean {
@@ -43,9 +48,12 @@ function header(req: IncomingMessage, name: string): string | undefined {
 }
 
 export function createCimHttpServer(dispatcher: CimDispatcher, opts: HttpOptions): Server {
+  if (opts.user !== undefined && opts.tls === undefined && opts.allowBasicAuthOverHttp !== true) {
+    throw new Error('CIM basic auth over plain HTTP would send the password in clear text: serve HTTPS or allow it explicitly (cim.allowBasicAuthOverHttp)');
+  }
   const limit = opts.maxBodyBytes ?? MAX_BODY_BYTES;
   const log = () => logger.child({ component: 'cim' });
-  const server = createServer((req, res) => {
+  const handler: RequestListener = (req, res) => {
     if (!authorized(req, opts)) {
       res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="iscsi-sim"', 'Content-Length': 0 });
       res.end();
@@ -87,7 +95,8 @@ export function createCimHttpServer(dispatcher: CimDispatcher, opts: HttpOptions
           send(res, 200, errorResponse(sniffMessageId(body), method, true, CimStatus.FAILED, 'internal error'));
         });
     });
-  });
+  };
+  const server: Server = opts.tls === undefined ? createServer(handler) : createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler);
   server.requestTimeout = 60_000;
   server.headersTimeout = 15_000;
   server.on('clientError', (_err, socket) => {

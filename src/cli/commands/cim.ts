@@ -9,7 +9,7 @@ import type { RawValue } from '../../cim/cimxml/parse.ts';
 import { CimError } from '../../cim/errors.ts';
 import { CLS, endpointPath, systemPath } from '../../cim/model/paths.ts';
 import { TARGET_NAMESPACE, type KeyScalar, type ObjectPath } from '../../cim/types.ts';
-import { DEFAULT_LAB_STATE_DIR, resolveCimUrl } from '../lab-endpoint.ts';
+import { DEFAULT_LAB_STATE_DIR, resolveCimEndpoint } from '../lab-endpoint.ts';
 
 interface CimOptions {
   url?: string;
@@ -19,6 +19,8 @@ interface CimOptions {
   user?: string;
   password?: string;
   timeout: string;
+  cacert?: string;
+  insecure?: boolean;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -28,8 +30,8 @@ function collect(value: string, previous: string[]): string[] {
 const DEFAULT_CIM_URL = 'http://127.0.0.1:5988';
 
 async function clientOf(o: CimOptions): Promise<CimClient> {
-  const url = await resolveCimUrl({ ...(o.url === undefined ? {} : { url: o.url }), ...(o.system === undefined ? {} : { system: o.system }), stateDir: o.stateDir, fallback: DEFAULT_CIM_URL });
-  return new CimClient({ url, user: o.user, password: o.password, timeoutMs: Number(o.timeout) || 10_000 });
+  const endpoint = await resolveCimEndpoint({ ...(o.url === undefined ? {} : { url: o.url }), ...(o.system === undefined ? {} : { system: o.system }), stateDir: o.stateDir, fallback: DEFAULT_CIM_URL });
+  return new CimClient({ url: endpoint.url, user: o.user, password: o.password, timeoutMs: Number(o.timeout) || 10_000, caFile: o.cacert ?? endpoint.caFile, insecure: o.insecure });
 }
 
 function rawText(v: RawValue): string {
@@ -79,7 +81,9 @@ async function run(o: CimOptions, body: (client: CimClient) => Promise<number>):
   try {
     process.exitCode = await body(await clientOf(o));
   } catch (err) {
-    process.stderr.write(`iscsi-sim cim: ${err instanceof CimError ? err.message : (err as Error).message}\n`);
+    const message = err instanceof CimError ? err.message : (err as Error).message;
+    const hint = /certificate/i.test(message) ? '\n  --cacert FILE trusts a certificate (a self-signed server\'s is <its state dir>/cim-tls/cert.pem); -k accepts any' : '';
+    process.stderr.write(`iscsi-sim cim: ${message}${hint}\n`);
     process.exitCode = 1;
   }
 }
@@ -135,7 +139,9 @@ export function registerCim(program: Command): void {
     .option('-n, --namespace <ns>', 'namespace', TARGET_NAMESPACE)
     .option('--user <user>', 'basic auth user')
     .option('--password <password>', 'basic auth password')
-    .option('--timeout <ms>', 'per-request timeout', '10000');
+    .option('--timeout <ms>', 'per-request timeout', '10000')
+    .option('--cacert <file>', 'https: trust this PEM certificate (a self-signed server\'s is <state dir>/cim-tls/cert.pem)')
+    .option('-k, --insecure', 'https: accept any certificate (like wbemcli -noverify)');
   const opts = (): CimOptions => cim.opts<CimOptions>();
 
   cim.command('ei <class>').description('enumerate instances of a class (and its subclasses)').action((cls: string) => run(opts(), async (c) => {

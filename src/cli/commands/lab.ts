@@ -79,7 +79,7 @@ export function registerLab(program: Command): void {
     .command('lab')
     .description('run the replication lab: embedded Redis, a primary and a peer system, a mirror created through CIM; Ctrl-C stops it')
     .option('--state-dir <dir>', 'where the lab keeps configs, LUN files, Redis data and logs', 'state/lab')
-    .option('--base-port <n>', 'derive every port from N: iSCSI N/N+1, CIM N+2/N+3, Redis N+4, metrics N+5/N+6 (default: 3260/3261, 5988/5989, 6390, 9464/9465)')
+    .option('--base-port <n>', 'derive every port from N: iSCSI N/N+1, CIM-XML over HTTPS N+2/N+3, Redis N+4, metrics N+5/N+6 (default: 3260/3261, 5989/5990, 6390, 9464/9465)')
     .option('--redis <url>', 'use this Redis instead of starting an embedded one')
     .option('--size <size>', 'LUN size for both systems (default from fixtures/lab-*.yaml); a reused state dir keeps its LUNs\' size and refuses a different one')
     .option('--sync', 'synchronous mirror (protocol C) instead of asynchronous; on a reused state dir the mirror is switched to the mode asked for (ModifyReplicaSynchronization Reset To Sync/Async)')

@@ -19,10 +19,10 @@ interface VerifyFlags {
   json?: boolean;
 }
 
-interface LabSystem { name: string; role: string; cimUrl?: string }
+interface LabSystem { name: string; role: string; cimUrl?: string; cimCertificate?: string }
 
-/** The CIM URL and system name to ask: --cim/--system, else the lab's primary. */
-async function endpoint(flags: VerifyFlags): Promise<{ url: string; system: string }> {
+/** The CIM URL and system name to ask: --cim/--system, else the lab's primary (trusting its certificate). */
+async function endpoint(flags: VerifyFlags): Promise<{ url: string; system: string; caFile?: string }> {
   if (flags.cim) {
     if (!flags.system) fail('--cim needs --system NAME (the source system\'s name)', 2);
     return { url: flags.cim, system: flags.system };
@@ -30,7 +30,7 @@ async function endpoint(flags: VerifyFlags): Promise<{ url: string; system: stri
   try {
     const lab = JSON.parse(await readFile(join(flags.stateDir, 'lab.json'), 'utf8')) as { systems?: LabSystem[] };
     const primary = lab.systems?.find((s) => s.role === 'primary' && s.cimUrl);
-    if (primary?.cimUrl) return { url: primary.cimUrl, system: primary.name };
+    if (primary?.cimUrl) return { url: primary.cimUrl, system: primary.name, ...(primary.cimCertificate ? { caFile: primary.cimCertificate } : {}) };
   } catch {
     // fall through
   }
@@ -46,8 +46,8 @@ function volumeId(path: unknown): string {
 }
 
 async function verify(flags: VerifyFlags): Promise<void> {
-  const { url, system } = await endpoint(flags);
-  const cim = new CimClient({ url, timeoutMs: 15 * 60_000 });
+  const { url, system, caFile } = await endpoint(flags);
+  const cim = new CimClient({ url, caFile, timeoutMs: 15 * 60_000 });
   const service = { ...servicePath(system), namespace: TARGET_NAMESPACE };
   let divergentTotal = 0;
   const results: unknown[] = [];

@@ -16,5 +16,5 @@ t.test('serve warns at start about each surface opened without authentication on
   t.equal(warnings.length, 2);
   t.match(warnings[0], /^CIM-XML is served on 0\.0\.0\.0 without authentication \(cim\.allowUnauthenticated: true\)/);
   t.match(warnings[1], /^Prometheus \/metrics is served on :: without authentication \(metrics\.allowUnauthenticated: true\)/);
-  t.same(startupExposureWarnings(validateConfig({ ...base, cim: { address: '0.0.0.0', user: 'a', password: 'b' } }, context)), [], 'basic auth: no warning');
+  t.same(startupExposureWarnings(validateConfig({ ...base, cim: { address: '0.0.0.0', user: 'a', password: 'b', https: true } }, context)), [], 'basic auth (over HTTPS): no warning');
 });

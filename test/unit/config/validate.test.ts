@@ -42,7 +42,7 @@ t.test('reads a full document', async (t) => {
       luns: [{ lun: 3, file: 'disk.img', size: '10T', blockSize: 4096, serial: 'SER1', readOnly: true, thinProvisioning: false }, { file: '/data/existing.img' }],
     }],
     discoveryChap: { user: 'd', secret: 'discoverysecret' },
-    cim: { port: 15988, user: 'admin', password: 'pw' },
+    cim: { port: 15988, user: 'admin', password: 'pw', https: true },
     peers: [{ name: 'peer', cimUrl: 'http://127.0.0.1:5989' }],
     redisUrl: 'redis://127.0.0.1:6379',
     metrics: '127.0.0.1:9464',
@@ -51,7 +51,7 @@ t.test('reads a full document', async (t) => {
   t.equal(config.portals[2].address, '::1');
   t.equal(config.targets[0].iqn, 'iqn.2026-11.org.iscsi-sim:primary.disk');
   t.same(config.targets[0].luns.map((l) => [l.lun, l.file, l.sizeBytes, l.blockSize]), [[3, '/etc/sim/state/disk.img', 10 * 1024 ** 4, 4096], [1, '/data/existing.img', 1048576, 512]]);
-  t.same(config.cim, { enabled: true, address: '127.0.0.1', port: 15988, user: 'admin', password: 'pw' });
+  t.same(config.cim, { enabled: true, address: '127.0.0.1', port: 15988, user: 'admin', password: 'pw', https: {} });
   t.same(config.metrics, { address: '127.0.0.1', port: 9464 });
   t.equal(config.targets[0].chap?.mutualUser, 't');
   t.equal(config.targets[0].luns[0].thinProvisioning, false);
@@ -123,7 +123,7 @@ t.test('CIM or /metrics on a non-loopback address without authentication is refu
   fails(t, { ...minimal(), cim: { address: '::' } }, /^cim\.address: CIM-XML on ::/);
   fails(t, { ...minimal(), cim: { address: 'storage.example.org' } }, /^cim\.address: /);
   t.same(validateConfig({ ...minimal(), cim: { address: '0.0.0.0', allowUnauthenticated: true } }, context).cim, { enabled: true, address: '0.0.0.0', port: 5988, allowUnauthenticated: true });
-  t.equal(validateConfig({ ...minimal(), cim: { address: '0.0.0.0', user: 'admin', password: 'pw' } }, context).cim.user, 'admin', 'with basic auth');
+  t.equal(validateConfig({ ...minimal(), cim: { address: '0.0.0.0', user: 'admin', password: 'pw', https: true } }, context).cim.user, 'admin', 'with basic auth (over HTTPS)');
   t.equal(validateConfig({ ...minimal(), cim: { address: '0.0.0.0', enabled: false } }, context).cim.enabled, false, 'a disabled server opens nothing');
   for (const loopback of ['127.0.0.1', '127.1.2.3', '::1', 'localhost']) t.equal(validateConfig({ ...minimal(), cim: { address: loopback } }, context).cim.address, loopback);
 
@@ -131,4 +131,23 @@ t.test('CIM or /metrics on a non-loopback address without authentication is refu
   fails(t, { ...minimal(), metrics: { address: '10.1.2.3' } }, /^metrics\.address: Prometheus \/metrics on 10\.1\.2\.3/);
   t.same(validateConfig({ ...minimal(), metrics: { address: '0.0.0.0', port: 9000, allowUnauthenticated: true } }, context).metrics, { address: '0.0.0.0', port: 9000, allowUnauthenticated: true });
   t.same(validateConfig({ ...minimal(), metrics: { address: '127.0.0.1' } }, context).metrics, { address: '127.0.0.1', port: 9464 });
+});
+
+t.test('cim over HTTPS: port 5989 by default, a self-signed or configured certificate; basic auth needs HTTPS', async (t) => {
+  const withCim = (cim: unknown, peers: unknown[] = []) => validateConfig({ ...minimal(), cim, peers }, context);
+  t.same(withCim({ https: true }).cim, { enabled: true, address: '127.0.0.1', port: 5989, https: {} });
+  t.same(withCim({}).cim, { enabled: true, address: '127.0.0.1', port: 5988 }, 'plain HTTP on 5988 without https');
+  t.same(withCim({ https: false }).cim.https, undefined);
+  t.same(withCim({ https: { cert: 'tls/c.pem', key: '/k.pem' } }).cim.https, { cert: '/etc/sim/tls/c.pem', key: '/k.pem' }, 'paths resolve against the config folder');
+  fails(t, { ...minimal(), cim: { https: { cert: 'c.pem' } } }, /^cim\.https\.key: needs both cert and key/);
+  fails(t, { ...minimal(), cim: { https: 'yes' } }, /^cim\.https: expected true, false or \{cert, key\}/);
+  fails(t, { ...minimal(), cim: { https: { cert: 'c', key: 'k', ca: 'x' } } }, /^cim\.https\.ca: unknown field/);
+  fails(t, { ...minimal(), cim: { user: 'admin', password: 'pw' } }, /^cim\.user: basic auth over plain HTTP sends the password in clear text/);
+  t.same(withCim({ user: 'admin', password: 'pw', allowBasicAuthOverHttp: true }).cim,
+    { enabled: true, address: '127.0.0.1', port: 5988, user: 'admin', password: 'pw', allowBasicAuthOverHttp: true }, 'unless allowed explicitly');
+
+  t.same(withCim({}, [{ name: 'p', cimUrl: 'https://127.0.0.1:5989', ca: 'peer.pem' }]).peers[0], { name: 'p', cimUrl: 'https://127.0.0.1:5989', ca: '/etc/sim/peer.pem' });
+  t.same(withCim({}, [{ name: 'p', cimUrl: 'https://127.0.0.1:5989', insecure: true }]).peers[0], { name: 'p', cimUrl: 'https://127.0.0.1:5989', insecure: true });
+  fails(t, { ...minimal(), peers: [{ name: 'p', cimUrl: 'http://127.0.0.1:5988', ca: 'peer.pem' }] }, /^peers\[0\]\.ca: applies to an https cimUrl only/);
+  fails(t, { ...minimal(), peers: [{ name: 'p', cimUrl: 'https://127.0.0.1:5989', ca: 'peer.pem', insecure: true }] }, /^peers\[0\]\.insecure: give ca .* or insecure/);
 });

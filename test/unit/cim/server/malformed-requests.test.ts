@@ -108,8 +108,8 @@ t.test('malformed requests', async (t) => {
   await ok();
 });
 
-t.test('basic authentication', async (t) => {
-  const server = await startCimServer(fakeView({ name: 'sysa' }), { enabled: true, address: '127.0.0.1', port: 0, user: 'admin', password: 's3cret' }, { persist: false });
+t.test('basic authentication (over plain HTTP, allowed explicitly; HTTPS in https.test.ts)', async (t) => {
+  const server = await startCimServer(fakeView({ name: 'sysa' }), { enabled: true, address: '127.0.0.1', port: 0, user: 'admin', password: 's3cret', allowBasicAuthOverHttp: true }, { persist: false });
   t.teardown(() => server.close());
   const body = imethod(NS, 'EnumerateInstanceNames', classParam('ClassName', 'CIM_ComputerSystem'));
   t.equal((await post(server.url, body)).status, 401);

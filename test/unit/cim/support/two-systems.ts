@@ -46,7 +46,7 @@ export async function startTwoSystems(opts: { stateDir?: string; user?: string; 
   }), { enabled: true, address: '127.0.0.1', port: 0 }, { persist: false, peerRefreshMs: 3_600_000 });
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'cim-unit-'));
   const a = await startCimServer(fakeView({ name: 'sysa', iqn: IQN_A, stateDir, peers: [{ name: 'sysb', cimUrl: b.url }] }),
-    { enabled: true, address: '127.0.0.1', port: 0, user: opts.user, password: opts.password },
+    { enabled: true, address: '127.0.0.1', port: 0, user: opts.user, password: opts.password, allowBasicAuthOverHttp: true },
     { probe: discoveryProber(30_000), peerRefreshMs: 3_600_000, peerTimeoutMs: 60_000 });
   const client = new CimClient({ url: a.url, user: opts.user, password: opts.password, timeoutMs: 60_000 });
   const finish = async (job: ObjectPath): Promise<number> => {
