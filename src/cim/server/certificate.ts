@@ -44,9 +44,10 @@ async function readRequired(path: string, field: string): Promise<Buffer> {
 
 /** subjectAltName entries: loopback, this host's name and the address the server binds (if specific). */
 export function subjectAltNames(bindAddress: string): string[] {
-  const names = new Set(['DNS:localhost', 'IP:127.0.0.1', 'IP:::1', `DNS:${hostname()}`]);
+  const names = new Set(['DNS:localhost', 'IP:127.0.0.1', 'IP:::1']);
+  if (/^[A-Za-z0-9.-]+$/.test(hostname())) names.add(`DNS:${hostname()}`);
   if (isIP(bindAddress) && bindAddress !== '0.0.0.0' && bindAddress !== '::') names.add(`IP:${bindAddress}`);
-  else if (!isIP(bindAddress)) names.add(`DNS:${bindAddress}`);
+  else if (!isIP(bindAddress) && /^[A-Za-z0-9.-]+$/.test(bindAddress)) names.add(`DNS:${bindAddress}`);
   return [...names];
 }
 
