@@ -10,7 +10,7 @@ import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { CimClient } from '../../../../src/cim/client/client.ts';
 import { startCimServer } from '../../../../src/cim/index.ts';
-import { selfSignedCertificateFiles } from '../../../../src/cim/server/certificate.ts';
+import { selfSignedCertificateFiles, subjectAltNames } from '../../../../src/cim/server/certificate.ts';
 import { CLS } from '../../../../src/cim/model/paths.ts';
 import { TARGET_NAMESPACE } from '../../../../src/cim/types.ts';
 import type { CimConfig } from '../../../../src/config/types.ts';
@@ -77,4 +77,12 @@ t.test('basic auth over HTTPS; over plain HTTP only when allowed explicitly', as
   t.teardown(() => plain.close());
   t.match(plain.url, /^http:\/\//);
   t.same(await systemNames(new CimClient({ url: plain.url, user: 'admin', password: 'secret-pw' })), ['syse'], 'allowed explicitly');
+});
+
+t.test('the self-signed certificate names loopback, the host and a specific bind address', async (t) => {
+  t.match(subjectAltNames('127.0.0.1'), ['DNS:localhost', 'IP:127.0.0.1', 'IP:::1']);
+  t.notOk(subjectAltNames('0.0.0.0').includes('IP:0.0.0.0'), 'not the wildcard address');
+  t.ok(subjectAltNames('10.1.2.3').includes('IP:10.1.2.3'));
+  t.ok(subjectAltNames('storage.example.org').includes('DNS:storage.example.org'));
+  t.equal(new Set(subjectAltNames('::1')).size, subjectAltNames('::1').length, 'no duplicates');
 });
