@@ -90,8 +90,8 @@ t.test('fractured with 16 MiB written: RPO and out-of-sync bytes in status, /met
     void exited.then((code) => reject(new Error(`lab exited (${code}):\n${output}`)));
   });
   const [primary, peer] = ready.systems;
-  const cim = new CimClient({ url: primary.cimUrl!, timeoutMs: 30_000 });
-  const peerCim = new CimClient({ url: peer.cimUrl!, timeoutMs: 30_000 });
+  const cim = new CimClient({ url: primary.cimUrl!, caFile: primary.cimCertificate, timeoutMs: 30_000 });
+  const peerCim = new CimClient({ url: peer.cimUrl!, caFile: peer.cimCertificate, timeoutMs: 30_000 });
   const service = { ...servicePath(primary.name), namespace: TARGET_NAMESPACE };
   const relationships = await cim.invokeMethod(service, 'GetReplicationRelationships', {});
   const syncs = relationships.out.Synchronizations;

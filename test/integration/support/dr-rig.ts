@@ -65,7 +65,7 @@ export async function drRig(t: TapLike, options: { lunBytes?: number; redisUrlFo
     return child;
   };
   const state = { primary: await start(files[0]), peer: await start(files[1]) };
-  const cim = new CimClient({ url: state.primary.summary.cimUrl!, timeoutMs: 60_000 });
+  const cim = new CimClient({ url: state.primary.summary.cimUrl!, caFile: state.primary.summary.cimCertificate, timeoutMs: 60_000 });
   const collection = await ensureCollection(cim, state.primary.summary, state.peer.summary);
   const client = new Redis(redis.url, { maxRetriesPerRequest: 1, retryStrategy: () => 200 });
   client.on('error', () => undefined);
