@@ -21,7 +21,8 @@ import { missingTools, run } from './support/tools.ts';
 const skip = missingTools({ wbemcli: 'sblim-wbemcli', 'redis-server': 'redis-server' });
 
 async function wbem(...args: string[]): Promise<{ code: number | null; out: string }> {
-  const r = await run('wbemcli', args, 120_000);
+  // The lab serves CIM over HTTPS with self-signed certificates.
+  const r = await run('wbemcli', ['-noverify', ...args], 120_000);
   return { code: r.code, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -29,7 +30,7 @@ async function wbem(...args: string[]): Promise<{ code: number | null; out: stri
 function followable(printed: string): string {
   const match = /^(\S+?:\d+)\/(\S+?)(MSISCSITARGET_\w+\..*)$/.exec(printed);
   if (match === null) throw new Error(`not a wbemcli reference: ${printed}`);
-  return `http://${match[1]}/${match[2]}:${match[3]}`;
+  return `https://${match[1]}/${match[2]}:${match[3]}`;
 }
 
 t.test('wbemcli follows replication references and parses GetReplicationRelationships', { skip }, async (t) => {
@@ -69,7 +70,7 @@ t.test('wbemcli follows replication references and parses GetReplicationRelation
   t.match(volume.out, /ElementName="iqn[^"]+peer\.disk\/0"/);
 
   // The project's client (a User-Agent, so DSP0201's VALUE.REFARRAY) reads the same method.
-  const client = new CimClient({ url: primary.cimUrl ?? '', timeoutMs: 30_000 });
+  const client = new CimClient({ url: primary.cimUrl ?? '', caFile: primary.cimCertificate, timeoutMs: 30_000 });
   const own = await client.invokeMethod({ ...servicePath(primary.name), namespace: TARGET_NAMESPACE }, 'GetReplicationRelationships', {});
   t.equal(own.returnValue, 0);
   t.equal(own.out.Synchronizations?.kind, 'refarray', 'other clients still get VALUE.REFARRAY');

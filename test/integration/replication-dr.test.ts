@@ -78,8 +78,8 @@ t.test('failover with the source killed; the restarted source is fenced before i
   await writeFile(join(rig.dir, 'lab.json'), JSON.stringify({
     redisUrl: rig.redis.url,
     systems: [
-      { name: primaryName, role: 'primary', cimUrl: rig.primary.summary.cimUrl },
-      { name: peerName, role: 'peer', cimUrl: rig.peer.summary.cimUrl },
+      { name: primaryName, role: 'primary', cimUrl: rig.primary.summary.cimUrl, cimCertificate: rig.primary.summary.cimCertificate },
+      { name: peerName, role: 'peer', cimUrl: rig.peer.summary.cimUrl, cimCertificate: rig.peer.summary.cimCertificate },
     ],
   }));
   const pair = (...args: string[]) => cli(['pair', '--state-dir', rig.dir, ...args]);
@@ -120,10 +120,11 @@ t.test('failover with the source killed; the restarted source is fenced before i
 
   // `cim call` takes the Synchronization exactly as GetReplicationRelationships printed it.
   const cimUrl = primary.summary.cimUrl!;
-  const listed = cli(['cim', '--url', cimUrl, 'call', 'GetReplicationRelationships']);
+  const trust = ['--cacert', primary.summary.cimCertificate!];
+  const listed = cli(['cim', '--url', cimUrl, ...trust, 'call', 'GetReplicationRelationships']);
   const printed = /Synchronizations=(\S+)/.exec(listed.output)?.[1];
   t.ok(printed, `GetReplicationRelationships printed a path: ${listed.output.trim()}`);
-  const fracture = cli(['cim', '--url', cimUrl, 'call', 'ModifyReplicaSynchronization', '--arg', 'Operation=12', '--arg', `Synchronization=${printed}`]);
+  const fracture = cli(['cim', '--url', cimUrl, ...trust, 'call', 'ModifyReplicaSynchronization', '--arg', 'Operation=12', '--arg', `Synchronization=${printed}`]);
   t.equal(fracture.status, 0, `Fracture with the pasted path: ${fracture.output.trim()}`);
   const resume = pair(pairId, 'resume', '--wait');
   t.equal(resume.status, 0, `resume: ${resume.output.trim()}`);

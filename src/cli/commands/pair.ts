@@ -43,7 +43,7 @@ interface PairFlags {
   timeout: string;
 }
 
-interface Endpoint { readonly url: string; readonly system: string }
+interface Endpoint { readonly url: string; readonly system: string; /** A lab system's certificate (https). */ readonly caFile?: string }
 
 interface PairView {
   readonly id: string;
@@ -61,7 +61,7 @@ async function endpoints(flags: PairFlags): Promise<Endpoint[]> {
     return [{ url: flags.cim, system: flags.system }];
   }
   const file = join(flags.stateDir, 'lab.json');
-  let lab: { systems?: Array<{ name: string; role?: string; cimUrl?: string }> };
+  let lab: { systems?: Array<{ name: string; role?: string; cimUrl?: string; cimCertificate?: string }> };
   try {
     lab = JSON.parse(await readFile(file, 'utf8')) as typeof lab;
   } catch {
@@ -69,14 +69,14 @@ async function endpoints(flags: PairFlags): Promise<Endpoint[]> {
   }
   const systems = (lab.systems ?? []).filter((s) => s.cimUrl).sort((a, b) => Number(b.role === 'primary') - Number(a.role === 'primary'));
   if (systems.length === 0) fail(`${file} lists no system with a CIM server`, 2);
-  return systems.map((s) => ({ url: s.cimUrl!, system: s.name }));
+  return systems.map((s) => ({ url: s.cimUrl!, system: s.name, ...(s.cimCertificate === undefined ? {} : { caFile: s.cimCertificate }) }));
 }
 
 /** The first system whose CIM server answers, with the pairs it knows. */
 async function connect(flags: PairFlags): Promise<{ client: CimClient; endpoint: Endpoint; pairs: PairView[] }> {
   const errors: string[] = [];
   for (const endpoint of await endpoints(flags)) {
-    const client = new CimClient({ url: endpoint.url, timeoutMs: Number(flags.timeout) || 30_000 });
+    const client = new CimClient({ url: endpoint.url, caFile: endpoint.caFile, timeoutMs: Number(flags.timeout) || 30_000 });
     try {
       const instances = await client.enumerateInstances(TARGET_NAMESPACE, CLS.synchronized);
       return { client, endpoint, pairs: instances.map(({ path, instance }) => pairView(path, instance)) };
