@@ -71,7 +71,7 @@ t.test('--sync and --size on a reused state dir', async (t) => {
       if (line.startsWith('lab ready: ')) { clearTimeout(timer); resolve(JSON.parse(line.slice('lab ready: '.length)) as LabReady); }
     });
   });
-  const cim = new CimClient({ url: ready.systems[0].cimUrl!, timeoutMs: 30_000 });
+  const cim = new CimClient({ url: ready.systems[0].cimUrl!, caFile: ready.systems[0].cimCertificate, timeoutMs: 30_000 });
   const service = { ...servicePath(ready.systems[0].name), namespace: TARGET_NAMESPACE };
   const syncs = (await cim.invokeMethod(service, 'GetReplicationRelationships', {})).out.Synchronizations;
   const sync = syncs?.kind === 'refarray' ? syncs.paths[0] : undefined;
