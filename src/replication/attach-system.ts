@@ -31,7 +31,7 @@ export function withReplication(base: SystemComponents, config?: SystemConfig): 
   let cim: FullCimHandle | undefined;
   // LUNs named by this system's pairs start write protected, before any portal listens: a restarted
   // source must not take a write before it learned whether the pair was failed over meanwhile.
-  const members = config?.redisUrl ? localMemberNaas(config.stateDir) : new Set<string>();
+  const members: Pick<ReadonlySet<string>, 'has'> = config?.redisUrl ? localMemberNaas(config.stateDir) : new Set<string>();
   const components: SystemComponents = {
     ...base,
     buildTarget: (target, units) => {

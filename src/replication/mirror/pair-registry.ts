@@ -3,11 +3,10 @@
  * per pair, announced on a channel so both systems reconcile); each system also keeps the pairs it
  * takes part in under its state dir, so a source restarted while Redis is down still captures writes.
  */
-import { readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { readStateFile } from '../../util/state-file.ts';
+import { readStateFile, readStateFileSync } from '../../util/state-file.ts';
 import { PAIR_EVENTS_CHANNEL, pairKeys } from '../keys.ts';
 import type { PairRecord } from '../pair-types.ts';
 import type { AdminState, SplitBrainPolicy } from './admin-transitions.ts';
@@ -79,15 +78,16 @@ export function localPairsFile(stateDir: string): string {
  * NAA designators of the LUNs this system's pairs.json names (either role), read synchronously while
  * the system is being assembled: those LUNs start write protected, before any portal listens, until
  * the engine has learned the pairs' state (see ReplicationEngine.start). An unreadable file fences
- * nothing here; the engine's start-up then stops naming it.
+ * every LUN (which it named is unknown); the engine's start-up then stops naming the file, and no write
+ * reached a LUN uncaptured meanwhile.
  */
-export function localMemberNaas(stateDir: string): Set<string> {
+export function localMemberNaas(stateDir: string): Pick<ReadonlySet<string>, 'has'> {
   const naas = new Set<string>();
-  let parsed: Record<string, PairEntry>;
+  let parsed: Record<string, PairEntry> | undefined;
   try {
-    parsed = JSON.parse(readFileSync(localPairsFile(stateDir), 'utf8')) as Record<string, PairEntry>;
+    parsed = readStateFileSync(localPairsFile(stateDir)) as Record<string, PairEntry> | undefined;
   } catch {
-    return naas;
+    return { has: () => true };
   }
   for (const entry of Object.values(parsed ?? {})) {
     if (entry?.admin === 'detached') continue;
