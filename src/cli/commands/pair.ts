@@ -41,6 +41,8 @@ interface PairFlags {
   system?: string;
   stateDir: string;
   timeout: string;
+  cacert?: string;
+  insecure?: boolean;
 }
 
 interface Endpoint { readonly url: string; readonly system: string; /** A lab system's certificate (https). */ readonly caFile?: string }
@@ -58,7 +60,7 @@ interface PairView {
 async function endpoints(flags: PairFlags): Promise<Endpoint[]> {
   if (flags.cim) {
     if (!flags.system) fail('--cim needs --system NAME (the name of the system that CIM server belongs to)', 2);
-    return [{ url: flags.cim, system: flags.system }];
+    return [{ url: flags.cim, system: flags.system, ...(flags.cacert === undefined ? {} : { caFile: flags.cacert }) }];
   }
   const file = join(flags.stateDir, 'lab.json');
   let lab: { systems?: Array<{ name: string; role?: string; cimUrl?: string; cimCertificate?: string }> };
@@ -76,7 +78,7 @@ async function endpoints(flags: PairFlags): Promise<Endpoint[]> {
 async function connect(flags: PairFlags): Promise<{ client: CimClient; endpoint: Endpoint; pairs: PairView[] }> {
   const errors: string[] = [];
   for (const endpoint of await endpoints(flags)) {
-    const client = new CimClient({ url: endpoint.url, caFile: endpoint.caFile, timeoutMs: Number(flags.timeout) || 30_000 });
+    const client = new CimClient({ url: endpoint.url, caFile: endpoint.caFile, insecure: flags.insecure, timeoutMs: Number(flags.timeout) || 30_000 });
     try {
       const instances = await client.enumerateInstances(TARGET_NAMESPACE, CLS.synchronized);
       return { client, endpoint, pairs: instances.map(({ path, instance }) => pairView(path, instance)) };
@@ -207,6 +209,8 @@ export function registerPair(program: Command): void {
     .option('--keep <system>', 'resolve: the system whose data survives')
     .option('--cim <url>', 'CIM server to ask (default: the lab\'s systems, primary first)')
     .option('--system <name>', 'name of the system that --cim belongs to')
+    .option('--cacert <file>', 'https --cim: trust this PEM certificate (a self-signed server\'s is <state dir>/cim-tls/cert.pem)')
+    .option('-k, --insecure', 'https --cim: accept any certificate')
     .option('--state-dir <dir>', 'lab state dir to find the lab in', 'state/lab')
     .option('--timeout <ms>', 'per-request timeout', '30000')
     .action((words: string[], flags: PairFlags) => pairCommand(words, flags));

@@ -17,6 +17,8 @@ interface VerifyFlags {
   stateDir: string;
   repair?: boolean;
   json?: boolean;
+  cacert?: string;
+  insecure?: boolean;
 }
 
 interface LabSystem { name: string; role: string; cimUrl?: string; cimCertificate?: string }
@@ -25,7 +27,7 @@ interface LabSystem { name: string; role: string; cimUrl?: string; cimCertificat
 async function endpoint(flags: VerifyFlags): Promise<{ url: string; system: string; caFile?: string }> {
   if (flags.cim) {
     if (!flags.system) fail('--cim needs --system NAME (the source system\'s name)', 2);
-    return { url: flags.cim, system: flags.system };
+    return { url: flags.cim, system: flags.system, ...(flags.cacert === undefined ? {} : { caFile: flags.cacert }) };
   }
   try {
     const lab = JSON.parse(await readFile(join(flags.stateDir, 'lab.json'), 'utf8')) as { systems?: LabSystem[] };
@@ -47,7 +49,7 @@ function volumeId(path: unknown): string {
 
 async function verify(flags: VerifyFlags): Promise<void> {
   const { url, system, caFile } = await endpoint(flags);
-  const cim = new CimClient({ url, caFile, timeoutMs: 15 * 60_000 });
+  const cim = new CimClient({ url, caFile, insecure: flags.insecure, timeoutMs: 15 * 60_000 });
   const service = { ...servicePath(system), namespace: TARGET_NAMESPACE };
   let divergentTotal = 0;
   const results: unknown[] = [];
@@ -89,6 +91,8 @@ export function registerVerify(program: Command): void {
     .option('--json', 'machine-readable output')
     .option('--cim <url>', 'CIM server of the source system (default: the lab\'s primary)')
     .option('--system <name>', 'name of that system (with --cim)')
+    .option('--cacert <file>', 'https --cim: trust this PEM certificate (a self-signed server\'s is <state dir>/cim-tls/cert.pem)')
+    .option('-k, --insecure', 'https --cim: accept any certificate')
     .option('--state-dir <dir>', 'lab state dir to find the lab in', 'state/lab')
     .action((flags: VerifyFlags) => verify(flags));
 }
