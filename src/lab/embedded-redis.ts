@@ -60,7 +60,7 @@ export async function launchRedisServer(options: EmbeddedRedisOptions & { readon
     '--appendonly', options.appendOnly ? 'yes' : 'no', '--maxmemory-policy', 'noeviction',
     '--protected-mode', 'yes', '--daemonize', 'no', '--loglevel', 'notice',
   ];
-  const proc = spawnTied(options.binary ?? 'redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawnTied(options.binary ?? 'redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] }, 'TERM');
   const exited = new Promise<string>((resolve) => proc.once('exit', (code, signal) => resolve(signal ? `signal ${signal}` : `code ${code}`)));
   // Never leave a private Redis behind when this process exits without stopping it.
   const killOnExit = () => proc.kill('SIGKILL');

@@ -69,6 +69,9 @@ export interface LabReady {
 /** Pair states an operator chose (or a split brain): a restarted lab keeps them and does not wait for a sync. */
 const HELD_ADMIN: ReadonlySet<AdminState> = new Set<AdminState>(['fractured', 'suspended', 'failed-over', 'split-brain']);
 
+/** A system that has not stopped this long after SIGTERM gets SIGKILL (it survives that by design). */
+const SYSTEM_STOP_GRACE_MS = 8000;
+
 export async function startLab(options: LabOptions): Promise<LabHandle> {
   const stateDir = resolve(options.stateDir);
   await ensureFolder(stateDir);
@@ -93,6 +96,7 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
       options.print(`starting redis-server on 127.0.0.1:${ports.redis} (AOF, data in ${dir})`);
       await supervisor.add({
         name: 'redis',
+        stopLast: true,
         launch: async () => {
           const redis = await launchRedisServer({ dir, port: ports.redis, appendOnly: true });
           return { pid: redis.pid, exited: redis.exited, stop: () => redis.stop(), kill: () => redis.stop('SIGKILL') };
@@ -114,7 +118,11 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
         launch: async (signal) => {
           const child = launched ?? await startSystemChild(file.name, file.configPath, file.stateDir, 60_000, signal);
           launched = undefined;
-          return { pid: child.process.pid, exited: child.exited, stop: () => child.stop(), kill: () => child.kill() };
+          // Bounded so that the systems (in parallel) and then Redis (5 s) stop within the CLI's 15 s.
+          const stop = async () => {
+            if (await child.stop(SYSTEM_STOP_GRACE_MS)) options.print(`lab: ${file.name} did not stop within ${SYSTEM_STOP_GRACE_MS / 1000} s of SIGTERM; killed it (see ${child.logPath})`);
+          };
+          return { pid: child.process.pid, exited: child.exited, stop, kill: () => child.kill() };
         },
       });
     }

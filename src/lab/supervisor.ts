@@ -2,8 +2,8 @@
  * Keeps the lab's parts (redis-server, the systems) running: a part that exits without being asked to
  * is reported and started again with the same launch (same ports, same state dir) after a back-off; a
  * part that keeps dying (`maxDeaths` within `windowMs`) is reported and left down, while the rest keeps
- * running. A part taken down on purpose (takeDown) stays down until bringUp. stop() stops every part,
- * in reverse order of start, and cancels pending restarts.
+ * running. A part taken down on purpose (takeDown) stays down until bringUp. stop() stops every part
+ * (in parallel, those the others depend on last) and cancels pending restarts.
  */
 
 /** One running process of a part. */
@@ -21,6 +21,8 @@ export interface PartSpec {
   readonly name: string;
   /** Starts the part; resolves once it serves. Should give up (reject) when `signal` aborts. */
   launch(signal: AbortSignal): Promise<Incarnation>;
+  /** Stopped after the other parts (what they depend on, e.g. Redis). */
+  readonly stopLast?: boolean;
 }
 
 export type PartState = 'up' | 'restarting' | 'given-up' | 'down' | 'stopped';
@@ -127,17 +129,20 @@ export class Supervisor {
     return part;
   }
 
+  /** Stops every part (those marked stopLast after the others) and cancels pending restarts. */
   async stop(): Promise<void> {
     this.stopping = true;
     this.abort.abort();
-    for (const part of [...this.parts].reverse()) {
+    const stopPart = async (part: Part): Promise<void> => {
       clearTimeout(part.timer);
       await part.restarting?.catch(() => undefined);
       part.state = 'stopped';
       const current = part.current;
       part.current = undefined;
       await current?.stop();
-    }
+    };
+    await Promise.all(this.parts.filter((p) => p.spec.stopLast !== true).map(stopPart));
+    await Promise.all(this.parts.filter((p) => p.spec.stopLast === true).map(stopPart));
   }
 
   private watch(part: Part, incarnation: Incarnation): void {

@@ -21,8 +21,8 @@ export interface SystemChild {
   readonly process: ChildProcess;
   /** Resolves once the process is gone, with how it ended ("code 1", "signal SIGKILL"). */
   readonly exited: Promise<string>;
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
-  stop(graceMs?: number): Promise<void>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone (true: it needed SIGKILL). */
+  stop(graceMs?: number): Promise<boolean>;
   /** SIGKILL (a crash); resolves once the process is gone. */
   kill(): Promise<void>;
 }
@@ -39,7 +39,7 @@ export async function startSystemChild(name: string, configPath: string, stateDi
   const child = spawnTied(process.execPath, [...nodeArgs, BIN, 'serve', '--config', configPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ISCSI_SIM_LOG_FORMAT: process.env.ISCSI_SIM_LOG_FORMAT ?? 'json' },
-  });
+  }, 'KILL');
   child.stderr?.pipe(log, { end: false });
   // serve reports why it could not start in one `iscsi-sim: …` stderr line (e.g. the address in use).
   let lastErrorLine = '';
@@ -76,13 +76,15 @@ export async function startSystemChild(name: string, configPath: string, stateDi
     process: child,
     exited,
     stop: async (graceMs = 15_000) => {
+      let killed = false;
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        const timer = setTimeout(() => { killed = true; child.kill('SIGKILL'); }, graceMs);
         await exited;
         clearTimeout(timer);
       }
       log.end();
+      return killed;
     },
     kill: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

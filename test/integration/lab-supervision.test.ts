@@ -3,7 +3,7 @@
  * redis-server, two `serve` systems, qemu-img as the initiator): kill -9 of the peer, then of Redis,
  * while qemu-img writes to the primary → the lab reports it, keeps running, restarts the part with its
  * ports and state, and the replica converges (sha256); a part taken down on purpose (`iscsi-sim site
- * down`) stays down until `site up`; a hung Redis is shown as `Redis unreachable (URL)`
+ * down`) stays down until `site up`; one that keeps dying is given up on; a hung Redis is shown as `Redis unreachable (URL)`
  * with each system's local view, on the live line and by `iscsi-sim status`; Ctrl-C then leaves no
  * process. A lab killed with SIGKILL leaves no process either (its children die with it).
  */
@@ -207,6 +207,25 @@ t.test('lab: kill -9 of the peer and of Redis → reported, restarted, replica c
   const liveBack = lab.line(new RegExp(`^${pairId} .* streaming`), 30_000);
   process.kill(hungRedis, 'SIGCONT');
   t.ok(await liveBack, 'the live line shows the pair from Redis again once it answers');
+
+  // A part that keeps dying is reported and left down (5 deaths within a minute), the rest keeps
+  // running; `site up` brings it back.
+  let dying = pidOf(childrenOf(labPid), /^redis-server /);
+  const givenUp = lab.line(/^lab: redis exited unexpectedly .*; it died 5 times within 60 s: not restarting it \(the rest keeps running\)$/, 90_000);
+  let gaveUp = false;
+  void givenUp.then(() => { gaveUp = true; }, () => undefined);
+  for (let kills = 0; kills < 5 && !gaveUp; kills++) {
+    const back = lab.line(/^lab: redis restarted \(pid (\d+)\)/, 30_000);
+    process.kill(dying, 'SIGKILL');
+    const next = await Promise.race([back, givenUp.then(() => undefined)]);
+    if (next) { dying = Number(next[1]); seen.add(dying); }
+  }
+  await givenUp;
+  t.pass('redis killed again and again: given up on, not restarted for ever');
+  t.match(iscsiSim(['site', 'list', '--state-dir', stateDir]).stdout, /^redis +given-up +- +deaths \d+$/m, 'site list: given-up');
+  t.ok(lab.process.exitCode === null && alive(pidOf(childrenOf(labPid), /primary\/system\.yaml/)), 'the lab and the systems keep running');
+  const redisUp = iscsiSim(['site', 'up', 'redis', '--state-dir', stateDir]);
+  t.match(redisUp.stdout, /^redis brought up \(pid \d+\) in [\d.]+ s$/m, `site up brings it back ${redisUp.stderr}`);
 
   for (const pid of childrenOf(labPid).keys()) seen.add(pid);
   lab.process.kill('SIGINT');
