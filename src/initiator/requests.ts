@@ -4,7 +4,7 @@
  * (../iscsi/parser.ts, ../iscsi/pdu.ts, ../iscsi/text-keys.ts): one PDU codec for both sides.
  */
 import { InitiatorOpcode, LoginStage } from '../iscsi/constants.ts';
-import { newBhs, padLength, setCmdSN, setDataSegmentLength, setExpStatSN, setItt, setTtt } from '../iscsi/pdu.ts';
+import { newBhs, padLength, setCmdSN, setDataSegmentLength, setExpStatSN, setIsid, setItt, setTtt } from '../iscsi/pdu.ts';
 import { parseKeys, type KeyValue } from '../iscsi/text-keys.ts';
 
 const IMMEDIATE = 0x40;
@@ -36,7 +36,7 @@ function setNumbers(bhs: Buffer, n: SessionNumbers): void {
 /** RFC 7143 §11.12: Login Request, here always T=1 CSG=1 (operational) NSG=3 (full feature). */
 export function loginRequest(n: SessionNumbers, keys: Buffer): Buffer {
   const bhs = newBhs(IMMEDIATE | InitiatorOpcode.LoginRequest, FINAL | (LoginStage.Operational << 2) | LoginStage.FullFeature);
-  n.isid.copy(bhs, 8, 0, 6);
+  setIsid(bhs, n.isid);
   setNumbers(bhs, n);
   return withData(bhs, keys);
 }

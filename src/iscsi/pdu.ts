@@ -182,7 +182,29 @@ export function newBhs(opcode: number, flags: number): Buffer {
   return bhs;
 }
 
-/** Setters, one per field written by more than one builder (libiscsi's iscsi_pdu_set_*). */
+/** Setters, one per field (libiscsi's iscsi_pdu_set_*). */
+/** Byte 2: TMF/Logout response code or Reject reason. */
+export function setResponseCode(bhs: Buffer, code: number): void {
+  bhs[2] = code;
+}
+/** Byte 3: SCSI status (SCSI Response, Data-In with S). */
+export function setStatus(bhs: Buffer, status: number): void {
+  bhs[3] = status;
+}
+export function setIsid(bhs: Buffer, isid: Buffer): void {
+  isid.copy(bhs, 8, 0, 6);
+}
+export function setTsih(bhs: Buffer, tsih: number): void {
+  bhs.writeUInt16BE(tsih, 14);
+}
+/** The raw 8-byte LUN field, echoed from a request. */
+export function setLunField(bhs: Buffer, lun: Buffer): void {
+  lun.copy(bhs, 8, 0, 8);
+}
+/** Login Response status class and detail (§11.13.5), bytes 36..37. */
+export function setLoginStatus(bhs: Buffer, status: number): void {
+  bhs.writeUInt16BE(status, 36);
+}
 export function setItt(bhs: Buffer, itt: number): void {
   bhs.writeUInt32BE(itt >>> 0, 16);
 }

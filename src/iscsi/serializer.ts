@@ -4,7 +4,8 @@
  */
 import { RESERVED_TAG, TargetOpcode, type LoginStatus, type RejectReason } from './constants.ts';
 import {
-  newBhs, setBufferOffset, setDataSegmentLength, setDataSN, setDesiredLength, setExpCmdSN, setItt, setMaxCmdSN, setResidualCount, setStatSN, setTtt, writeLun,
+  newBhs, setBufferOffset, setDataSegmentLength, setDataSN, setDesiredLength, setExpCmdSN, setIsid, setItt, setLoginStatus, setLunField, setMaxCmdSN,
+  setResidualCount, setResponseCode, setStatSN, setStatus, setTsih, setTtt, writeLun,
 } from './pdu.ts';
 
 export interface OutPdu {
@@ -50,12 +51,11 @@ export interface LoginResponseFields {
 export function loginResponse(f: LoginResponseFields, seq: Sequence): OutPdu {
   const flags = (f.transit ? 0x80 : 0) | (f.continues ? 0x40 : 0) | ((f.currentStage & 3) << 2) | (f.transit ? f.nextStage & 3 : 0);
   const bhs = newBhs(TargetOpcode.LoginResponse, flags);
-  f.isid.copy(bhs, 8, 0, 6);
-  bhs.writeUInt16BE(f.tsih, 14);
+  setIsid(bhs, f.isid);
+  setTsih(bhs, f.tsih);
   setItt(bhs, f.itt);
   writeSequence(bhs, seq);
-  bhs[36] = (f.status >> 8) & 0xff;
-  bhs[37] = f.status & 0xff;
+  setLoginStatus(bhs, f.status);
   return withData(bhs, f.text.length > 0 ? [f.text] : []);
 }
 
@@ -71,7 +71,7 @@ export interface TextResponseFields {
 /** RFC 7143 §11.11. */
 export function textResponse(f: TextResponseFields, seq: Sequence): OutPdu {
   const bhs = newBhs(TargetOpcode.TextResponse, (f.final ? 0x80 : 0) | (f.continues ? 0x40 : 0));
-  if (f.lun) f.lun.copy(bhs, 8, 0, 8);
+  if (f.lun) setLunField(bhs, f.lun);
   setItt(bhs, f.itt);
   setTtt(bhs, f.ttt);
   writeSequence(bhs, seq);
@@ -98,7 +98,7 @@ export interface ScsiResponseFields {
 export function scsiResponse(f: ScsiResponseFields, seq: Sequence): OutPdu {
   const flags = 0x80 | (f.residual.overflow ? 0x04 : 0) | (f.residual.underflow ? 0x02 : 0);
   const bhs = newBhs(TargetOpcode.ScsiResponse, flags);
-  bhs[3] = f.status;
+  setStatus(bhs, f.status);
   setItt(bhs, f.itt);
   writeSequence(bhs, seq);
   setDataSN(bhs, f.expDataSN);
@@ -129,7 +129,7 @@ export function dataIn(f: DataInFields, seq: Sequence): OutPdu {
   let flags = f.final || withStatus ? 0x80 : 0;
   if (withStatus) flags |= 0x01 | (f.residual.overflow ? 0x04 : 0) | (f.residual.underflow ? 0x02 : 0);
   const bhs = newBhs(TargetOpcode.DataIn, flags);
-  if (withStatus) bhs[3] = f.status as number;
+  if (withStatus) setStatus(bhs, f.status as number);
   writeLun(bhs, 8, f.lun);
   setItt(bhs, f.itt);
   setTtt(bhs, RESERVED_TAG);
@@ -173,7 +173,7 @@ export interface NopInFields {
 /** RFC 7143 §11.19. */
 export function nopIn(f: NopInFields, seq: Sequence): OutPdu {
   const bhs = newBhs(TargetOpcode.NopIn, 0x80);
-  if (f.lun) f.lun.copy(bhs, 8, 0, 8);
+  if (f.lun) setLunField(bhs, f.lun);
   setItt(bhs, f.itt);
   setTtt(bhs, f.ttt);
   writeSequence(bhs, seq);
@@ -190,7 +190,7 @@ export interface LogoutResponseFields {
 /** RFC 7143 §11.15. */
 export function logoutResponse(f: LogoutResponseFields, seq: Sequence): OutPdu {
   const bhs = newBhs(TargetOpcode.LogoutResponse, 0x80);
-  bhs[2] = f.response;
+  setResponseCode(bhs, f.response);
   setItt(bhs, f.itt);
   writeSequence(bhs, seq);
   bhs.writeUInt16BE(f.time2Wait, 40);
@@ -201,7 +201,7 @@ export function logoutResponse(f: LogoutResponseFields, seq: Sequence): OutPdu {
 /** RFC 7143 §11.6. */
 export function taskMgmtResponse(itt: number, response: number, seq: Sequence): OutPdu {
   const bhs = newBhs(TargetOpcode.TaskManagementResponse, 0x80);
-  bhs[2] = response;
+  setResponseCode(bhs, response);
   setItt(bhs, itt);
   writeSequence(bhs, seq);
   return withData(bhs, []);
@@ -210,7 +210,7 @@ export function taskMgmtResponse(itt: number, response: number, seq: Sequence): 
 /** RFC 7143 §11.17: the data segment carries the rejected PDU's header. */
 export function reject(reason: RejectReason, rejectedBhs: Buffer, seq: Sequence, dataSN = 0): OutPdu {
   const bhs = newBhs(TargetOpcode.Reject, 0x80);
-  bhs[2] = reason;
+  setResponseCode(bhs, reason);
   setItt(bhs, 0xffffffff);
   writeSequence(bhs, seq);
   setDataSN(bhs, dataSN);

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { BLOCK } from './helpers/fake-device.ts';
-import { read10, startFabric, TestInitiator, write10 } from './helpers/initiator.ts';
+import { read10, startDuplexFabric, startFabric, TestInitiator, write10 } from './helpers/initiator.ts';
 import type { Pdu } from '../../../src/iscsi/pdu.ts';
 
 const pattern = (n: number, seed: number) => {
@@ -10,8 +10,8 @@ const pattern = (n: number, seed: number) => {
 };
 
 t.test('write with immediate data, unsolicited Data-Out and R2T-solicited bursts', async (t) => {
-  const h = await startFabric(t);
-  const i = await TestInitiator.connect(t, h.port);
+  const h = startDuplexFabric(t);
+  const i = h.connect();
   await i.loginNormal(undefined, [
     ['InitialR2T', 'No'], ['ImmediateData', 'Yes'], ['FirstBurstLength', '2048'], ['MaxBurstLength', '4096'],
     ['MaxOutstandingR2T', '2'], ['MaxRecvDataSegmentLength', '1024'],
@@ -47,8 +47,8 @@ t.test('write with immediate data, unsolicited Data-Out and R2T-solicited bursts
 });
 
 t.test('a wrong DataSN fails the command but keeps the connection', async (t) => {
-  const h = await startFabric(t);
-  const i = await TestInitiator.connect(t, h.port);
+  const h = startDuplexFabric(t);
+  const i = h.connect();
   await i.loginNormal(undefined, [['InitialR2T', 'No'], ['ImmediateData', 'No']]);
   const itt = i.command(write10(0, 2), { write: true, edtl: 1024, final: false });
   i.dataOut(itt, 0xffffffff, 0, 0, Buffer.alloc(512), false);
@@ -63,9 +63,9 @@ t.test('a wrong DataSN fails the command but keeps the connection', async (t) =>
 });
 
 t.test('Data-In is split by MaxRecvDataSegmentLength with status in the last PDU', async (t) => {
-  const h = await startFabric(t);
+  const h = startDuplexFabric(t);
   pattern(h.device.disk.length, 9).copy(h.device.disk);
-  const i = await TestInitiator.connect(t, h.port);
+  const i = h.connect();
   await i.loginNormal(undefined, [['MaxRecvDataSegmentLength', '1000'], ['MaxBurstLength', '4096']]);
   const blocks = 17;
   const itt = i.command(read10(4, blocks), { read: true, edtl: blocks * BLOCK });
@@ -95,8 +95,8 @@ t.test('Data-In is split by MaxRecvDataSegmentLength with status in the last PDU
 });
 
 t.test('residual overflow and underflow', async (t) => {
-  const h = await startFabric(t);
-  const i = await TestInitiator.connect(t, h.port);
+  const h = startDuplexFabric(t);
+  const i = h.connect();
   await i.loginNormal();
   i.command(read10(0, 1), { read: true, edtl: 200 });
   const over = await i.next();
@@ -120,8 +120,8 @@ t.test('residual overflow and underflow', async (t) => {
 });
 
 t.test('sense data goes in a SCSI Response after the data', async (t) => {
-  const h = await startFabric(t);
-  const i = await TestInitiator.connect(t, h.port);
+  const h = startDuplexFabric(t);
+  const i = h.connect();
   await i.loginNormal();
   i.command(Buffer.from([0xff, 0, 0, 0, 0, 0]), { read: true, edtl: 64 });
   const reply = await i.next();
@@ -132,8 +132,8 @@ t.test('sense data goes in a SCSI Response after the data', async (t) => {
 });
 
 t.test('CmdSN: out-of-window commands are ignored, early ones wait for the gap', async (t) => {
-  const h = await startFabric(t);
-  const i = await TestInitiator.connect(t, h.port);
+  const h = startDuplexFabric(t);
+  const i = h.connect();
   await i.loginNormal();
   const tur = Buffer.alloc(6);
   i.command(tur, { edtl: 0, cmdSN: i.cmdSN - 1 });
@@ -150,8 +150,8 @@ t.test('CmdSN: out-of-window commands are ignored, early ones wait for the gap',
 });
 
 t.test('writes beyond the session write budget wait for their R2T until earlier writes finish', async (t) => {
-  const h = await startFabric(t, { fabric: { writeBudgetBytes: 8192 } });
-  const i = await TestInitiator.connect(t, h.port);
+  const h = startDuplexFabric(t, { fabric: { writeBudgetBytes: 8192 } });
+  const i = h.connect();
   await i.loginNormal(undefined, [['InitialR2T', 'Yes'], ['ImmediateData', 'No']]);
   const a = i.command(write10(0, 16), { write: true, edtl: 8192 });
   const r2tA = await i.next();
@@ -175,6 +175,7 @@ t.test('writes beyond the session write budget wait for their R2T until earlier 
 });
 
 t.test('an initiator that stops reading responses stops the target reading its commands', async (t) => {
+  // Over TCP on purpose: this is about socket send buffers filling up (a duplex pair has none).
   const h = await startFabric(t, { blocks: 4096, fabric: { sendBacklogBytes: 256 * 1024 } });
   const i = await TestInitiator.connect(t, h.port);
   await i.loginNormal(undefined, [['MaxRecvDataSegmentLength', '262144']]);

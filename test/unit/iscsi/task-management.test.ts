@@ -1,6 +1,6 @@
 import t from 'tap';
 import { crc32c } from '@node-rs/crc32';
-import { bhs, read10, startFabric, TestInitiator } from './helpers/initiator.ts';
+import { bhs, read10, startDuplexFabric, TestInitiator } from './helpers/initiator.ts';
 
 function tmf(i: TestInitiator, fn: number, referencedItt = 0xffffffff, lun = 0): number {
   const itt = i.itt++;
@@ -9,12 +9,12 @@ function tmf(i: TestInitiator, fn: number, referencedItt = 0xffffffff, lun = 0):
 }
 
 t.test('ABORT TASK on a pending command: the task gets no response, the TMF completes', async (t) => {
-  const h = await startFabric(t);
+  const h = startDuplexFabric(t);
   h.device.hold = 0x28;
-  const i = await TestInitiator.connect(t, h.port);
+  const i = h.connect();
   await i.loginNormal();
   const victim = i.command(read10(0, 1), { read: true, edtl: 512 });
-  for (let n = 0; n < 100 && h.device.held.length === 0; n++) await new Promise((r) => setTimeout(r, 10));
+  await h.device.whenHeld(1);
   t.equal(h.device.held.length, 1);
   const tmfItt = tmf(i, 1, victim);
   const reply = await i.next();
@@ -29,13 +29,13 @@ t.test('ABORT TASK on a pending command: the task gets no response, the TMF comp
 });
 
 t.test('LUN RESET aborts tasks and reaches the device; bad LUN answers LUN does not exist', async (t) => {
-  const h = await startFabric(t);
+  const h = startDuplexFabric(t);
   h.device.hold = 0x28;
-  const i = await TestInitiator.connect(t, h.port);
+  const i = h.connect();
   await i.loginNormal();
   i.command(read10(0, 1), { read: true, edtl: 512 });
   i.command(read10(1, 1), { read: true, edtl: 512 });
-  for (let n = 0; n < 100 && h.device.held.length < 2; n++) await new Promise((r) => setTimeout(r, 10));
+  await h.device.whenHeld(2);
   tmf(i, 5);
   t.equal((await i.next())?.bhs[2], 0);
   t.ok(h.device.held.every((x) => x.command.signal.aborted));
@@ -50,8 +50,8 @@ t.test('LUN RESET aborts tasks and reaches the device; bad LUN answers LUN does 
 });
 
 t.test('NOP-Out ping is echoed; SNACK and unknown opcodes are rejected', async (t) => {
-  const h = await startFabric(t);
-  const i = await TestInitiator.connect(t, h.port);
+  const h = startDuplexFabric(t);
+  const i = h.connect();
   await i.loginNormal();
   const ping = Buffer.from('ping-data');
   i.send(bhs({ opcode: 0x00, immediate: true, itt: 99, f20: 0xffffffff, f24: i.cmdSN }, ping.length), ping);
@@ -70,8 +70,8 @@ t.test('NOP-Out ping is echoed; SNACK and unknown opcodes are rejected', async (
 });
 
 t.test('keep-alive NOP-In on an idle connection; unanswered pings close it', async (t) => {
-  const h = await startFabric(t, { fabric: { keepAlive: { idleMs: 50, timeoutMs: 100 } } });
-  const i = await TestInitiator.connect(t, h.port);
+  const h = startDuplexFabric(t, { fabric: { keepAlive: { idleMs: 50, timeoutMs: 100 } } });
+  const i = h.connect();
   await i.loginNormal();
   const ping = await i.next();
   t.equal(ping?.bhs[0], 0x20);
@@ -84,22 +84,21 @@ t.test('keep-alive NOP-In on an idle connection; unanswered pings close it', asy
 });
 
 t.test('logout closes the session', async (t) => {
-  const h = await startFabric(t);
-  const i = await TestInitiator.connect(t, h.port);
+  const h = startDuplexFabric(t);
+  const i = h.connect();
   await i.loginNormal();
   i.send(bhs({ opcode: 0x06, immediate: true, flags: 0x80, itt: 77, f24: i.cmdSN }, 0));
   const reply = await i.next();
   t.equal(reply?.bhs[0], 0x26);
   t.equal(reply?.bhs[2], 0);
   t.ok(await i.waitClosed());
-  for (let n = 0; n < 100 && h.fabric.sessions().length > 0; n++) await new Promise((r) => setTimeout(r, 10));
   t.equal(h.fabric.sessions().length, 0);
   t.equal(h.device.nexuses.size, 0);
 });
 
 t.test('digests end to end; a bad data digest drops the connection', async (t) => {
-  const h = await startFabric(t);
-  const i = await TestInitiator.connect(t, h.port);
+  const h = startDuplexFabric(t);
+  const i = h.connect();
   const keys = await i.loginNormal(undefined, [['HeaderDigest', 'CRC32C'], ['DataDigest', 'CRC32C']]);
   t.equal(keys.get('HeaderDigest'), 'CRC32C');
   t.equal(keys.get('DataDigest'), 'CRC32C');
@@ -123,11 +122,11 @@ t.test('digests end to end; a bad data digest drops the connection', async (t) =
 });
 
 t.test('bad input on one connection leaves another session working', async (t) => {
-  const h = await startFabric(t);
-  const good = await TestInitiator.connect(t, h.port);
+  const h = startDuplexFabric(t);
+  const good = h.connect();
   await good.loginNormal();
   for (const junk of [Buffer.alloc(48, 0xff), Buffer.from('GET / HTTP/1.0\r\n\r\n'), bhs({ opcode: 0x05 }, 0xffffff)]) {
-    const bad = await TestInitiator.connect(t, h.port);
+    const bad = h.connect();
     bad.sendRaw(junk);
     bad.stream.end();
     await bad.waitClosed();
@@ -137,8 +136,8 @@ t.test('bad input on one connection leaves another session working', async (t) =
 });
 
 t.test('close() asks logged-in initiators to log out before dropping them', async (t) => {
-  const h = await startFabric(t, { fabric: { logoutWaitMs: 1000 } });
-  const i = await TestInitiator.connect(t, h.port);
+  const h = startDuplexFabric(t, { fabric: { logoutWaitMs: 1000 } });
+  const i = h.connect();
   await i.loginNormal();
   const closing = h.fabric.close();
   const async = await i.next();
@@ -151,8 +150,8 @@ t.test('close() asks logged-in initiators to log out before dropping them', asyn
 });
 
 t.test('a write larger than the fabric buffers is refused up front', async (t) => {
-  const h = await startFabric(t);
-  const i = await TestInitiator.connect(t, h.port);
+  const h = startDuplexFabric(t);
+  const i = h.connect();
   await i.loginNormal();
   i.command(Buffer.from([0x2a, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0]), { write: true, edtl: 0x7fffffff, final: true });
   const reply = await i.next();
@@ -162,10 +161,10 @@ t.test('a write larger than the fabric buffers is refused up front', async (t) =
 });
 
 t.test('TARGET COLD RESET answers, then closes every connection to the target', async (t) => {
-  const h = await startFabric(t);
-  const a = await TestInitiator.connect(t, h.port);
+  const h = startDuplexFabric(t);
+  const a = h.connect();
   await a.loginNormal();
-  const b = await TestInitiator.connect(t, h.port);
+  const b = h.connect();
   await b.loginNormal(undefined, [], { isid: Buffer.from([0x80, 0, 0, 0, 0, 2]) });
   tmf(a, 7);
   const reply = await a.next();
