@@ -175,7 +175,8 @@ t.test('writes beyond the session write budget wait for their R2T until earlier 
 });
 
 t.test('an initiator that stops reading responses stops the target reading its commands', async (t) => {
-  // Over TCP on purpose: this is about socket send buffers filling up (a duplex pair has none).
+  // Over TCP on purpose: this is about socket buffers filling up. Over a duplex pair the 200 commands
+  // (beyond the 128-command window) reach the target as one in-memory chunk, parsed at once.
   const h = await startFabric(t, { blocks: 4096, fabric: { sendBacklogBytes: 256 * 1024 } });
   const i = await TestInitiator.connect(t, h.port);
   await i.loginNormal(undefined, [['MaxRecvDataSegmentLength', '262144']]);
