@@ -1,6 +1,7 @@
 /**
  * The quick form of `serve`: `--listen HOST:PORT --lun FILE[:SIZE] ... [--iqn IQN]` becomes a config
- * document (one portal, one target, LUN 0.. in order) validated like a config file.
+ * document (one portal, one target, LUN 0.. in order) validated like a config file. `--lun memory:SIZE`
+ * (or `memory`, 1G) is a LUN in RAM (backstore: memory); a file named memory is `./memory`.
  */
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -28,6 +29,8 @@ export const DEFAULT_QUICK_LUN_SIZE = '1G';
 export function defaultIqn(host: string = hostname()): string {
   return `iqn.2026-11.org.iscsi-sim:${sanitizeNameComponent(host)}`;
 }
+
+const MEMORY_SPEC = /^memory(?::(.*))?$/;
 
 /** A suffix meant as a size (starts with a digit, no path separator), parseable or not. */
 const SIZE_LIKE = /^\s*\d[^/\\]*$/;
@@ -58,6 +61,8 @@ export function quickConfig(options: QuickOptions, cwd: string, fileSize: (path:
   }
   if (options.luns.length === 0) throw new ConfigError('--lun', 'at least one --lun FILE[:SIZE] is required');
   const luns = options.luns.map((spec) => {
+    const memory = MEMORY_SPEC.exec(spec.trim());
+    if (memory !== null) return { backstore: 'memory', size: memory[1] ?? DEFAULT_QUICK_LUN_SIZE };
     const { file, size } = parseLunSpec(spec, cwd, fileSize);
     // A missing file without a size gets the default size; an existing one keeps its own.
     return {

@@ -17,9 +17,15 @@ export interface ChapConfig {
   readonly mutualSecret?: string;
 }
 
+/** Where a LUN's blocks live: a sparse file (default) or RAM (lost at exit; for CI). */
+export const BACKSTORE_KINDS = ['file', 'memory'] as const;
+export type BackstoreKind = typeof BACKSTORE_KINDS[number];
+
 export interface LunConfig {
   readonly lun: number;
-  readonly file: string;
+  readonly backstore: BackstoreKind;
+  /** The backing file (absolute); absent for a memory LUN. */
+  readonly file?: string;
   readonly sizeBytes: number;
   readonly blockSize: number;   // 512 or 4096
   /** Product serial / NAA seed; derived from system+target+lun when absent. */
@@ -88,4 +94,6 @@ export interface SystemConfig {
   readonly peers: readonly PeerConfig[];
   readonly redisUrl?: string;
   readonly metrics?: MetricsConfig;
+  /** Bytes of RAM the system's memory LUNs may allocate together (default DEFAULTS.memoryLimit, 1 GiB). */
+  readonly memoryLimit?: number;
 }

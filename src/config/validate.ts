@@ -11,7 +11,10 @@ import { Fields, describe } from './fields.ts';
 import { iscsiNameProblem, normalizeIscsiName } from './names.ts';
 import { addressProblem, parseHostPort } from './portal-address.ts';
 import { formatSize, parseSize } from './size.ts';
-import type { ChapConfig, CimConfig, CimTlsConfig, LunConfig, MetricsConfig, PeerConfig, PortalConfig, SystemConfig, TargetConfig } from './types.ts';
+import {
+  BACKSTORE_KINDS, type BackstoreKind, type ChapConfig, type CimConfig, type CimTlsConfig, type LunConfig, type MetricsConfig,
+  type PeerConfig, type PortalConfig, type SystemConfig, type TargetConfig,
+} from './types.ts';
 
 export interface ValidateContext {
   /** Folder relative paths in the document resolve against (the config file's folder). */
@@ -30,6 +33,8 @@ export const DEFAULTS = {
   cimPort: 5988,
   cimHttpsPort: 5989,
   metricsPort: 9464,
+  /** RAM all memory LUNs of a system may allocate together (they are thin: sizes may add up to more). */
+  memoryLimit: 1024 ** 3,
 } as const;
 
 const SYSTEM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -45,7 +50,7 @@ export function existingFileSize(path: string): number | undefined {
 }
 
 export function validateConfig(document: unknown, context: ValidateContext): SystemConfig {
-  const root = Fields.of(document, '', ['name', 'stateDir', 'portals', 'targets', 'discoveryChap', 'cim', 'peers', 'redisUrl', 'metrics']);
+  const root = Fields.of(document, '', ['name', 'stateDir', 'portals', 'targets', 'discoveryChap', 'cim', 'peers', 'redisUrl', 'metrics', 'memoryLimit']);
   const name = root.string('name');
   if (!SYSTEM_NAME.test(name)) root.fail('name', `"${name}" must be 1-63 letters, digits, '.', '_' or '-'`);
   const stateDirText = root.optionalString('stateDir');
@@ -72,6 +77,7 @@ export function validateConfig(document: unknown, context: ValidateContext): Sys
     peers: checkPeers(root.list('peers').map(({ value, path }) => peer(value, path, context.baseDir)), name, root.at('peers')),
     ...(root.has('redisUrl') ? { redisUrl: url(root, 'redisUrl', ['redis:', 'rediss:']) } : {}),
     ...(root.has('metrics') ? { metrics: metrics(root.raw('metrics'), root.at('metrics')) } : {}),
+    ...(root.has('memoryLimit') ? { memoryLimit: size(root, 'memoryLimit') } : {}),
   };
 }
 
@@ -155,23 +161,40 @@ function defaultLunFile(iqn: string, lunNumber: number): string {
   return `${iqn.replace(/[^a-z0-9.-]+/g, '_')}.lun${lunNumber}.img`;
 }
 
+/** A size field: 512, "64K", "1G", "10T". */
+function size(fields: Fields, key: string): number {
+  const value = fields.raw(key);
+  const parsed = typeof value === 'string' || typeof value === 'number' ? parseSize(value) : undefined;
+  if (parsed === undefined) fields.fail(key, `${describe(value)} is not a size (use 512, 64K, 1G, 10T)`);
+  return parsed;
+}
+
+function backstoreKind(fields: Fields): BackstoreKind {
+  const text = fields.optionalString('backstore') ?? 'file';
+  const kind = BACKSTORE_KINDS.find((known) => known === text);
+  if (kind === undefined) fields.fail('backstore', `"${text}" is not a backstore (known: ${BACKSTORE_KINDS.join(', ')})`);
+  return kind;
+}
+
 function lun(value: unknown, path: string, index: number, iqn: string, context: TargetContext): LunConfig {
-  const fields: Fields = Fields.of(value, path, ['lun', 'file', 'size', 'blockSize', 'serial', 'readOnly', 'thinProvisioning', 'createParents']);
+  const fields: Fields = Fields.of(value, path, ['lun', 'backstore', 'file', 'size', 'blockSize', 'serial', 'readOnly', 'thinProvisioning', 'createParents']);
   const lunNumber = fields.integer('lun', 0, MAX_LUN, index);
-  const fileText = fields.optionalString('file') ?? defaultLunFile(iqn, lunNumber);
-  const file = isAbsolute(fileText) ? fileText : join(context.stateDir, fileText);
+  const backstore = backstoreKind(fields);
+  if (backstore === 'memory') {
+    for (const key of ['file', 'createParents']) if (fields.has(key)) fields.fail(key, 'a memory LUN has no backing file (remove it, or set backstore: file)');
+  }
+  const fileText = backstore === 'file' ? fields.optionalString('file') ?? defaultLunFile(iqn, lunNumber) : undefined;
+  const file = fileText === undefined || isAbsolute(fileText) ? fileText : join(context.stateDir, fileText);
   const blockSize = fields.integer('blockSize', 512, 4096, DEFAULTS.blockSize);
   if (!BLOCK_SIZES.includes(blockSize)) fields.fail('blockSize', `${blockSize} is not 512 or 4096`);
   let sizeBytes: number;
-  const sizeValue = fields.raw('size');
-  if (sizeValue === undefined) {
+  if (fields.has('size')) {
+    sizeBytes = size(fields, 'size');
+  } else {
+    if (file === undefined) fields.fail('size', 'is required for a memory LUN');
     const existing = context.fileSize(file);
     if (existing === undefined) fields.fail('size', `is required because ${file} does not exist yet`);
     sizeBytes = existing;
-  } else {
-    const parsed = typeof sizeValue === 'string' || typeof sizeValue === 'number' ? parseSize(sizeValue) : undefined;
-    if (parsed === undefined) fields.fail('size', `${describe(sizeValue)} is not a size (use 512, 64K, 1G, 10T)`);
-    sizeBytes = parsed;
   }
   if (sizeBytes < blockSize || sizeBytes % blockSize !== 0) {
     fields.fail('size', `${formatSize(sizeBytes)} is not a positive multiple of the block size ${blockSize}`);
@@ -181,7 +204,8 @@ function lun(value: unknown, path: string, index: number, iqn: string, context: 
   if (serial !== undefined && !/^[\x21-\x7e]{1,64}$/.test(serial)) fields.fail('serial', `"${serial}" must be 1-64 printable ASCII characters without spaces`);
   return {
     lun: lunNumber,
-    file,
+    backstore,
+    ...(file === undefined ? {} : { file }),
     sizeBytes,
     blockSize,
     ...(serial === undefined ? {} : { serial }),
@@ -208,6 +232,7 @@ function checkDuplicateTargets(targets: readonly TargetConfig[], path: string): 
     if (first !== undefined) throw new ConfigError(`${path}[${index}].iqn`, `"${entry.iqn}" is already used by ${path}[${first}]`);
     iqns.set(entry.iqn, index);
     entry.luns.forEach((lunEntry, lunIndex) => {
+      if (lunEntry.file === undefined) return;
       const here = `${path}[${index}].luns[${lunIndex}].file`;
       const owner = files.get(lunEntry.file);
       if (owner !== undefined) throw new ConfigError(here, `${lunEntry.file} is already the backing file of ${owner}`);

@@ -18,3 +18,32 @@ export function deriveSerial(seed: string): string {
 export function identitySeed(systemName: string, targetIqn: string, lun: number): string {
   return `${systemName}/${targetIqn}/${lun}`;
 }
+
+/** Who a LUN is to initiators, from the system's config (never from where its data lives). */
+export interface LunIdentity {
+  /** NAA designator (VPD 0x83), 16 hex digits. */
+  readonly naa: string;
+  /** Unit serial number (VPD 0x80). */
+  readonly serial: string;
+  /** Where APTPL persistent reservations are kept; absent: in memory only (a LUN whose medium does not persist). */
+  readonly persistentReservationFile?: string;
+}
+
+export interface LunIdentityInput {
+  readonly systemName: string;
+  readonly targetIqn: string;
+  readonly lun: number;
+  /** Configured serial; derived from the names when absent. */
+  readonly serial?: string;
+  /** Path the LUN's state files are named after (`<stateBase>.pr.json`); absent when nothing persists. */
+  readonly stateBase?: string;
+}
+
+export function lunIdentity(input: LunIdentityInput): LunIdentity {
+  const seed = identitySeed(input.systemName, input.targetIqn, input.lun);
+  return {
+    naa: deriveNaa(seed),
+    serial: input.serial ?? deriveSerial(seed),
+    ...(input.stateBase === undefined ? {} : { persistentReservationFile: `${input.stateBase}.pr.json` }),
+  };
+}

@@ -4,6 +4,7 @@
  * prevention, and a range lock for COMPARE AND WRITE.
  */
 import type { Backstore } from '../storage/backstore.ts';
+import { BufferPool } from '../storage/buffer-pool.ts';
 import { deriveNaa, deriveSerial } from './identity.ts';
 import { PersistentReservations } from './pr/persistent-reservations.ts';
 import { RangeLock } from './range-lock.ts';
@@ -15,17 +16,22 @@ export interface LogicalUnitOptions {
   readonly backstore: Backstore;
   /** VPD 0x80 serial; derived from `naa` when absent. */
   readonly serial?: string;
-  /** 16 hex digits (NAA 3 locally assigned, see identity.ts deriveNaa); derived from the serial/path when absent. */
+  /**
+   * 16 hex digits (NAA 3 locally assigned, see identity.ts lunIdentity). The system always passes the
+   * identity it derived from its config; unit tests may leave it out (then derived from serial or LUN number).
+   */
   readonly naa?: string;
   readonly vendor?: string;
   readonly product?: string;
   readonly revision?: string;
   /** Refuse writes with DATA PROTECT / WRITE PROTECTED (read-only LUNs, replica mirror targets). */
   readonly writeProtected?: boolean;
-  /** Report LBPME and accept UNMAP / WRITE SAME with UNMAP; default: whether the backstore punches holes. */
+  /** Report LBPME and accept UNMAP / WRITE SAME with UNMAP; default: whether the backstore deallocates. */
   readonly thinProvisioning?: boolean;
-  /** Where APTPL persistent reservations are saved; default `<backing file>.pr.json`. */
+  /** Where APTPL persistent reservations are saved (identity.ts lunIdentity); absent: kept in memory only. */
   readonly persistentReservationFile?: string;
+  /** Buffers for Data-In (shared by the units of a system); a pool of its own when absent. */
+  readonly readBuffers?: BufferPool;
 }
 
 export class LogicalUnit {
@@ -44,6 +50,7 @@ export class LogicalUnit {
   readonly unitAttentions = new UnitAttentions();
   readonly rangeLock = new RangeLock();
   readonly persistentReservations: PersistentReservations;
+  readonly readBuffers: BufferPool;
   /** SPC-2 RESERVE(6/10) holder. */
   reservationHolder: string | undefined;
   /** Nexuses that issued PREVENT ALLOW MEDIUM REMOVAL with PREVENT=1. */
@@ -52,17 +59,18 @@ export class LogicalUnit {
   constructor(options: LogicalUnitOptions) {
     this.lun = options.lun;
     this.backstore = options.backstore;
-    this.naa = (options.naa ?? deriveNaa(options.serial ?? options.backstore.path)).toLowerCase();
+    this.naa = (options.naa ?? deriveNaa(options.serial ?? `lun/${options.lun}`)).toLowerCase();
     if (!/^[0-9a-f]{16}$/.test(this.naa)) throw new Error(`naa must be 16 hex digits (got ${options.naa})`);
     this.serial = options.serial ?? deriveSerial(this.naa);
     this.vendor = options.vendor ?? 'ISCSISIM';
     this.product = options.product ?? 'iscsi-sim LUN';
     this.revision = options.revision ?? '0001';
     this.writeProtected = options.writeProtected ?? false;
-    // On by default when the backstore really deallocates (SparseFileBackstore with punch-hole).
-    this.thinProvisioning = options.thinProvisioning ?? (options.backstore as { punchesHoles?: boolean }).punchesHoles === true;
-    // APTPL state lives next to the LUN file (SPC-4 §5.12.5: survives power loss).
-    this.persistentReservations = new PersistentReservations(options.persistentReservationFile ?? `${options.backstore.path}.pr.json`);
+    // On by default when the backstore really deallocates (a file with punch-hole, memory).
+    this.thinProvisioning = options.thinProvisioning ?? options.backstore.capabilities.deallocate;
+    // APTPL state (SPC-4 §5.12.5: survives power loss) where the LUN's identity says.
+    this.persistentReservations = new PersistentReservations(options.persistentReservationFile);
+    this.readBuffers = options.readBuffers ?? new BufferPool();
   }
 
   get blockSize(): number {

@@ -3,7 +3,7 @@
  * (SAM-5 order: LUN → unit attention → reservation → CDB parse → shared range / protection /
  * data-out checks → execute). Every failure becomes a CHECK CONDITION; nothing throws to the fabric.
  */
-import { WriteRecordError } from '../storage/backstore.ts';
+import { SpaceAllocationError, WriteRecordError } from '../storage/backstore.ts';
 import { logger } from '../util/log.ts';
 import { ScsiStatus, type ItNexus, type ScsiCommand, type ScsiResponse, type ScsiTargetDevice } from './command.ts';
 import type { LogicalUnit } from './logical-unit.ts';
@@ -84,6 +84,7 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
     } catch (error) {
       scsiLog().error({ err: error, lun: command.lun, opcode: command.cdb[0] }, 'SCSI command failed');
       if (error instanceof WriteRecordError) return checkCondition(senseFailure('hardware-write-error'));
+      if (error instanceof SpaceAllocationError) return checkCondition(senseFailure('space-allocation-failed-write-protect'));
       return checkCondition(senseFailure('internal-target-failure'));
     }
   }

@@ -35,6 +35,8 @@ const SENSE_TABLE = {
   'copy-target-device-not-reachable': [SenseKey.CopyAborted, 0x0d, 0x02],
   'unexpected-inexact-segment': [SenseKey.CopyAborted, 0x26, 0x0a],
   'write-protected': [SenseKey.DataProtect, 0x27, 0x00],
+  // A thin LUN's pool is exhausted (SBC-3 §4.7.3.6): the memory backstore past its memoryLimit.
+  'space-allocation-failed-write-protect': [SenseKey.DataProtect, 0x27, 0x07],
   'power-on-reset': [SenseKey.UnitAttention, 0x29, 0x00],
   'bus-device-reset': [SenseKey.UnitAttention, 0x29, 0x03],
   'i-t-nexus-loss': [SenseKey.UnitAttention, 0x29, 0x07],

@@ -52,26 +52,68 @@ export interface AllocationExtent {
   readonly mapped: boolean;
 }
 
+/**
+ * What a backstore can really do; the SCSI core and replication read these instead of probing the
+ * implementation. A backstore without a capability still accepts the call (unmap zero-fills,
+ * allocation() reports everything mapped) but says so here.
+ */
+export interface BackstoreCapabilities {
+  /** unmap() frees the space (not only zeros it), so thin provisioning (LBPME) is honest. */
+  readonly deallocate: boolean;
+  /** allocation() reports real holes (GET LBA STATUS, sparse resync) instead of "all mapped". */
+  readonly allocationMap: boolean;
+  /** resize() grows the LUN. */
+  readonly resize: boolean;
+  /** The data outlives close() and a process restart (false for memory). */
+  readonly persistent: boolean;
+}
+
+/**
+ * The plug-in contract of one LUN's storage (tgt's backingstore_template, LIO's backend ops): move
+ * blocks, report allocation. Change capture is not part of it: ObservedBackstore (observed-backstore.ts)
+ * adds the write-intent / write / flush hooks around any backstore.
+ */
 export interface Backstore {
-  readonly path: string;
+  /** Where the data lives, for messages and logs: a file path, `memory (256M)`, ... */
+  readonly label: string;
   readonly sizeBytes: number;
   readonly blockSize: number;
+  readonly capabilities: BackstoreCapabilities;
 
   /** Reads `length` bytes at `offset` into `target` (or a new buffer); holes read as zeros. */
   read(offset: number, length: number, target?: Buffer): Promise<Buffer>;
   /** Writes the chunks back to back starting at `offset` (pwritev). */
   write(offset: number, chunks: readonly Buffer[], options: WriteOptions): Promise<void>;
-  /** fdatasync. */
+  /** Makes every completed write stable (fdatasync). */
   flush(): Promise<void>;
-  /** Deallocates (punches a hole in) the range when the platform allows it; reads then return zeros. */
+  /** Deallocates the range (zero-fills it when `capabilities.deallocate` is false); reads then return zeros. */
   unmap(offset: number, length: number): Promise<void>;
   /** Mapped/unmapped extents covering [offset, offset+length). */
   allocation(offset: number, length: number): Promise<AllocationExtent[]>;
-
-  addWriteListener(listener: WriteListener): () => void;
-  /** Optional for test fakes; a backstore that replication captures from must implement it. */
-  addWriteIntentListener?(listener: WriteIntentListener): () => void;
-  addFlushListener(listener: FlushListener): () => void;
+  /** Grows the LUN (never shrinks); rejects when `capabilities.resize` is false. */
+  resize(sizeBytes: number): Promise<void>;
 
   close(): Promise<void>;
+}
+
+/**
+ * A backstore whose writes can be observed: what replication captures from and what the system gives
+ * the SCSI core (every LUN's backstore is wrapped in an ObservedBackstore).
+ */
+export interface ObservableBackstore extends Backstore {
+  addWriteListener(listener: WriteListener): () => void;
+  addWriteIntentListener(listener: WriteIntentListener): () => void;
+  addFlushListener(listener: FlushListener): () => void;
+}
+
+/**
+ * Rejected by a write that needs space the backstore may not take (a memory backstore past its
+ * configured limit). Nothing of the write was stored; the SCSI layer answers DATA PROTECT / SPACE
+ * ALLOCATION FAILED WRITE PROTECT (SBC-3 §4.7.3.6), as a thin-provisioned array out of space does.
+ */
+export class SpaceAllocationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SpaceAllocationError';
+  }
 }

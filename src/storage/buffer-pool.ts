@@ -49,6 +49,3 @@ function classSize(length: number): number {
   while (size < length) size *= 2;
   return size;
 }
-
-/** The process-wide pool used by the SCSI read path. */
-export const readBufferPool = new BufferPool();

@@ -6,9 +6,7 @@
  */
 import { read as fsRead, writev as fsWritev } from 'node:fs';
 import { constants, type FileHandle, open, stat } from 'node:fs/promises';
-import type {
-  AllocationExtent, Backstore, FlushListener, WriteIntentListener, WriteListener, WriteOptions,
-} from './backstore.ts';
+import type { AllocationExtent, Backstore, BackstoreCapabilities, WriteOptions } from './backstore.ts';
 import { readCached } from './cached-read.ts';
 import { lockExclusive } from './file-lock.ts';
 import { nativeFileOpsAvailable, punchHole, seekDataOrHole } from './native-file-ops.ts';
@@ -27,9 +25,7 @@ export interface SparseFileOpenOptions {
 const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
 
 export class SparseFileBackstore implements Backstore {
-  private readonly writeListeners = new Set<WriteListener>();
-  private readonly flushListeners = new Set<FlushListener>();
-  private readonly intentListeners = new Set<WriteIntentListener>();
+  readonly capabilities: BackstoreCapabilities;
   private closed = false;
 
   private constructor(
@@ -38,7 +34,14 @@ export class SparseFileBackstore implements Backstore {
     readonly blockSize: number,
     private readonly handle: FileHandle,
     private readonly syncHandle: FileHandle | undefined,
-  ) {}
+  ) {
+    // Without fallocate/SEEK_DATA (native-file-ops.ts) unmap zero-fills and allocation() says "all mapped".
+    this.capabilities = { deallocate: nativeFileOpsAvailable, allocationMap: nativeFileOpsAvailable, resize: syncHandle !== undefined, persistent: true };
+  }
+
+  get label(): string {
+    return this.path;
+  }
 
   static async open(options: SparseFileOpenOptions): Promise<SparseFileBackstore> {
     const blockSize = options.blockSize ?? 512;
@@ -80,11 +83,6 @@ export class SparseFileBackstore implements Backstore {
     this.size = sizeBytes;
   }
 
-  /** Whether unmap really frees blocks and allocation() reports real holes. */
-  get punchesHoles(): boolean {
-    return nativeFileOpsAvailable;
-  }
-
   async read(offset: number, length: number, target?: Buffer): Promise<Buffer> {
     this.checkRange(offset, length);
     const out = target ? target.subarray(0, length) : Buffer.allocUnsafe(length);
@@ -106,33 +104,19 @@ export class SparseFileBackstore implements Backstore {
     this.checkRange(offset, length);
     const handle = options.fua ? this.syncHandle : this.handle;
     if (!handle) throw new Error(`${this.path} is read-only`);
-    if (this.intentListeners.size > 0) await this.notifyIntent(offset, length);
     await writeAll(handle, offset, chunks, length);
-    if (this.writeListeners.size > 0) await this.notifyWrite(offset, chunks, options);
   }
 
   async flush(): Promise<void> {
     await this.handle.datasync();
-    const pending: Promise<void>[] = [];
-    for (const listener of this.flushListeners) {
-      const result = listener();
-      if (result) pending.push(result);
-    }
-    await Promise.all(pending);
   }
 
   async unmap(offset: number, length: number): Promise<void> {
     this.checkRange(offset, length);
     if (length === 0) return;
     if (!this.syncHandle) throw new Error(`${this.path} is read-only`);
-    if (this.intentListeners.size > 0) await this.notifyIntent(offset, length);
     const punched = await punchHole(this.handle.fd, offset, length).catch(() => false);
-    if (!punched) {
-      await this.zeroFill(offset, length);
-      return; // zeroFill already notified the listeners
-    }
-    // Only build the zero views (one per MiB of the range) when someone listens.
-    if (this.writeListeners.size > 0) await this.notifyWrite(offset, zeroChunks(length), { fua: false, deallocate: true });
+    if (!punched) await writeAll(this.handle, offset, zeroChunks(length), length);
   }
 
   async allocation(offset: number, length: number): Promise<AllocationExtent[]> {
@@ -156,21 +140,6 @@ export class SparseFileBackstore implements Backstore {
     return extents;
   }
 
-  addWriteListener(listener: WriteListener): () => void {
-    this.writeListeners.add(listener);
-    return () => this.writeListeners.delete(listener);
-  }
-
-  addWriteIntentListener(listener: WriteIntentListener): () => void {
-    this.intentListeners.add(listener);
-    return () => this.intentListeners.delete(listener);
-  }
-
-  addFlushListener(listener: FlushListener): () => void {
-    this.flushListeners.add(listener);
-    return () => this.flushListeners.delete(listener);
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -181,26 +150,6 @@ export class SparseFileBackstore implements Backstore {
   /** Allocated bytes on disk (st_blocks × 512), for tests and status. */
   async allocatedBytes(): Promise<number> {
     return (await stat(this.path)).blocks * 512;
-  }
-
-  private async zeroFill(offset: number, length: number): Promise<void> {
-    const chunks = zeroChunks(length);
-    await writeAll(this.handle, offset, chunks, length);
-    await this.notifyWrite(offset, chunks, { fua: false, deallocate: true });
-  }
-
-  private async notifyIntent(offset: number, length: number): Promise<void> {
-    for (const listener of this.intentListeners) await listener(offset, length);
-  }
-
-  private async notifyWrite(offset: number, chunks: readonly Buffer[], options: WriteOptions): Promise<void> {
-    if (this.writeListeners.size === 0) return;
-    const pending: Promise<void>[] = [];
-    for (const listener of this.writeListeners) {
-      const result = listener(offset, chunks, options);
-      if (result) pending.push(result);
-    }
-    if (pending.length > 0) await Promise.all(pending);
   }
 
   private checkRange(offset: number, length: number): void {

@@ -5,8 +5,9 @@
  */
 import type { CimConfig, LunConfig, PortalConfig, TargetConfig } from '../config/types.ts';
 import type { ScsiTargetDevice } from '../scsi/command.ts';
-import type { Backstore } from '../storage/backstore.ts';
+import type { Backstore, ObservableBackstore } from '../storage/backstore.ts';
 import type { TargetCatalog } from '../iscsi/catalog.ts';
+import type { BackstoreOpenContext } from './backstore-registry.ts';
 import type { SystemView } from './view.ts';
 
 /** The per-LUN SCSI state whose write protection the system exposes (the SCSI core's LogicalUnit). */
@@ -16,9 +17,11 @@ export interface UnitHandle {
 
 export interface UnitSpec {
   readonly config: LunConfig;
-  readonly backstore: Backstore;
+  readonly backstore: ObservableBackstore;
   readonly naa: string;
   readonly serial: string;
+  /** APTPL state file (identity.ts lunIdentity); absent for a memory LUN. */
+  readonly persistentReservationFile?: string;
 }
 
 /** Live counters of one SCSI target (the SCSI core updates them; readers only look). */
@@ -54,7 +57,8 @@ export interface CimServerHandle {
 }
 
 export interface SystemComponents {
-  openBackstore(lun: LunConfig): Promise<Backstore>;
+  /** The plug-in `lun.backstore` names (backstore-registry.ts); the system wraps it for change capture. */
+  openBackstore(lun: LunConfig, context: BackstoreOpenContext): Promise<Backstore>;
   buildTarget(target: TargetConfig, units: readonly UnitSpec[]): BuiltTarget;
   createFabric(catalog: TargetCatalog): Fabric;
   /** Undefined while the CIM server is not part of the build. */

@@ -1,20 +1,25 @@
-/** The real parts of a system: sparse-file backstores, the SCSI core, the iSCSI fabric, CIM. */
+/** The real parts of a system: the backstore plug-ins, the SCSI core, the iSCSI fabric, CIM. */
 import { startCimServer } from '../cim/index.ts';
 import { IscsiFabric } from '../iscsi/fabric.ts';
 import { LogicalUnit } from '../scsi/logical-unit.ts';
 import { createScsiTarget } from '../scsi/scsi-target.ts';
-import { SparseFileBackstore } from '../storage/sparse-file-backstore.ts';
+import { BufferPool } from '../storage/buffer-pool.ts';
+import { openBackstore } from './backstore-registry.ts';
 import type { SystemComponents, UnitHandle } from './components.ts';
 
 export function defaultComponents(): SystemComponents {
+  // Data-In buffers shared by every LUN of the system (the read path returns them after sending).
+  const readBuffers = new BufferPool();
   return {
-    openBackstore: (lun) => SparseFileBackstore.open({ path: lun.file, sizeBytes: lun.sizeBytes, blockSize: lun.blockSize, create: true }),
+    openBackstore,
     buildTarget: (target, specs) => {
       const units = specs.map((spec) => new LogicalUnit({
         lun: spec.config.lun,
         backstore: spec.backstore,
         naa: spec.naa,
         serial: spec.serial,
+        ...(spec.persistentReservationFile === undefined ? {} : { persistentReservationFile: spec.persistentReservationFile }),
+        readBuffers,
         writeProtected: spec.config.readOnly,
         ...(spec.config.thinProvisioning === undefined ? {} : { thinProvisioning: spec.config.thinProvisioning }),
       }));

@@ -1,31 +1,31 @@
 /** A LUN as the SystemView shows it; write protection is the SCSI unit's own flag, not a copy. */
-import type { Backstore } from '../storage/backstore.ts';
+import type { ObservableBackstore } from '../storage/backstore.ts';
 import type { UnitHandle } from './components.ts';
 import type { LunView } from './view.ts';
 
 export interface LiveLunInit {
   readonly targetIqn: string;
   readonly lun: number;
-  readonly file: string;
+  readonly file?: string;
   readonly naa: string;
   readonly serial: string;
-  readonly backstore: Backstore;
+  readonly backstore: ObservableBackstore;
   readonly unit: UnitHandle;
 }
 
 export class LiveLun implements LunView {
   readonly targetIqn: string;
   readonly lun: number;
-  readonly file: string;
+  readonly file?: string;
   readonly naa: string;
   readonly serial: string;
-  readonly backstore: Backstore;
+  readonly backstore: ObservableBackstore;
   private readonly unit: UnitHandle;
 
   constructor(init: LiveLunInit) {
     this.targetIqn = init.targetIqn;
     this.lun = init.lun;
-    this.file = init.file;
+    if (init.file !== undefined) this.file = init.file;
     this.naa = init.naa;
     this.serial = init.serial;
     this.backstore = init.backstore;

@@ -5,11 +5,14 @@
  * `defaultComponents()` (default-components.ts); unit tests pass fakes.
  */
 import { dirname, isAbsolute, relative } from 'node:path';
-import type { LunConfig, SystemConfig } from '../config/types.ts';
+import type { BackstoreKind, LunConfig, SystemConfig } from '../config/types.ts';
+import { DEFAULTS } from '../config/validate.ts';
 import type { TargetEntry } from '../iscsi/catalog.ts';
-import { deriveNaa, deriveSerial, identitySeed } from '../scsi/identity.ts';
-import type { Backstore } from '../storage/backstore.ts';
+import { lunIdentity } from '../scsi/identity.ts';
+import type { ObservableBackstore } from '../storage/backstore.ts';
 import { FileLockedError } from '../storage/file-lock.ts';
+import { MemoryBudget } from '../storage/memory-budget.ts';
+import { ObservedBackstore } from '../storage/observed-backstore.ts';
 import { ensureFolder, missingFolders } from '../util/directories.ts';
 import { logger } from '../util/log.ts';
 import { SystemCatalog } from './catalog.ts';
@@ -26,7 +29,7 @@ export interface SystemSummary {
   readonly name: string;
   readonly stateDir: string;
   readonly portals: ReadonlyArray<{ address: string; port: number; portalGroupTag: number }>;
-  readonly targets: ReadonlyArray<{ iqn: string; alias?: string; portalGroupTags: readonly number[]; luns: ReadonlyArray<{ lun: number; file: string; sizeBytes: number; blockSize: number; naa: string; serial: string }> }>;
+  readonly targets: ReadonlyArray<{ iqn: string; alias?: string; portalGroupTags: readonly number[]; luns: ReadonlyArray<{ lun: number; backstore: BackstoreKind; file?: string; sizeBytes: number; blockSize: number; naa: string; serial: string }> }>;
   readonly cimUrl?: string;
   /** Over HTTPS: the CIM server's certificate (PEM), for clients to trust. */
   readonly cimCertificate?: string;
@@ -44,7 +47,10 @@ export class System implements SystemView {
   readonly peers: readonly PeerView[];
   private readonly livePortals: LivePortal[];
   private liveTargets: TargetView[] = [];
-  private readonly backstores: Backstore[] = [];
+  private readonly backstores: ObservableBackstore[] = [];
+  private readonly memoryBudget: MemoryBudget;
+  /** Backstore kind per `iqn/lun`, for the summary. */
+  private readonly backstoreKinds = new Map<string, BackstoreKind>();
   private readonly targetCounters = new Map<string, TargetCounters>();
   private fabric: Fabric | undefined;
   private cim: CimServerHandle | undefined;
@@ -57,6 +63,7 @@ export class System implements SystemView {
     this.name = config.name;
     this.stateDir = config.stateDir;
     this.peers = config.peers;
+    this.memoryBudget = new MemoryBudget(config.memoryLimit ?? DEFAULTS.memoryLimit);
     this.livePortals = config.portals.map((p) => ({ address: p.address, port: p.port, portalGroupTag: p.portalGroupTag, listening: false }));
   }
 
@@ -127,7 +134,7 @@ export class System implements SystemView {
         iqn: t.iqn,
         ...(t.alias === undefined ? {} : { alias: t.alias }),
         portalGroupTags: t.portalGroupTags,
-        luns: t.luns.map((l) => ({ lun: l.lun, file: l.file, sizeBytes: l.sizeBytes, blockSize: l.blockSize, naa: l.naa, serial: l.serial })),
+        luns: t.luns.map((l) => ({ lun: l.lun, backstore: this.backstoreKinds.get(`${t.iqn}/${l.lun}`) ?? 'file', ...(l.file === undefined ? {} : { file: l.file }), sizeBytes: l.sizeBytes, blockSize: l.blockSize, naa: l.naa, serial: l.serial })),
       })),
       ...(this.cimUrl === undefined ? {} : { cimUrl: this.cimUrl }),
       ...(this.cim?.certificateFile === undefined ? {} : { cimCertificate: this.cim.certificateFile }),
@@ -148,15 +155,21 @@ export class System implements SystemView {
       for (const lunConfig of target.luns) {
         const backstore = await this.openLun(components, target.iqn, lunConfig);
         this.backstores.push(backstore);
-        const seed = identitySeed(this.name, target.iqn, lunConfig.lun);
-        specs.push({ config: lunConfig, backstore, naa: deriveNaa(seed), serial: lunConfig.serial ?? deriveSerial(seed) });
+        this.backstoreKinds.set(`${target.iqn}/${lunConfig.lun}`, lunConfig.backstore);
+        // APTPL state lives next to a LUN file (it survives restarts like the data); a memory LUN's stays in memory.
+        const identity = lunIdentity({
+          systemName: this.name, targetIqn: target.iqn, lun: lunConfig.lun,
+          ...(lunConfig.serial === undefined ? {} : { serial: lunConfig.serial }),
+          ...(lunConfig.backstore === 'file' && lunConfig.file !== undefined ? { stateBase: lunConfig.file } : {}),
+        });
+        specs.push({ config: lunConfig, backstore, ...identity });
       }
       const built = components.buildTarget(target, specs);
       if (built.counters !== undefined) this.targetCounters.set(target.iqn, built.counters);
       const luns = specs.map((spec) => {
         const unit = built.units.get(spec.config.lun);
         if (unit === undefined) throw new Error(`target ${target.iqn} built no unit for LUN ${spec.config.lun}`);
-        return new LiveLun({ targetIqn: target.iqn, lun: spec.config.lun, file: spec.config.file, naa: spec.naa, serial: spec.serial, backstore: spec.backstore, unit });
+        return new LiveLun({ targetIqn: target.iqn, lun: spec.config.lun, ...(spec.config.file === undefined ? {} : { file: spec.config.file }), naa: spec.naa, serial: spec.serial, backstore: spec.backstore, unit });
       });
       this.liveTargets.push({ iqn: target.iqn, ...(target.alias === undefined ? {} : { alias: target.alias }), portalGroupTags: target.portalGroupTags, luns });
       entries.push({
@@ -175,22 +188,27 @@ export class System implements SystemView {
    * Folders inside the state dir are ours to create; one elsewhere must exist unless the LUN says
    * createParents (a typo in a path should not silently create /nonexistent/dir). Errors name the LUN.
    */
-  private async openLun(components: SystemComponents, iqn: string, lunConfig: LunConfig): Promise<Backstore> {
-    const which = `LUN ${lunConfig.lun} of ${iqn} (${lunConfig.file})`;
+  private async openLun(components: SystemComponents, iqn: string, lunConfig: LunConfig): Promise<ObservableBackstore> {
+    const which = `LUN ${lunConfig.lun} of ${iqn} (${lunConfig.file ?? lunConfig.backstore})`;
     try {
-      const folder = dirname(lunConfig.file);
-      const relativeToState = relative(this.stateDir, folder);
-      const inStateDir = relativeToState === '' || (!relativeToState.startsWith('..') && !isAbsolute(relativeToState));
-      if (!inStateDir && lunConfig.createParents !== true) {
-        const missing = await missingFolders(folder);
-        if (missing.length > 0) throw new Error(`folder ${missing[0]} does not exist (create it, or set createParents: true on the LUN; quick form: --mkdir)`);
-      }
-      await ensureFolder(folder);
-      return await components.openBackstore(lunConfig);
+      if (lunConfig.file !== undefined) await this.prepareFolder(lunConfig.file, lunConfig.createParents === true);
+      const backstore = await components.openBackstore(lunConfig, { label: `LUN ${lunConfig.lun} of ${iqn}`, memoryBudget: this.memoryBudget });
+      return new ObservedBackstore(backstore);
     } catch (error) {
       const reason = error instanceof FileLockedError ? `the file is in use by ${error.holder}` : (error as Error).message;
       throw new Error(`${which}: ${reason}`, { cause: error });
     }
+  }
+
+  private async prepareFolder(file: string, createParents: boolean): Promise<void> {
+    const folder = dirname(file);
+    const relativeToState = relative(this.stateDir, folder);
+    const inStateDir = relativeToState === '' || (!relativeToState.startsWith('..') && !isAbsolute(relativeToState));
+    if (!inStateDir && !createParents) {
+      const missing = await missingFolders(folder);
+      if (missing.length > 0) throw new Error(`folder ${missing[0]} does not exist (create it, or set createParents: true on the LUN; quick form: --mkdir)`);
+    }
+    await ensureFolder(folder);
   }
 
   /** Best effort: every step runs even if an earlier one failed; failures are logged. */
@@ -210,8 +228,8 @@ export class System implements SystemView {
     this.cim = undefined;
     if (cim !== undefined) await step('closing the CIM server', () => cim.close());
     for (const backstore of this.backstores.splice(0)) {
-      await step(`flushing ${backstore.path}`, () => backstore.flush());
-      await step(`closing ${backstore.path}`, () => backstore.close());
+      await step(`flushing ${backstore.label}`, () => backstore.flush());
+      await step(`closing ${backstore.label}`, () => backstore.close());
     }
   }
 }

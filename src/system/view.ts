@@ -3,7 +3,7 @@
  * replication. Implemented by src/system/system.ts over the live objects: nothing here holds state
  * of its own.
  */
-import type { Backstore } from '../storage/backstore.ts';
+import type { ObservableBackstore } from '../storage/backstore.ts';
 
 export interface PortalView {
   readonly address: string;
@@ -16,13 +16,15 @@ export interface PortalView {
 export interface LunView {
   readonly targetIqn: string;
   readonly lun: number;
-  readonly file: string;
+  /** The backing file; absent for a memory LUN. */
+  readonly file?: string;
   readonly sizeBytes: number;
   readonly blockSize: number;
   /** NAA designator (VPD 0x83), 16 hex digits, unique per LUN; used as the StorageVolume DeviceID. */
   readonly naa: string;
   readonly serial: string;
-  readonly backstore: Backstore;
+  /** Wrapped for change capture (ObservedBackstore), whatever the plug-in underneath. */
+  readonly backstore: ObservableBackstore;
   /** Read-only to ordinary initiators (e.g. while a mirror target): writes get DATA PROTECT. */
   writeProtected: boolean;
 }

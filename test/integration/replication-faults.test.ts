@@ -63,7 +63,7 @@ async function rig(t: TapLike): Promise<Rig> {
     redis, client, files, source,
     get primary() { return state.primary; },
     get peer() { return state.peer; },
-    lunFile: (system) => system.summary.targets[0].luns[0].file,
+    lunFile: (system) => system.summary.targets[0].luns[0].file!,
     restart: async (which) => {
       const index = which === 'primary' ? 0 : 1;
       state[which] = await start(files[index]);

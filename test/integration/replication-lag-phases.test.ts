@@ -20,7 +20,7 @@ async function systemView(t: TapLike, dir: string, name: string, naa: string): P
   const backstore = await fileBackstore(t, dir, `${name}.img`, SIZE);
   const iqn = `iqn.2026-11.org.iscsi-sim:${name}`;
   const lun: LunView = {
-    targetIqn: iqn, lun: 0, file: backstore.path, sizeBytes: SIZE, blockSize: 512, naa, serial: naa, backstore, writeProtected: false,
+    targetIqn: iqn, lun: 0, file: backstore.inner.path, sizeBytes: SIZE, blockSize: 512, naa, serial: naa, backstore, writeProtected: false,
   };
   const view: SystemView = {
     name, stateDir: join(dir, name), portals: [], peers: [], cimUrl: undefined,

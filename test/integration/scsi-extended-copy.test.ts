@@ -69,7 +69,7 @@ t.test('qemu-img convert -C between two LUNs uses EXTENDED COPY and copies byte 
   const copyOut = join(system.dir, 'copy.raw');
   const read = await run('qemu-img', ['convert', '-f', 'raw', '-O', 'raw', lun1, copyOut], 300_000);
   t.equal(read.code, 0, 'LUN 1 read out', { stderr: read.stderr });
-  const [sourceHash, copyHash, fileHash] = await Promise.all([sha256(source), sha256(copyOut), sha256(system.summary.targets[0].luns[1].file)]);
+  const [sourceHash, copyHash, fileHash] = await Promise.all([sha256(source), sha256(copyOut), sha256(system.summary.targets[0].luns[1].file!)]);
   t.equal(copyHash, sourceHash, `sha256 through the initiator ${sourceHash.slice(0, 16)}… identical`);
   t.equal(fileHash, sourceHash, 'LUN 1\'s backing file is byte-identical too');
   t.ok(system.alive(), 'target still running');

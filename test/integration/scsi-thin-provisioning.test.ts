@@ -52,7 +52,7 @@ t.test('UNMAP punches holes: the backing file\'s allocated blocks shrink and the
   const system = await startSystem({ luns: ['64M'] });
   t.teardown(() => system.stop());
   const url = system.url();
-  const file = system.summary.targets[0].luns[0].file;
+  const file = system.summary.targets[0].luns[0].file!;
 
   const written = await qemuIo(url, 'write -P 0xab 0 16M');
   t.equal(written.code, 0, 'qemu-io wrote 16 MiB of 0xab', { output: written.output });
@@ -88,7 +88,7 @@ t.test('GET LBA STATUS matches the backing file\'s data and holes', { skip }, as
   const system = await startSystem({ luns: ['64M'] });
   t.teardown(() => system.stop());
   const url = system.url();
-  const file = system.summary.targets[0].luns[0].file;
+  const file = system.summary.targets[0].luns[0].file!;
   const written = await qemuIo(url, 'write -P 1 0 1M', 'write -P 2 3M 512K', 'write -P 3 10M 64K', 'write -P 4 40M 3M', 'write -P 5 63M 1M');
   t.equal(written.code, 0, 'qemu-io wrote five extents', { output: written.output });
 

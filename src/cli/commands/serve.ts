@@ -103,7 +103,7 @@ export function registerServe(program: Command): void {
     .description('run one simulated storage system (portals, targets, LUNs, CIM) until SIGINT/SIGTERM')
     .option('-c, --config <file>', 'system config, YAML or JSON (see README "Configuration")')
     .option('-l, --listen <host:port>', 'quick form: one portal, e.g. 127.0.0.1:3260 or [::1]:3260')
-    .option('--lun <file[:size]>', 'quick form: a LUN backed by FILE (created sparse, SIZE like 1G, 10T; default 1G); repeat for LUN 1, 2, ...', collect, [])
+    .option('--lun <file[:size]>', 'quick form: a LUN backed by FILE (created sparse, SIZE like 1G, 10T; default 1G), or memory:SIZE for a LUN in RAM; repeat for LUN 1, 2, ...', collect, [])
     .option('--iqn <iqn>', 'quick form: target name (default iqn.2026-11.org.iscsi-sim:<hostname>)')
     .option('--name <name>', 'quick form: system name (default: the host name)')
     .option('--state-dir <dir>', 'quick form: state folder (default ./state/<name>)')

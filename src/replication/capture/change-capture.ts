@@ -4,7 +4,7 @@
  * generation) and closed by time, size, FUA or SYNCHRONIZE CACHE. While not streaming (ahead,
  * fractured, suspended) only the dirty map is kept.
  */
-import type { Backstore, WriteOptions } from '../../storage/backstore.ts';
+import type { ObservableBackstore, WriteOptions } from '../../storage/backstore.ts';
 import type { ReplicationOptions } from '../options.ts';
 import { NEEDS_RESYNC, type DirtyMap } from './dirty-map.ts';
 import { extentLength, OpenEpoch, type SealedEpoch } from './open-epoch.ts';
@@ -33,7 +33,7 @@ export class ChangeCapture {
   syncMode = false;
 
   constructor(
-    private readonly backstore: Backstore,
+    private readonly backstore: ObservableBackstore,
     readonly dirty: DirtyMap,
     private readonly options: Pick<ReplicationOptions, 'epochMaxMs' | 'epochMaxBytes'>,
     private readonly hooks: CaptureHooks,
@@ -48,7 +48,6 @@ export class ChangeCapture {
 
   attach(): void {
     if (this.detachers.length > 0) return;
-    if (!this.backstore.addWriteIntentListener) throw new Error(`${this.backstore.path}: backstore has no write-intent hook, cannot capture changes crash-safely`);
     this.detachers.push(this.backstore.addWriteIntentListener((offset, length) => this.onIntent(offset, length)));
     this.detachers.push(this.backstore.addWriteListener((offset, chunks, options) => this.onWrite(offset, chunks, options)));
     this.detachers.push(this.backstore.addFlushListener(() => this.onFlush()));

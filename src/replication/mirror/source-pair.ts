@@ -4,7 +4,7 @@
  * never waits), incremental resync, fracture/suspend/resume, sync-mode waits.
  */
 import type { Redis } from 'ioredis';
-import type { Backstore } from '../../storage/backstore.ts';
+import type { ObservableBackstore } from '../../storage/backstore.ts';
 import { logger } from '../../util/log.ts';
 import type { AckMessage } from '../apply/epoch-applier.ts';
 import { ChangeCapture } from '../capture/change-capture.ts';
@@ -23,7 +23,7 @@ import { ThroughputMeter } from './throughput-meter.ts';
 
 export interface SourcePairSettings {
   readonly record: PairRecord;
-  readonly backstore: Backstore;
+  readonly backstore: ObservableBackstore;
   /** Path of the persisted dirty map. */
   readonly dirtyMapPath: string;
   readonly redis: Redis;

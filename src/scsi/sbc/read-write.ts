@@ -3,7 +3,6 @@
  * Parsing decodes LBA, length and flags; the target's shared check has already refused ranges
  * beyond the capacity and write-protected units before `run`.
  */
-import { readBufferPool } from '../../storage/buffer-pool.ts';
 import { lba21, u16, u32, u64 } from '../cdb.ts';
 import { dataOutBuffer, dataOutChunks } from '../data-out.ts';
 import type { LogicalUnit } from '../logical-unit.ts';
@@ -41,7 +40,7 @@ const LENGTH_BYTE: Record<Size, number> = { 6: 4, 10: 7, 12: 6, 16: 10 };
 async function readBlocks({ unit }: ExecutionContext, lba: number, blocks: number) {
   if (blocks === 0) return good();
   const bytes = blocks * unit.blockSize;
-  const pooled = readBufferPool.acquire(bytes);
+  const pooled = unit.readBuffers.acquire(bytes);
   try {
     const data = await unit.backstore.read(lba * unit.blockSize, bytes, pooled.buffer);
     return good([data], pooled.release);

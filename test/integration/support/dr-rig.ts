@@ -78,7 +78,7 @@ export async function drRig(t: TapLike, options: { lunBytes?: number; redisUrlFo
     dir, redis, client, files, cim, service,
     get primary() { return state.primary; },
     get peer() { return state.peer; },
-    lunFile: (system) => system.summary.targets[0].luns[0].file,
+    lunFile: (system) => system.summary.targets[0].luns[0].file!,
     url: (system) => urlOf(system.summary),
     restart: async (which) => {
       state[which] = await start(files[which === 'primary' ? 0 : 1]);

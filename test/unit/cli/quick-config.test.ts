@@ -42,3 +42,14 @@ t.test('errors name the flag', async (t) => {
   t.throws(() => quickConfig({ listen: '127.0.0.1:1', luns: ['a:1M'], iqn: 'bad' }, '/w', probe), /^--iqn: "bad" is not an iSCSI name/);
   t.throws(() => quickConfig({ listen: '127.0.0.1:1', luns: ['a:1M'], name: 'bad name' }, '/w', probe), /^--name: /);
 });
+
+t.test('--lun memory:SIZE is a memory LUN; ./memory is a file', async (t) => {
+  const config = quickConfig({ listen: '127.0.0.1:0', luns: ['memory:256M', 'memory', './memory:1M', 'f.img:1M'], createParents: true }, '/w', probe);
+  t.same(config.targets[0].luns.map((l) => [l.backstore, l.file, l.sizeBytes, l.createParents]), [
+    ['memory', undefined, 256 * 1024 * 1024, undefined],
+    ['memory', undefined, 1024 ** 3, undefined],
+    ['file', '/w/memory', 1024 * 1024, true],
+    ['file', '/w/f.img', 1024 * 1024, true],
+  ]);
+  t.throws(() => quickConfig({ listen: '127.0.0.1:1', luns: ['memory:12Q'] }, '/w', probe), /^--lun #1: "12Q" is not a size/);
+});

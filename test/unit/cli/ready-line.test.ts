@@ -6,7 +6,7 @@ const summary: SystemSummary = {
   name: 'sim',
   stateDir: '/s',
   portals: [{ address: '127.0.0.1', port: 3260, portalGroupTag: 1 }, { address: '::1', port: 3260, portalGroupTag: 2 }],
-  targets: [{ iqn: 'iqn.2026-11.org.example:a', portalGroupTags: [1, 2], luns: [{ lun: 0, file: '/s/a.img', sizeBytes: 1024 ** 3, blockSize: 512, naa: '3000000000000001', serial: 'S' }] }],
+  targets: [{ iqn: 'iqn.2026-11.org.example:a', portalGroupTags: [1, 2], luns: [{ lun: 0, backstore: 'file', file: '/s/a.img', sizeBytes: 1024 ** 3, blockSize: 512, naa: '3000000000000001', serial: 'S' }] }],
   cimUrl: 'http://127.0.0.1:5988',
 };
 

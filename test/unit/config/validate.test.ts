@@ -23,7 +23,7 @@ t.test('fills defaults', async (t) => {
   const target = config.targets[0];
   t.same(target.portalGroupTags, [1]);
   t.same(target.allowedInitiators, []);
-  t.same(target.luns[0], { lun: 0, file: '/work/state/sim1/iqn.2026-11.org.iscsi-sim_sim1.t0.lun0.img', sizeBytes: 1073741824, blockSize: 512, readOnly: false });
+  t.same(target.luns[0], { lun: 0, backstore: 'file', file: '/work/state/sim1/iqn.2026-11.org.iscsi-sim_sim1.t0.lun0.img', sizeBytes: 1073741824, blockSize: 512, readOnly: false });
   t.same(config.cim, { enabled: false, address: '127.0.0.1', port: 5988 });
   t.same(config.peers, []);
 });
@@ -150,4 +150,21 @@ t.test('cim over HTTPS: port 5989 by default, a self-signed or configured certif
   t.same(withCim({}, [{ name: 'p', cimUrl: 'https://127.0.0.1:5989', insecure: true }]).peers[0], { name: 'p', cimUrl: 'https://127.0.0.1:5989', insecure: true });
   fails(t, { ...minimal(), peers: [{ name: 'p', cimUrl: 'http://127.0.0.1:5988', ca: 'peer.pem' }] }, /^peers\[0\]\.ca: applies to an https cimUrl only/);
   fails(t, { ...minimal(), peers: [{ name: 'p', cimUrl: 'https://127.0.0.1:5989', ca: 'peer.pem', insecure: true }] }, /^peers\[0\]\.insecure: give ca .* or insecure/);
+});
+
+t.test('backstore: memory LUNs have no file and need a size; memoryLimit is a size', async (t) => {
+  const doc = minimal();
+  doc.targets = [{ iqn: 'iqn.2026-11.org.iscsi-sim:sim1.t0', luns: [{ backstore: 'memory', size: '256M' }, { size: '1M' }] }];
+  doc.memoryLimit = '2G';
+  const config = validateConfig(doc, context);
+  t.same(config.targets[0].luns[0], { lun: 0, backstore: 'memory', sizeBytes: 256 * 1024 * 1024, blockSize: 512, readOnly: false });
+  t.equal(config.targets[0].luns[1].backstore, 'file', 'file is the default');
+  t.equal(config.memoryLimit, 2 * 1024 ** 3);
+  t.equal(validateConfig(minimal(), context).memoryLimit, undefined, 'absent: the system applies DEFAULTS.memoryLimit');
+  const lunDoc = (lun: Record<string, unknown>) => ({ ...minimal(), targets: [{ iqn: 'iqn.2026-11.org.iscsi-sim:sim1.t0', luns: [lun] }] });
+  fails(t, lunDoc({ backstore: 'memory' }), /^targets\[0\]\.luns\[0\]\.size: is required for a memory LUN$/);
+  fails(t, lunDoc({ backstore: 'memory', size: '1M', file: 'x.img' }), /^targets\[0\]\.luns\[0\]\.file: a memory LUN has no backing file/);
+  fails(t, lunDoc({ backstore: 'memory', size: '1M', createParents: true }), /^targets\[0\]\.luns\[0\]\.createParents: a memory LUN has no backing file/);
+  fails(t, lunDoc({ backstore: 'ram', size: '1M' }), /^targets\[0\]\.luns\[0\]\.backstore: "ram" is not a backstore \(known: file, memory\)$/);
+  fails(t, { ...minimal(), memoryLimit: 'lots' }, /^memoryLimit: "lots" is not a size/);
 });

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
+import { ObservedBackstore } from '../../../src/storage/observed-backstore.ts';
 import { SparseFileBackstore } from '../../../src/storage/sparse-file-backstore.ts';
 import type { Backstore } from '../../../src/storage/backstore.ts';
 import { freeLoopbackPortRange } from '../../../src/lab/embedded-redis.ts';
@@ -15,8 +16,9 @@ export async function tempDir(t: TapLike, prefix = 'iscsi-sim-repl-'): Promise<s
   return dir;
 }
 
-export async function fileBackstore(t: TapLike, dir: string, name: string, sizeBytes: number): Promise<SparseFileBackstore> {
-  const backstore = await SparseFileBackstore.open({ path: join(dir, name), sizeBytes, blockSize: 512 });
+/** A sparse file wrapped for change capture, as the system opens a file LUN. */
+export async function fileBackstore(t: TapLike, dir: string, name: string, sizeBytes: number): Promise<ObservedBackstore<SparseFileBackstore>> {
+  const backstore = new ObservedBackstore(await SparseFileBackstore.open({ path: join(dir, name), sizeBytes, blockSize: 512 }));
   t.teardown(() => backstore.close().catch(() => undefined));
   return backstore;
 }

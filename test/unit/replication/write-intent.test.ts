@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ChangeCapture } from '../../../src/replication/capture/change-capture.ts';
 import { DirtyMap, NEEDS_RESYNC } from '../../../src/replication/capture/dirty-map.ts';
 import type { SealedEpoch } from '../../../src/replication/capture/open-epoch.ts';
-import type { Backstore, FlushListener, WriteIntentListener, WriteListener } from '../../../src/storage/backstore.ts';
+import type { FlushListener, ObservableBackstore, WriteIntentListener, WriteListener } from '../../../src/storage/backstore.ts';
 import { fileBackstore, tempDir } from './helpers.ts';
 
 const GRAIN = 4096;
@@ -15,13 +15,15 @@ function hookBackstore() {
   const intents = new Set<WriteIntentListener>();
   const writes = new Set<WriteListener>();
   const flushes = new Set<FlushListener>();
-  const backstore: Backstore = {
-    path: 'fake', sizeBytes: SIZE, blockSize: 512,
+  const backstore: ObservableBackstore = {
+    label: 'fake', sizeBytes: SIZE, blockSize: 512,
+    capabilities: { deallocate: false, allocationMap: false, resize: false, persistent: true },
     read: async (_offset, length) => Buffer.alloc(length),
     write: async () => undefined,
     flush: async () => undefined,
     unmap: async () => undefined,
     allocation: async (offset, length) => [{ offset, length, mapped: true }],
+    resize: async () => { throw new Error('fixed size'); },
     addWriteListener: (listener) => { writes.add(listener); return () => writes.delete(listener); },
     addWriteIntentListener: (listener) => { intents.add(listener); return () => intents.delete(listener); },
     addFlushListener: (listener) => { flushes.add(listener); return () => flushes.delete(listener); },

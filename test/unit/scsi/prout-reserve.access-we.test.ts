@@ -28,7 +28,7 @@ t.test('APTPL registrations survive a restart (state file next to the LUN)', asy
   expectGood(t, await h.run(cdbPrOut({ serviceAction: 6 }), { dataOut: [prOutParameters({ serviceActionKey: 77n, aptpl: true })] }));
   expectGood(t, await h.run(cdbPrOut({ serviceAction: 1, type: 3 }), { dataOut: [prOutParameters({ key: 77n })] }));
   const { LogicalUnit } = await import('../../../src/scsi/logical-unit.ts');
-  const reborn = new LogicalUnit({ lun: 0, backstore: h.backstore });
+  const reborn = new LogicalUnit({ lun: 0, backstore: h.backstore, persistentReservationFile: h.persistentReservationFile });
   t.equal(reborn.persistentReservations.registrations.get(nexus().id)?.key, 77n);
   t.equal(reborn.persistentReservations.reservation?.type, 3);
   t.equal(reborn.persistentReservations.aptpl, true);

@@ -8,10 +8,10 @@ t.test('UNMAP punches holes; GET LBA STATUS reports mapped and deallocated exten
   t.equal(h.unit.thinProvisioning, true, 'thin provisioning is on for a hole-punching backstore');
   await h.run(cdbWrite10({ lba: 0, blocks: 2048 }), { dataOut: [Buffer.alloc(2048 * 512, 0x11)] });
   await h.backstore.flush();
-  const before = await h.backstore.allocatedBytes();
+  const before = await h.backstore.inner.allocatedBytes();
   const list = unmapParameters([{ lba: 1024, blocks: 1024 }]);
   expectGood(t, await h.run(cdbUnmap(list.length), { dataOut: [list] }));
-  t.ok((await h.backstore.allocatedBytes()) < before, 'the file shrank on disk');
+  t.ok((await h.backstore.inner.allocatedBytes()) < before, 'the file shrank on disk');
   t.same(h.data(await h.run(cdbRead10({ lba: 1024, blocks: 1 }))), Buffer.alloc(512), 'LBPRZ: reads zeros');
   const status = h.data(await h.run(cdbGetLbaStatus(0)));
   const descriptors = (status.readUInt32BE(0) - 4) / 16;

@@ -16,16 +16,16 @@ export interface FakeWorld {
 
 function fakeBackstore(config: LunConfig, events: string[]): Backstore {
   return {
-    path: config.file,
+    label: config.file ?? 'memory',
     sizeBytes: config.sizeBytes,
+    capabilities: { deallocate: false, allocationMap: false, resize: false, persistent: true },
     blockSize: config.blockSize,
     read: async (_offset, length) => Buffer.alloc(length),
     write: async () => undefined,
     flush: async () => void events.push(`flush ${config.file}`),
     unmap: async () => undefined,
     allocation: async (offset, length) => [{ offset, length, mapped: false }],
-    addWriteListener: () => () => undefined,
-    addFlushListener: () => () => undefined,
+    resize: async () => undefined,
     close: async () => void events.push(`close ${config.file}`),
   };
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { LunConfig } from '../../../src/config/types.ts';
 import { validateConfig } from '../../../src/config/validate.ts';
 import { System } from '../../../src/system/system.ts';
+import type { BackstoreOpenContext } from '../../../src/system/backstore-registry.ts';
 import { fakeWorld } from './fakes.ts';
 
 function config(dir: string, extra: Record<string, unknown> = {}) {
@@ -122,9 +123,9 @@ t.test('an open error (EACCES) names the LUN', async (t) => {
   const world = fakeWorld();
   const components = {
     ...world.components,
-    openBackstore: async (lun: LunConfig) => {
+    openBackstore: async (lun: LunConfig, context: BackstoreOpenContext) => {
       if (lun.lun === 5) throw Object.assign(new Error(`EACCES: permission denied, open '${lun.file}'`), { code: 'EACCES' });
-      return world.components.openBackstore(lun);
+      return world.components.openBackstore(lun, context);
     },
   };
   const system = new System(config(dir), components);

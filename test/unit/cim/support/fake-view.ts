@@ -1,5 +1,5 @@
 /** A SystemView over plain data, for CIM unit tests (no fabric, no disks). */
-import type { Backstore } from '../../../../src/storage/backstore.ts';
+import type { ObservableBackstore } from '../../../../src/storage/backstore.ts';
 import type { LunView, PeerView, PortalView, SystemView, TargetView } from '../../../../src/system/view.ts';
 
 export interface FakeSystemOptions {
@@ -16,7 +16,7 @@ export function fakeView(opts: FakeSystemOptions): SystemView {
   const lun: LunView = {
     targetIqn: iqn, lun: 0, file: '/dev/null', sizeBytes: 64 * 1024 * 1024, blockSize: 512,
     naa: `6001405${Buffer.from(opts.name).toString('hex').padEnd(9, '0').slice(0, 9)}`, serial: `${opts.name}-0`,
-    backstore: {} as Backstore, writeProtected: false,
+    backstore: {} as ObservableBackstore, writeProtected: false,
   };
   const target: TargetView = { iqn, portalGroupTags: [...new Set(portals.map((p) => p.portalGroupTag))], luns: [lun] };
   return {

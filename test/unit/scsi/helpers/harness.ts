@@ -1,10 +1,11 @@
-/** A real ScsiTarget over a temp sparse file, with one or more nexuses, for unit tests. */
+/** A real ScsiTarget over a temp sparse file (wrapped for change capture, as the system does), with one or more nexuses, for unit tests. */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ItNexus, ScsiResponse } from '../../../../src/scsi/command.ts';
 import { LogicalUnit, type LogicalUnitOptions } from '../../../../src/scsi/logical-unit.ts';
 import { createScsiTarget, type ScsiTarget, type ScsiTargetOptions } from '../../../../src/scsi/scsi-target.ts';
+import { ObservedBackstore } from '../../../../src/storage/observed-backstore.ts';
 import { SparseFileBackstore } from '../../../../src/storage/sparse-file-backstore.ts';
 
 export const TARGET_IQN = 'iqn.2026-11.org.iscsi-sim:unit-test';
@@ -16,8 +17,10 @@ export function nexus(name = 'iqn.2026-11.org.test:init1', isid = '400001370000'
 export interface Harness {
   readonly target: ScsiTarget;
   readonly unit: LogicalUnit;
-  readonly backstore: SparseFileBackstore;
+  readonly backstore: ObservedBackstore<SparseFileBackstore>;
   readonly dir: string;
+  /** Where the unit keeps its APTPL state (next to the LUN file, as the system does for file LUNs). */
+  readonly persistentReservationFile: string;
   run(cdb: Buffer, options?: { dataOut?: Buffer[]; lun?: number; from?: ItNexus; expectedLength?: number }): Promise<ScsiResponse>;
   /** Data-In as one buffer (releases pooled buffers). */
   data(response: ScsiResponse): Buffer;
@@ -30,8 +33,10 @@ interface TapLike {
 export async function harness(t: TapLike, options: { blocks?: number; blockSize?: number; unit?: Partial<LogicalUnitOptions>; clearAttentions?: boolean; opcodes?: ScsiTargetOptions['opcodes'] } = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'scsi-test-'));
   const blockSize = options.blockSize ?? 512;
-  const backstore = await SparseFileBackstore.open({ path: join(dir, 'lun0.img'), sizeBytes: (options.blocks ?? 2048) * blockSize, blockSize });
-  const unit = new LogicalUnit({ lun: 0, backstore, serial: 'TESTSERIAL0001', ...options.unit });
+  const file = await SparseFileBackstore.open({ path: join(dir, 'lun0.img'), sizeBytes: (options.blocks ?? 2048) * blockSize, blockSize });
+  const backstore = new ObservedBackstore(file);
+  const persistentReservationFile = `${file.path}.pr.json`;
+  const unit = new LogicalUnit({ lun: 0, backstore, serial: 'TESTSERIAL0001', persistentReservationFile, ...options.unit });
   const target = createScsiTarget({ targetIqn: TARGET_IQN, units: [unit], opcodes: options.opcodes });
   const main = nexus();
   target.nexusAdded(main);
@@ -41,7 +46,7 @@ export async function harness(t: TapLike, options: { blocks?: number; blockSize?
     await rm(dir, { recursive: true, force: true });
   });
   return {
-    target, unit, backstore, dir,
+    target, unit, backstore, dir, persistentReservationFile,
     run(cdb, o = {}) {
       const dataOut = o.dataOut ?? [];
       const expectedLength = o.expectedLength ?? dataOut.reduce((n, b) => n + b.length, 0);

@@ -1,0 +1,112 @@
+/**
+ * Change capture as a decorator: wraps any backstore and runs the replication hooks around its I/O.
+ * The contract (backstore.ts): write-intent listeners run and settle BEFORE the data reaches the
+ * inner backstore (a rejected intent fails the write with nothing written), write listeners run after
+ * it and may delay the status, flush listeners run after a successful flush. UNMAP is reported to
+ * write listeners as zeros with `deallocate: true`.
+ */
+import type {
+  AllocationExtent, Backstore, BackstoreCapabilities, FlushListener, ObservableBackstore, WriteIntentListener,
+  WriteListener, WriteOptions,
+} from './backstore.ts';
+
+const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
+
+export class ObservedBackstore<Inner extends Backstore = Backstore> implements ObservableBackstore {
+  private readonly writeListeners = new Set<WriteListener>();
+  private readonly flushListeners = new Set<FlushListener>();
+  private readonly intentListeners = new Set<WriteIntentListener>();
+
+  constructor(readonly inner: Inner) {}
+
+  get label(): string { return this.inner.label; }
+  get sizeBytes(): number { return this.inner.sizeBytes; }
+  get blockSize(): number { return this.inner.blockSize; }
+  get capabilities(): BackstoreCapabilities { return this.inner.capabilities; }
+
+  read(offset: number, length: number, target?: Buffer): Promise<Buffer> {
+    return this.inner.read(offset, length, target);
+  }
+
+  async write(offset: number, chunks: readonly Buffer[], options: WriteOptions): Promise<void> {
+    if (this.intentListeners.size > 0) await this.notifyIntent(offset, chunks);
+    await this.inner.write(offset, chunks, options);
+    if (this.writeListeners.size > 0) await this.notifyWrite(offset, chunks, options);
+  }
+
+  async unmap(offset: number, length: number): Promise<void> {
+    if (length === 0) return this.inner.unmap(offset, length);
+    if (this.intentListeners.size > 0) await this.notifyIntentRange(offset, length);
+    await this.inner.unmap(offset, length);
+    // Only build the zero views (one per MiB of the range) when someone listens.
+    if (this.writeListeners.size > 0) await this.notifyWrite(offset, zeroChunks(length), { fua: false, deallocate: true });
+  }
+
+  async flush(): Promise<void> {
+    await this.inner.flush();
+    const pending: Promise<void>[] = [];
+    for (const listener of this.flushListeners) {
+      const result = listener();
+      if (result) pending.push(result);
+    }
+    await Promise.all(pending);
+  }
+
+  allocation(offset: number, length: number): Promise<AllocationExtent[]> {
+    return this.inner.allocation(offset, length);
+  }
+
+  resize(sizeBytes: number): Promise<void> {
+    return this.inner.resize(sizeBytes);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  addWriteListener(listener: WriteListener): () => void {
+    this.writeListeners.add(listener);
+    return () => this.writeListeners.delete(listener);
+  }
+
+  addWriteIntentListener(listener: WriteIntentListener): () => void {
+    this.intentListeners.add(listener);
+    return () => this.intentListeners.delete(listener);
+  }
+
+  addFlushListener(listener: FlushListener): () => void {
+    this.flushListeners.add(listener);
+    return () => this.flushListeners.delete(listener);
+  }
+
+  private notifyIntent(offset: number, chunks: readonly Buffer[]): Promise<void> {
+    let length = 0;
+    for (const chunk of chunks) length += chunk.length;
+    return this.notifyIntentRange(offset, length);
+  }
+
+  private async notifyIntentRange(offset: number, length: number): Promise<void> {
+    // The inner backstore would refuse an out-of-range write anyway; refusing it here keeps a bad range
+    // out of the listeners' records (the dirty map) too.
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.sizeBytes) {
+      throw new RangeError(`range ${offset}+${length} outside ${this.label} (${this.sizeBytes} bytes)`);
+    }
+    for (const listener of this.intentListeners) await listener(offset, length);
+  }
+
+  private async notifyWrite(offset: number, chunks: readonly Buffer[], options: WriteOptions): Promise<void> {
+    const pending: Promise<void>[] = [];
+    for (const listener of this.writeListeners) {
+      const result = listener(offset, chunks, options);
+      if (result) pending.push(result);
+    }
+    if (pending.length > 0) await Promise.all(pending);
+  }
+}
+
+/** Views of one shared zero buffer covering `length` bytes (never written to). */
+function zeroChunks(length: number): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (let left = length; left > 0; left -= ZERO_CHUNK.length) chunks.push(ZERO_CHUNK.subarray(0, Math.min(left, ZERO_CHUNK.length)));
+  return chunks;
+}
