@@ -26,9 +26,12 @@ function report(t: Test, run: GuestRunResult): void {
   if (run.failed.size > 0 || run.timedOut) t.comment(run.console.slice(-6000));
 }
 
-t.test('Linux kernel initiator: discovery, login, raw I/O, ext4, fsck, logout', { skip }, async (t) => {
+/** The LUN the main run uses: memory (issue 9: the memory backstore passes the kernel initiator); the digest and CHAP runs keep file LUNs. */
+const MAIN_BACKSTORE: 'file' | 'memory' = 'memory';
+
+t.test(`Linux kernel initiator: discovery, login, raw I/O, ext4, fsck, logout (${MAIN_BACKSTORE} LUN)`, { skip }, async (t) => {
   if (!build?.ok) return;
-  const target = await startTarget({ luns: ['256M'] });
+  const target = await startTarget({ luns: ['256M'], backstore: MAIN_BACKSTORE });
   t.teardown(() => target.stop());
   const run = await runGuest({ dir: build.dir, port: target.port, iqn: target.iqn, timeoutMs: GUEST_TIMEOUT_MS });
   report(t, run);

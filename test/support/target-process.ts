@@ -23,6 +23,8 @@ export interface TargetProcess {
 export interface StartOptions {
   /** Quick form: LUN sizes like '256M', one sparse file each in a fresh temp dir. */
   luns?: string[];
+  /** Quick form: file (default) or memory LUNs. */
+  backstore?: 'file' | 'memory';
   iqn?: string;
   /** Config-file form instead (portals may use port 0); the target named `iqn` should be in it. */
   config?: Record<string, unknown>;
@@ -38,7 +40,7 @@ function externalTarget(spec: string): TargetProcess {
 export async function startTarget(options: StartOptions = {}): Promise<TargetProcess> {
   if (process.env.ISCSI_SIM_TEST_TARGET) return externalTarget(process.env.ISCSI_SIM_TEST_TARGET);
   const iqn = options.iqn ?? 'iqn.2026-11.org.iscsi-sim:test';
-  const system = await startSystem(options.config ? { config: options.config } : { luns: options.luns ?? ['256M'], iqn });
+  const system = await startSystem(options.config ? { config: options.config } : { luns: options.luns ?? ['256M'], iqn, ...(options.backstore === undefined ? {} : { backstore: options.backstore }) });
   const portal = system.summary.portals[0];
   return {
     host: portal.address, port: portal.port, iqn, external: false,

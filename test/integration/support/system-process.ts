@@ -33,6 +33,8 @@ export interface RunningSystem {
 export interface StartSystemOptions {
   /** Quick form: LUN sizes ('64M'), one sparse file each in the temp dir. Ignored with `config`. */
   readonly luns?: readonly string[];
+  /** Quick form: where the `luns` live (default file; memory is `--lun memory:SIZE`). */
+  readonly backstore?: 'file' | 'memory';
   readonly iqn?: string;
   /** A config document (written to the temp dir as JSON; relative paths resolve there). */
   readonly config?: Record<string, unknown>;
@@ -60,7 +62,7 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     const luns = options.luns ?? ['64M'];
     args = ['serve', '--listen', '127.0.0.1:0', '--state-dir', join(dir, 'state'), '--name', 'it',
       '--iqn', options.iqn ?? 'iqn.2026-11.org.iscsi-sim:it',
-      ...luns.flatMap((size, index) => ['--lun', `${join(dir, `lun${index}.img`)}:${size}`])];
+      ...luns.flatMap((size, index) => ['--lun', options.backstore === 'memory' ? `memory:${size}` : `${join(dir, `lun${index}.img`)}:${size}`])];
   }
   args.push(...(options.extraArgs ?? []));
 
