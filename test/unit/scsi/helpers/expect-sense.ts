@@ -29,6 +29,7 @@ export const expectSenseOf = {
   miscompare: expectSense(0xe, 0x1d, 0x00, 'MISCOMPARE / MISCOMPARE DURING VERIFY'),
   invalidFieldInInformationUnit: expectSense(0x5, 0x0e, 0x03, 'ILLEGAL REQUEST / INVALID FIELD IN INFORMATION UNIT'),
   hardwareWriteError: expectSense(0x4, 0x0c, 0x00, 'HARDWARE ERROR / WRITE ERROR'),
+  spaceAllocationFailed: expectSense(0x7, 0x27, 0x07, 'DATA PROTECT / SPACE ALLOCATION FAILED WRITE PROTECT'),
 };
 
 export function expectGood(t: Asserter, response: ScsiResponse, message = 'GOOD'): void {
