@@ -18,7 +18,7 @@ function memoryTarget(limitBytes: number) {
   unit.unitAttentions.clear(main.id);
   const run = (cdb: Buffer, dataOut: Buffer[] = []) => target.execute({
     cdb, lun: 0, nexus: main, taskAttribute: 1, expectedLength: dataOut.reduce((n, b) => n + b.length, 0) || 64 * 1024,
-    readFlag: dataOut.length === 0, writeFlag: dataOut.length > 0, dataOut, signal: new AbortController().signal,
+    readFlag: dataOut.length === 0, writeFlag: dataOut.length > 0, dataOut, dataOutLength: dataOut.reduce((n, b) => n + b.length, 0), signal: new AbortController().signal,
   });
   return { memory, unit, run };
 }
