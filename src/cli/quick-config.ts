@@ -20,6 +20,8 @@ export interface QuickOptions {
   readonly stateDir?: string;
   /** HOST:PORT for the CIM server; off when absent. */
   readonly cim?: string;
+  /** `--cim-https`: CIM-XML over HTTPS (self-signed certificate in the state dir; port 5989 by default); implies CIM on. */
+  readonly cimHttps?: boolean;
   /** `--mkdir`: create missing folders of the LUN files. */
   readonly createParents?: boolean;
 }
@@ -76,7 +78,7 @@ export function quickConfig(options: QuickOptions, cwd: string, fileSize: (path:
     ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
     portals: [formatHostPort(listen.address, listen.port)],
     targets: [{ iqn: options.iqn ?? defaultIqn(), luns }],
-    ...(options.cim === undefined ? {} : { cim: options.cim === '' ? {} : parseCim(options.cim) }),
+    ...(options.cim === undefined && options.cimHttps !== true ? {} : { cim: cimSection(options.cim ?? '', options.cimHttps === true) }),
   };
   try {
     return validateConfig(document, { baseDir: cwd, cwd, fileSize });
@@ -85,9 +87,10 @@ export function quickConfig(options: QuickOptions, cwd: string, fileSize: (path:
   }
 }
 
-function parseCim(text: string): { address: string; port: number } {
+function cimSection(text: string, https: boolean): { address?: string; port?: number; https?: true } {
+  if (text === '') return https ? { https: true } : {};
   try {
-    return parseHostPort(text, DEFAULTS.cimPort);
+    return { ...parseHostPort(text, https ? DEFAULTS.cimHttpsPort : DEFAULTS.cimPort), ...(https ? { https: true as const } : {}) };
   } catch (error) {
     throw new ConfigError('--cim', (error as Error).message);
   }

@@ -106,3 +106,12 @@ t.test('basic auth over plain HTTP: refused at start unless allowBasicAuthOverHt
   t.equal(r.code, 0, 'wbemcli over plain HTTP when allowed explicitly', { stderr: r.stderr });
   t.match(r.stdout, /Name="tls1"/);
 });
+
+t.test('serve quick form: --cim-https', { skip: missingTools({ wbemcli: 'sblim-wbemcli', openssl: 'openssl' }) }, async (t) => {
+  const system = await startSystem({ luns: ['16M'], extraArgs: ['--cim', '127.0.0.1:0', '--cim-https'] });
+  t.teardown(() => system.stop());
+  t.match(system.summary.cimUrl, /^https:\/\/127\.0\.0\.1:\d+$/);
+  const r = await run('wbemcli', ['-noverify', 'ein', `${system.summary.cimUrl}/${NS}:CIM_ComputerSystem`]);
+  t.equal(r.code, 0, 'wbemcli -noverify ein', { stderr: r.stderr });
+  t.match(r.stdout, /Name="it"/);
+});

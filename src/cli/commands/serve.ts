@@ -23,6 +23,7 @@ interface ServeOptions {
   name?: string;
   stateDir?: string;
   cim?: string | boolean;
+  cimHttps?: boolean;
   mkdir?: boolean;
 }
 
@@ -45,6 +46,7 @@ async function configFrom(options: ServeOptions): Promise<SystemConfig> {
     ...(options.name === undefined ? {} : { name: options.name }),
     ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
     ...(options.cim === undefined ? {} : { cim: options.cim === true ? '' : String(options.cim) }),
+    ...(options.cimHttps === true ? { cimHttps: true } : {}),
     ...(options.mkdir === true ? { createParents: true } : {}),
   }, process.cwd());
 }
@@ -107,7 +109,8 @@ export function registerServe(program: Command): void {
     .option('--iqn <iqn>', 'quick form: target name (default iqn.2026-11.org.iscsi-sim:<hostname>)')
     .option('--name <name>', 'quick form: system name (default: the host name)')
     .option('--state-dir <dir>', 'quick form: state folder (default ./state/<name>)')
-    .option('--cim [host:port]', 'quick form: also serve CIM-XML (default 127.0.0.1:5988)')
+    .option('--cim [host:port]', 'quick form: also serve CIM-XML (default 127.0.0.1:5988, or 5989 with --cim-https)')
+    .option('--cim-https', 'quick form: serve CIM-XML over HTTPS (self-signed certificate made in the state dir); implies --cim')
     .option('--mkdir', 'quick form: create missing folders of the --lun files')
     .action((options: ServeOptions) => serve(options));
 }

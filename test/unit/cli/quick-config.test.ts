@@ -31,6 +31,8 @@ t.test('IPv6 listen and CIM', async (t) => {
   t.same(config.cim, { enabled: true, address: '127.0.0.1', port: 0 });
   t.match(config.targets[0].iqn, /^iqn\.2026-11\.org\.iscsi-sim:/);
   t.same(quickConfig({ listen: '127.0.0.1:0', luns: ['x.img:1M'], cim: '' }, '/w', probe).cim, { enabled: true, address: '127.0.0.1', port: 5988 });
+  t.same(quickConfig({ listen: '127.0.0.1:0', luns: ['x.img:1M'], cimHttps: true }, '/w', probe).cim, { enabled: true, address: '127.0.0.1', port: 5989, https: {} }, '--cim-https: HTTPS on 5989');
+  t.same(quickConfig({ listen: '127.0.0.1:0', luns: ['x.img:1M'], cim: '127.0.0.1:0', cimHttps: true }, '/w', probe).cim, { enabled: true, address: '127.0.0.1', port: 0, https: {} });
 });
 
 t.test('errors name the flag', async (t) => {
