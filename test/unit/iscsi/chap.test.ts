@@ -3,7 +3,7 @@
 import t, { type Test } from 'tap';
 import { chapResponse, decodeBinary, pickAlgorithm } from '../../../src/iscsi/chap.ts';
 import { iqnOf } from './helpers/fake-device.ts';
-import { keysOf, startFabric, TestInitiator } from './helpers/initiator.ts';
+import { keysOf, startDuplexFabric, type DuplexHarness } from './helpers/initiator.ts';
 
 const INITIATOR = 'iqn.2026-11.test:init';
 const SECRET = 'chap-secret-12';
@@ -35,8 +35,8 @@ interface ChapAttempt {
 }
 
 /** Security stage with CHAP; the status of the login response that ends it. */
-async function chapLogin(t: Test, port: number, attempt: ChapAttempt): Promise<number> {
-  const i = await TestInitiator.connect(t, port);
+async function chapLogin(t: Test, h: DuplexHarness, attempt: ChapAttempt): Promise<number> {
+  const i = h.connect();
   i.loginPdu([['InitiatorName', INITIATOR], ['TargetName', iqnOf(0)], ['AuthMethod', 'CHAP']], { csg: 0, nsg: 1 });
   const first = (await i.next())!;
   t.equal(keysOf(first).get('AuthMethod'), 'CHAP');
@@ -57,22 +57,22 @@ const INITIATOR_ERROR = 0x0200;
 
 for (const user of ['0x6368617075736572', '0bY2hhcHVzZXI=']) {
   t.test(`CHAP user name ${user} is a plain string, compared as such`, async (t) => {
-    const h = await startFabric(t, { chap: { user, secret: SECRET } });
-    t.equal(await chapLogin(t, h.port, { user }), 0, 'logs in');
-    t.equal(await chapLogin(t, h.port, { user: user.toUpperCase() }), AUTH_FAILED, 'another spelling is another user');
+    const h = startDuplexFabric(t, { chap: { user, secret: SECRET } });
+    t.equal(await chapLogin(t, h, { user }), 0, 'logs in');
+    t.equal(await chapLogin(t, h, { user: user.toUpperCase() }), AUTH_FAILED, 'another spelling is another user');
   });
 }
 
 t.test('CHAP_A lists: 5,6,7,8 picks MD5; 56 and an empty list fail the login', async (t) => {
-  const h = await startFabric(t, { chap: { user: 'alice', secret: SECRET } });
-  t.equal(await chapLogin(t, h.port, { user: 'alice', chapA: '5,6,7,8' }), 0);
-  t.equal(await chapLogin(t, h.port, { user: 'alice', chapA: '56' }) & 0xff00, INITIATOR_ERROR, 'CHAP_A=56 refused');
-  t.equal(await chapLogin(t, h.port, { user: 'alice', chapA: '' }) & 0xff00, INITIATOR_ERROR, 'CHAP_A= refused');
+  const h = startDuplexFabric(t, { chap: { user: 'alice', secret: SECRET } });
+  t.equal(await chapLogin(t, h, { user: 'alice', chapA: '5,6,7,8' }), 0);
+  t.equal(await chapLogin(t, h, { user: 'alice', chapA: '56' }) & 0xff00, INITIATOR_ERROR, 'CHAP_A=56 refused');
+  t.equal(await chapLogin(t, h, { user: 'alice', chapA: '' }) & 0xff00, INITIATOR_ERROR, 'CHAP_A= refused');
 });
 
 t.test('CHAP_R in Base64 is accepted; with extra Base64 bytes in front it is refused', async (t) => {
-  const h = await startFabric(t, { chap: { user: 'alice', secret: SECRET } });
-  t.equal(await chapLogin(t, h.port, { user: 'alice', encode: (r) => `0b${r.toString('base64')}` }), 0);
-  t.equal(await chapLogin(t, h.port, { user: 'alice', encode: (r) => `0bb3ZlcnNpemUK${r.toString('base64')}` }), AUTH_FAILED);
-  t.equal(await chapLogin(t, h.port, { user: 'alice', encode: (r) => `0x00${r.toString('hex')}` }), AUTH_FAILED, 'a hex value one byte long too');
+  const h = startDuplexFabric(t, { chap: { user: 'alice', secret: SECRET } });
+  t.equal(await chapLogin(t, h, { user: 'alice', encode: (r) => `0b${r.toString('base64')}` }), 0);
+  t.equal(await chapLogin(t, h, { user: 'alice', encode: (r) => `0bb3ZlcnNpemUK${r.toString('base64')}` }), AUTH_FAILED);
+  t.equal(await chapLogin(t, h, { user: 'alice', encode: (r) => `0x00${r.toString('hex')}` }), AUTH_FAILED, 'a hex value one byte long too');
 });

@@ -2,14 +2,14 @@ import t, { type Test } from 'tap';
 import { chapResponse } from '../../../src/iscsi/chap.ts';
 import { iqnOf } from './helpers/fake-device.ts';
 import { encodeKeys } from '../../../src/iscsi/text-keys.ts';
-import { bhs, ISID, keysOf, startFabric, TestInitiator } from './helpers/initiator.ts';
+import { bhs, ISID, keysOf, startDuplexFabric, type DuplexHarness } from './helpers/initiator.ts';
 
 const INITIATOR = 'iqn.2026-11.test:init';
 const CHAP = { user: 'alice', secret: 'alicesecret12', mutualUser: 'target', mutualSecret: 'targetsecret1' };
 
 t.test('normal login: TPGT and alias in the first response, answers only to offered keys', async (t) => {
-  const h = await startFabric(t);
-  const i = await TestInitiator.connect(t, h.port);
+  const h = startDuplexFabric(t);
+  const i = h.connect();
   const keys = await i.loginNormal(iqnOf(0), [['HeaderDigest', 'None'], ['MaxBurstLength', '65536'], ['InitialR2T', 'No']]);
   t.equal(keys.get('TargetPortalGroupTag'), '1');
   t.equal(keys.get('TargetAlias'), 'alias0');
@@ -26,7 +26,7 @@ t.test('normal login: TPGT and alias in the first response, answers only to offe
 });
 
 t.test('login failures carry the right status class and detail', async (t) => {
-  const h = await startFabric(t, { allowedInitiators: ['iqn.2026-11.test:someone-else'] });
+  const h = startDuplexFabric(t, { allowedInitiators: ['iqn.2026-11.test:someone-else'] });
   const cases: [string, [string, string][], number, number?][] = [
     ['unknown target', [['InitiatorName', INITIATOR], ['TargetName', 'iqn.2026-11.nope:x']], 0x0203],
     ['ACL', [['InitiatorName', INITIATOR], ['TargetName', iqnOf(0)]], 0x0202],
@@ -35,7 +35,7 @@ t.test('login failures carry the right status class and detail', async (t) => {
     ['bad version', [['InitiatorName', INITIATOR], ['TargetName', iqnOf(0)]], 0x0205, 1],
   ];
   for (const [name, keys, status, versionMin] of cases) {
-    const i = await TestInitiator.connect(t, h.port);
+    const i = h.connect();
     i.loginPdu(keys, { versionMin });
     const reply = await i.next();
     t.equal(reply?.bhs[0], 0x23, `${name}: login response`);
@@ -46,8 +46,8 @@ t.test('login failures carry the right status class and detail', async (t) => {
 });
 
 t.test('discovery session: session-only keys are Irrelevant', async (t) => {
-  const h = await startFabric(t);
-  const i = await TestInitiator.connect(t, h.port);
+  const h = startDuplexFabric(t);
+  const i = h.connect();
   const r = await i.login([['InitiatorName', INITIATOR], ['SessionType', 'Discovery'], ['MaxBurstLength', '4096'], ['X-foo', 'bar']]);
   t.equal(r.status, 0);
   t.equal(r.keys.get('MaxBurstLength'), 'Irrelevant');
@@ -55,8 +55,8 @@ t.test('discovery session: session-only keys are Irrelevant', async (t) => {
   t.notOk(r.keys.has('TargetPortalGroupTag'));
 });
 
-async function chapLogin(t: Test, port: number, secret: string, mutual: boolean) {
-  const i = await TestInitiator.connect(t, port);
+async function chapLogin(t: Test, h: DuplexHarness, secret: string, mutual: boolean) {
+  const i = h.connect();
   i.loginPdu([['InitiatorName', INITIATOR], ['TargetName', iqnOf(0)], ['AuthMethod', 'CHAP,None']], { csg: 0, nsg: 1 });
   const first = await i.next();
   t.equal(keysOf(first!).get('AuthMethod'), 'CHAP');
@@ -75,8 +75,8 @@ async function chapLogin(t: Test, port: number, secret: string, mutual: boolean)
 }
 
 t.test('CHAP: right secret (with mutual CHAP) logs in, wrong secret fails 0x0201', async (t) => {
-  const h = await startFabric(t, { chap: CHAP });
-  const good = await chapLogin(t, h.port, CHAP.secret, true);
+  const h = startDuplexFabric(t, { chap: CHAP });
+  const good = await chapLogin(t, h, CHAP.secret, true);
   t.equal(good.final.bhs.readUInt16BE(36), 0);
   t.equal(good.final.bhs[1] & 0x80, 0x80, 'transit to operational');
   const keys = keysOf(good.final);
@@ -87,29 +87,29 @@ t.test('CHAP: right secret (with mutual CHAP) logs in, wrong secret fails 0x0201
   t.equal(op.bhs.readUInt16BE(36), 0);
   t.ok(op.bhs.readUInt16BE(14) > 0, 'TSIH assigned');
 
-  const bad = await chapLogin(t, h.port, 'wrong-secret', false);
+  const bad = await chapLogin(t, h, 'wrong-secret', false);
   t.equal(bad.final.bhs.readUInt16BE(36), 0x0201);
 
-  const skip = await TestInitiator.connect(t, h.port);
+  const skip = h.connect();
   const r = await skip.login([['InitiatorName', INITIATOR], ['TargetName', iqnOf(0)]]);
   t.equal(r.status, 0x0201, 'skipping the security stage is refused');
 });
 
 t.test('session reinstatement: same initiator + ISID replaces the old session', async (t) => {
-  const h = await startFabric(t);
-  const a = await TestInitiator.connect(t, h.port);
+  const h = startDuplexFabric(t);
+  const a = h.connect();
   await a.loginNormal();
-  const b = await TestInitiator.connect(t, h.port);
+  const b = h.connect();
   await b.loginNormal();
   t.ok(await a.waitClosed(), 'old connection closed');
-  const other = await TestInitiator.connect(t, h.port);
+  const other = h.connect();
   await other.loginNormal(iqnOf(0), [], { isid: Buffer.from([0x80, 0, 0, 0, 0, 9]) });
   t.equal(h.fabric.sessions().length, 2, 'a different ISID is a second session');
 });
 
 t.test('login text continued over two PDUs (C bit) and a non-login PDU before login', async (t) => {
-  const h = await startFabric(t);
-  const i = await TestInitiator.connect(t, h.port);
+  const h = startDuplexFabric(t);
+  const i = h.connect();
   const text = encodeKeys([['InitiatorName', INITIATOR], ['TargetName', iqnOf(0)], ['SessionType', 'Normal']]);
   const bytes8 = Buffer.alloc(8);
   ISID.copy(bytes8);
@@ -124,7 +124,7 @@ t.test('login text continued over two PDUs (C bit) and a non-login PDU before lo
   t.equal(done?.bhs.readUInt16BE(36), 0);
   t.equal(keysOf(done!).get('TargetPortalGroupTag'), '1');
 
-  const early = await TestInitiator.connect(t, h.port);
+  const early = h.connect();
   // A SCSI command header announcing data that never comes: refused at once, not waited for.
   early.send(bhs({ opcode: 0x01, itt: 3 }, 100000));
   const refused = await early.next();
@@ -134,11 +134,11 @@ t.test('login text continued over two PDUs (C bit) and a non-login PDU before lo
 });
 
 t.test('discovery CHAP protects SendTargets sessions', async (t) => {
-  const h = await startFabric(t, { discoveryChap: { user: 'disc', secret: 'discoverysecret' } });
-  const plain = await TestInitiator.connect(t, h.port);
+  const h = startDuplexFabric(t, { discoveryChap: { user: 'disc', secret: 'discoverysecret' } });
+  const plain = h.connect();
   const r = await plain.login([['InitiatorName', INITIATOR], ['SessionType', 'Discovery']]);
   t.equal(r.status, 0x0201);
-  const normal = await TestInitiator.connect(t, h.port);
+  const normal = h.connect();
   await normal.loginNormal();
   t.pass('normal sessions are unaffected by discovery CHAP');
 });

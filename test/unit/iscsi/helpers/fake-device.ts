@@ -3,7 +3,7 @@
  * REPORT LUNS, READ/WRITE 10. It records what the fabric handed over; `hold` lets a test keep a
  * command pending (for task management).
  */
-import type { ItNexus, ScsiCommand, ScsiResponse, ScsiTargetDevice } from '../../../../src/scsi/command.ts';
+import { ScsiStatus, type ItNexus, type ScsiCommand, type ScsiResponse, type ScsiTargetDevice } from '../../../../src/scsi/command.ts';
 import type { PortalAddress, TargetCatalog, TargetEntry, ChapCredentials } from '../../../../src/iscsi/catalog.ts';
 
 export const BLOCK = 512;
@@ -47,7 +47,7 @@ export class FakeDevice implements ScsiTargetDevice {
     const cdb = command.cdb;
     switch (cdb[0]) {
       case 0x00:
-        return { status: 0 };
+        return { status: ScsiStatus.Good };
       case 0x12: {
         const data = Buffer.alloc(36);
         data[2] = 6;
@@ -55,24 +55,24 @@ export class FakeDevice implements ScsiTargetDevice {
         data[4] = 31;
         data.write('FAKE    FABRIC-TEST     0001', 8, 'ascii');
         const alloc = cdb.readUInt16BE(3);
-        return { status: 0, dataIn: [data.subarray(0, Math.min(alloc, 36))] };
+        return { status: ScsiStatus.Good, dataIn: [data.subarray(0, Math.min(alloc, 36))] };
       }
       case 0x25: {
         const data = Buffer.alloc(8);
         data.writeUInt32BE(this.disk.length / BLOCK - 1, 0);
         data.writeUInt32BE(BLOCK, 4);
-        return { status: 0, dataIn: [data] };
+        return { status: ScsiStatus.Good, dataIn: [data] };
       }
       case 0x9e: {
         const data = Buffer.alloc(32);
         data.writeBigUInt64BE(BigInt(this.disk.length / BLOCK - 1), 0);
         data.writeUInt32BE(BLOCK, 8);
-        return { status: 0, dataIn: [data] };
+        return { status: ScsiStatus.Good, dataIn: [data] };
       }
       case 0xa0: {
         const data = Buffer.alloc(16);
         data.writeUInt32BE(8, 0);
-        return { status: 0, dataIn: [data] };
+        return { status: ScsiStatus.Good, dataIn: [data] };
       }
       case 0x28:
       case 0x88: {
@@ -82,7 +82,7 @@ export class FakeDevice implements ScsiTargetDevice {
         // Returned in two chunks so Data-In splitting over chunk edges is exercised.
         const half = Math.floor(blocks / 2) * BLOCK;
         return {
-          status: 0,
+          status: ScsiStatus.Good,
           dataIn: [this.disk.subarray(start, start + half), this.disk.subarray(start + half, start + blocks * BLOCK)],
         };
       }
@@ -95,7 +95,7 @@ export class FakeDevice implements ScsiTargetDevice {
           chunk.copy(this.disk, offset);
           offset += chunk.length;
         }
-        return { status: 0, transferLength: blocks * BLOCK };
+        return { status: ScsiStatus.Good, transferLength: blocks * BLOCK };
       }
       default: {
         const sense = Buffer.alloc(18);
@@ -103,7 +103,7 @@ export class FakeDevice implements ScsiTargetDevice {
         sense[2] = 0x05;
         sense[7] = 10;
         sense[12] = 0x20;
-        return { status: 2, sense };
+        return { status: ScsiStatus.CheckCondition, sense };
       }
     }
   }

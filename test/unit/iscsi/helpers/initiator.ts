@@ -2,7 +2,8 @@
  * A minimal scripted initiator for fabric tests: builds request PDUs, reads response PDUs through the
  * fabric's own parser, and wraps the common login. Runs against a real IscsiFabric, either over a
  * duplex pair handed to fabric.handle() (no socket: `loginAndConnect`, `startDuplexFabric`) or over
- * TCP on 127.0.0.1:0 (`startFabric` + `TestInitiator.connect`, for what needs a real portal).
+ * TCP on 127.0.0.1:0 (`startFabric` + `TestInitiator.connect`, for what needs a real portal: SendTargets
+ * addresses, socket buffers).
  */
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
