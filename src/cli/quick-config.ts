@@ -24,6 +24,8 @@ export interface QuickOptions {
   readonly cimHttps?: boolean;
   /** `--mkdir`: create missing folders of the LUN files. */
   readonly createParents?: boolean;
+  /** HOST:PORT for the HTTP server (/metrics, /healthz); '' = the default; off when absent. */
+  readonly metrics?: string;
 }
 
 export const DEFAULT_QUICK_LUN_SIZE = '1G';
@@ -79,6 +81,7 @@ export function quickConfig(options: QuickOptions, cwd: string, fileSize: (path:
     portals: [formatHostPort(listen.address, listen.port)],
     targets: [{ iqn: options.iqn ?? defaultIqn(), luns }],
     ...(options.cim === undefined && options.cimHttps !== true ? {} : { cim: cimSection(options.cim ?? '', options.cimHttps === true) }),
+    ...(options.metrics === undefined ? {} : { metrics: options.metrics === '' ? `127.0.0.1:${DEFAULTS.metricsPort}` : options.metrics }),
   };
   try {
     return validateConfig(document, { baseDir: cwd, cwd, fileSize });
@@ -103,6 +106,7 @@ function quickFieldError(error: ConfigError): ConfigError {
     .replace(/^targets\[0\]\.iqn$/, '--iqn')
     .replace(/^portals.*/, '--listen')
     .replace(/^name$/, '--name')
-    .replace(/^cim.*/, '--cim');
+    .replace(/^cim.*/, '--cim')
+    .replace(/^metrics.*/, '--metrics');
   return new ConfigError(flag, error.message.slice(error.field.length + 2));
 }

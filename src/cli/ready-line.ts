@@ -29,5 +29,6 @@ export function readySummaryText(summary: SystemSummary): string {
     .map((t) => `${t.iqn} [${t.luns.map((l) => `LUN ${l.lun} ${formatSize(l.sizeBytes)}`).join(', ')}]`)
     .join('; ');
   const cim = summary.cimUrl === undefined ? '' : ` cim ${summary.cimUrl}`;
-  return `system ${summary.name} ready: portals ${portals} targets ${targets}${cim}`;
+  const http = summary.httpUrl === undefined ? '' : ` http ${summary.httpUrl} (/metrics, /healthz, /api/sessions)`;
+  return `system ${summary.name} ready: portals ${portals} targets ${targets}${cim}${http}`;
 }

@@ -1,7 +1,8 @@
 /**
  * Adds replication to a system assembly without the system knowing about it: wraps the components so
  * the CIM server handle is kept, then, once the system runs, starts the engine (when the config has a
- * redisUrl), registers it with CIM and serves /metrics (when the config has `metrics`).
+ * redisUrl) and registers it with CIM. Its gauges (`handle.metrics`) are served by the system's HTTP
+ * server (src/metrics), which serve starts after this.
  *
  *   const replicated = withReplication(defaultComponents(), config);
  *   const system = new System(config, replicated.components);
@@ -15,7 +16,7 @@ import type { SystemConfig } from '../config/types.ts';
 import type { SystemComponents } from '../system/components.ts';
 import type { SystemView } from '../system/view.ts';
 import { logger } from '../util/log.ts';
-import { serveMetrics, startReplication, type ReplicationHandle } from './index.ts';
+import { startReplication, type ReplicationHandle } from './index.ts';
 import { localMemberNaas } from './mirror/pair-registry.ts';
 
 export interface ReplicatedComponents {
@@ -24,7 +25,8 @@ export interface ReplicatedComponents {
 }
 
 export interface AttachedReplication extends ReplicationHandle {
-  readonly metricsUrl?: string;
+  /** The Redis URL with any password masked (logs, health messages). */
+  readonly redisUrl: string;
 }
 
 export function withReplication(base: SystemComponents, config?: SystemConfig): ReplicatedComponents {
@@ -55,16 +57,9 @@ export function withReplication(base: SystemComponents, config?: SystemConfig): 
       if (!config.redisUrl) return undefined;
       const handle = await startReplication(view, config.redisUrl);
       cim?.setReplicationEngine(handle.cim);
-      const metrics = config.metrics ? await serveMetrics(handle.metrics, config.metrics.address, config.metrics.port) : undefined;
-      logger.child({ component: 'replication' }).info({ redis: redactUrl(config.redisUrl), metrics: metrics?.url }, 'replication engine running');
-      return {
-        ...handle,
-        ...(metrics ? { metricsUrl: metrics.url } : {}),
-        close: async () => {
-          await metrics?.close();
-          await handle.close();
-        },
-      };
+      const redisUrl = redactUrl(config.redisUrl);
+      logger.child({ component: 'replication' }).info({ redis: redisUrl }, 'replication engine running');
+      return { ...handle, redisUrl };
     },
   };
 }

@@ -72,6 +72,8 @@ export class ReplicationEngine {
   }
 
   get systemName(): string { return this.settings.view.name; }
+  /** Whether the Redis connection is up right now (health checks). */
+  get redisConnected(): boolean { return this.redis.status === 'ready'; }
 
   /**
    * Learns the pairs before any member LUN takes a write. Every member LUN is fenced first; with Redis

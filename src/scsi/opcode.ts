@@ -57,6 +57,8 @@ export interface ParsedCommand {
   readonly exactDataOut?: boolean;
   /** Modifies the medium: refused on write-protected units. */
   readonly writesMedium?: boolean;
+  /** Returns blocks of the medium as Data-In (READ family): counted as a read in the LUN's I/O totals. */
+  readonly readsMedium?: boolean;
   /** Returns the response, or a SenseFailure the target turns into CHECK CONDITION. */
   run(context: ExecutionContext): CommandOutcome | Promise<CommandOutcome>;
 }

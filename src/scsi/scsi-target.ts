@@ -6,6 +6,7 @@
 import { SpaceAllocationError, WriteRecordError } from '../storage/backstore.ts';
 import { logger } from '../util/log.ts';
 import { ScsiStatus, type ItNexus, type ScsiCommand, type ScsiResponse, type ScsiTargetDevice } from './command.ts';
+import { TargetIoCounters, type IoKind } from './io-counters.ts';
 import type { LogicalUnit } from './logical-unit.ts';
 import {
   checkCondition, goodData, hasServiceActions, RESERVATION_CONFLICT,
@@ -48,6 +49,8 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
   private readonly nexuses = new Map<string, ItNexus>();
   readonly copyResults = new BoundedMap<CopyRecord>(64);
   readonly copyOperations = { count: 0, bytes: 0 };
+  /** Per-LUN read/write totals and completions (metrics read them). */
+  readonly io: TargetIoCounters;
   private readonly configuredGroups: readonly number[];
 
   constructor(options: ScsiTargetOptions) {
@@ -58,6 +61,7 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
       this.units.set(unit.lun, unit);
     }
     this.luns = [...this.units.keys()].sort((a, b) => a - b);
+    this.io = new TargetIoCounters(this.luns);
     this.opcodes = options.opcodes ?? DEFAULT_OPCODE_TABLE;
     this.alua = options.alua ?? hasRtpg(this.opcodes);
     this.extendedCopy = this.opcodes.has(0x83);
@@ -155,8 +159,23 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
     }
     // Aborted by task management while queued: never touch the medium (SAM-5 §5.6, TAS=1).
     if (command.aborted ?? command.signal.aborted) return { status: ScsiStatus.TaskAborted };
-    const outcome = await parsed.run({ command, unit, target: this });
-    return withTransfer(toResponse(outcome), transferLength);
+    const kind: IoKind | undefined = parsed.writesMedium ? 'write' : parsed.readsMedium ? 'read' : undefined;
+    const range = parsed.range;
+    if (kind === undefined || range === undefined) return withTransfer(toResponse(await parsed.run({ command, unit, target: this })), transferLength);
+    const started = performance.now();
+    let response: ScsiResponse | undefined;
+    try {
+      response = withTransfer(toResponse(await parsed.run({ command, unit, target: this })), transferLength);
+      return response;
+    } finally {
+      this.io.record({
+        lun: command.lun,
+        kind,
+        bytes: range.blocks * unit.blockSize,
+        seconds: (performance.now() - started) / 1000,
+        ok: response?.status === ScsiStatus.Good,
+      });
+    }
   }
 
   /** LUN not present: INQUIRY says so with qualifier 3, REPORT LUNS and REQUEST SENSE still work. */

@@ -5,9 +5,11 @@
  */
 import type { CimConfig, LunConfig, PortalConfig, TargetConfig } from '../config/types.ts';
 import type { ScsiTargetDevice } from '../scsi/command.ts';
+import type { IoListener, LunIoTotals } from '../scsi/io-counters.ts';
 import type { Backstore, ObservableBackstore } from '../storage/backstore.ts';
 import type { TargetCatalog } from '../iscsi/catalog.ts';
 import type { BackstoreOpenContext } from './backstore-registry.ts';
+import type { SessionSummary } from '../iscsi/fabric.ts';
 import type { SystemView } from './view.ts';
 
 /** The per-LUN SCSI state whose write protection the system exposes (the SCSI core's LogicalUnit). */
@@ -28,6 +30,11 @@ export interface UnitSpec {
 export interface TargetCounters {
   /** EXTENDED COPY operations completed and the bytes they moved (copy offload, e.g. qemu-img convert -C). */
   readonly copyOperations: { readonly count: number; readonly bytes: number };
+  /** Per-LUN read/write totals and each completion (absent in fakes). */
+  readonly io?: {
+    readonly luns: ReadonlyMap<number, Readonly<LunIoTotals>>;
+    observe(listener: IoListener): () => void;
+  };
 }
 
 export interface BuiltTarget {
@@ -47,6 +54,8 @@ export interface Fabric {
   listen(portal: PortalConfig): Promise<BoundPortal>;
   /** Closes all portals and sessions. */
   close(): Promise<void>;
+  /** Sessions logged in right now, discovery ones included (absent in fakes). */
+  sessions?(): readonly SessionSummary[];
 }
 
 export interface CimServerHandle {

@@ -27,7 +27,7 @@ export function defaultComponents(): SystemComponents {
       return {
         device,
         units: new Map<number, UnitHandle>(units.map((unit) => [unit.lun, unit])),
-        counters: { copyOperations: device.copyOperations },
+        counters: { copyOperations: device.copyOperations, io: device.io },
       };
     },
     createFabric: (catalog) => new IscsiFabric(catalog),

@@ -17,7 +17,9 @@ import { ensureFolder, missingFolders } from '../util/directories.ts';
 import { logger } from '../util/log.ts';
 import { SystemCatalog } from './catalog.ts';
 import type { CimServerHandle, Fabric, SystemComponents, TargetCounters, UnitSpec } from './components.ts';
+import type { IoCompletion, LunIoTotals } from '../scsi/io-counters.ts';
 import { LiveLun } from './live-lun.ts';
+import { sessionInfo, type SessionInfo } from './session-info.ts';
 import type { LunView, PeerView, PortalView, SystemView, TargetView } from './view.ts';
 
 interface LivePortal extends PortalView {
@@ -33,12 +35,26 @@ export interface SystemSummary {
   readonly cimUrl?: string;
   /** Over HTTPS: the CIM server's certificate (PEM), for clients to trust. */
   readonly cimCertificate?: string;
+  /** The system's HTTP server (/metrics, /healthz, /api/sessions) when `metrics:` is configured. */
+  readonly httpUrl?: string;
 }
 
 /** A snapshot of one target's counters (`iscsi-sim serve` prints them on SIGUSR2 and at shutdown). */
 export interface TargetCountersSnapshot {
   readonly iqn: string;
   readonly copyOperations: { count: number; bytes: number };
+}
+
+/** One LUN's read/write totals since start. */
+export interface LunIoSnapshot extends Readonly<LunIoTotals> {
+  readonly targetIqn: string;
+  readonly lun: number;
+}
+
+/** Whether the system serves what it was configured to, and if not, what is missing. */
+export interface Readiness {
+  readonly ready: boolean;
+  readonly problems: readonly string[];
 }
 
 export class System implements SystemView {
@@ -146,6 +162,34 @@ export class System implements SystemView {
       const copy = this.targetCounters.get(t.iqn)?.copyOperations;
       return { iqn: t.iqn, copyOperations: { count: copy?.count ?? 0, bytes: copy?.bytes ?? 0 } };
     });
+  }
+
+  /** Every LUN's read/write totals (zeros when the SCSI core keeps none). */
+  lunIo(): LunIoSnapshot[] {
+    return this.liveTargets.flatMap((t) => t.luns.map((l) => {
+      const totals = this.targetCounters.get(t.iqn)?.io?.luns.get(l.lun);
+      return { targetIqn: t.iqn, lun: l.lun, readOps: 0, readBytes: 0, writeOps: 0, writeBytes: 0, errors: 0, ...totals };
+    }));
+  }
+
+  /** Calls `listener` for each read/write command any LUN completes; returns the unsubscribe. */
+  observeIo(listener: (targetIqn: string, completion: IoCompletion) => void): () => void {
+    const stops = [...this.targetCounters].map(([iqn, counters]) => counters.io?.observe((completion) => listener(iqn, completion)));
+    return () => { for (const stop of stops) stop?.(); };
+  }
+
+  /** Sessions logged in right now (discovery ones included), from the fabric's registry. */
+  sessions(): SessionInfo[] {
+    return (this.fabric?.sessions?.() ?? []).map(sessionInfo);
+  }
+
+  readiness(): Readiness {
+    const problems: string[] = [];
+    if (this.state !== 'running') problems.push(`system is ${this.state}`);
+    for (const portal of this.livePortals) {
+      if (!portal.listening) problems.push(`portal ${portal.address}:${portal.port} is not listening`);
+    }
+    return { ready: problems.length === 0, problems };
   }
 
   private async openTargets(components: SystemComponents): Promise<TargetEntry[]> {

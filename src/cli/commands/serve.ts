@@ -4,6 +4,7 @@ import { ConfigError } from '../../config/errors.ts';
 import { startupExposureWarnings } from '../../config/exposure.ts';
 import { loadConfigFile } from '../../config/load.ts';
 import type { SystemConfig } from '../../config/types.ts';
+import { startObservability, type SystemHttpServer } from '../../metrics/index.ts';
 import { withReplication } from '../../replication/attach-system.ts';
 import { lockStateDir, type StateDirLock } from '../../storage/file-lock.ts';
 import { defaultComponents } from '../../system/default-components.ts';
@@ -25,6 +26,7 @@ interface ServeOptions {
   cim?: string | boolean;
   cimHttps?: boolean;
   mkdir?: boolean;
+  metrics?: string | boolean;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -48,6 +50,7 @@ async function configFrom(options: ServeOptions): Promise<SystemConfig> {
     ...(options.cim === undefined ? {} : { cim: options.cim === true ? '' : String(options.cim) }),
     ...(options.cimHttps === true ? { cimHttps: true } : {}),
     ...(options.mkdir === true ? { createParents: true } : {}),
+    ...(options.metrics === undefined ? {} : { metrics: options.metrics === true ? '' : String(options.metrics) }),
   }, process.cwd());
 }
 
@@ -82,7 +85,20 @@ export async function serve(options: ServeOptions): Promise<void> {
     await system.stop();
     fail(`cannot start replication for ${config.name}: ${(error as Error).message}`);
   }
-  const summary = system.summary();
+  let http: SystemHttpServer | undefined;
+  if (config.metrics) {
+    try {
+      const engine = replication?.engine;
+      http = await startObservability(system, config.metrics, replication && engine && {
+        metrics: replication.metrics, redisUrl: replication.redisUrl, redisConnected: () => engine.redisConnected,
+      });
+    } catch (error) {
+      await replication?.close();
+      await system.stop();
+      fail(`cannot serve metrics for ${config.name} on ${config.metrics.address}:${config.metrics.port}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+  const summary = { ...system.summary(), ...(http ? { httpUrl: http.url } : {}) };
   logger.child({ component: 'cli' }).info(readySummaryText(summary));
   process.stdout.write(`${readyLine(summary)}\n`);
   const printCounters = (): void => {
@@ -90,6 +106,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   };
   process.on('SIGUSR2', printCounters);
   await stopOnSignals(async () => {
+    await http?.close();
     await replication?.close();
     await system.stop();
     await stateLock.release();
@@ -112,5 +129,6 @@ export function registerServe(program: Command): void {
     .option('--cim [host:port]', 'quick form: also serve CIM-XML (default 127.0.0.1:5988, or 5989 with --cim-https)')
     .option('--cim-https', 'quick form: serve CIM-XML over HTTPS (self-signed certificate made in the state dir); implies --cim')
     .option('--mkdir', 'quick form: create missing folders of the --lun files')
+    .option('--metrics [host:port]', 'quick form: also serve /metrics, /healthz and /api/sessions over HTTP (default 127.0.0.1:9464)')
     .action((options: ServeOptions) => serve(options));
 }

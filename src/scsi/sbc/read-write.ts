@@ -86,7 +86,7 @@ function readOpcode(opcode: number, size: Size, usageBits: number[]): OpcodeDesc
       const { lba, blocks, flags } = decode(cdb, size);
       if ((flags & 0xe0) !== 0) return invalidCdbField(1, 7); // RDPROTECT: no protection information
       const afterRangeCheck = checkTransfer(unit, blocks, LENGTH_BYTE[size]);
-      return { range: { lba, blocks }, afterRangeCheck, run: (context) => readBlocks(context, lba, blocks) };
+      return { range: { lba, blocks }, afterRangeCheck, readsMedium: true, run: (context) => readBlocks(context, lba, blocks) };
     },
   });
 }

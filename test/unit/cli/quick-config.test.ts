@@ -55,3 +55,10 @@ t.test('--lun memory:SIZE is a memory LUN; ./memory is a file', async (t) => {
   ]);
   t.throws(() => quickConfig({ listen: '127.0.0.1:1', luns: ['memory:12Q'] }, '/w', probe), /^--lun #1: "12Q" is not a size/);
 });
+
+t.test('--metrics: the HTTP server (default 127.0.0.1:9464); a public bind is refused naming the flag', async (t) => {
+  t.equal(quickConfig({ listen: '127.0.0.1:0', luns: ['x.img:1M'] }, '/w', probe).metrics, undefined, 'off by default');
+  t.same(quickConfig({ listen: '127.0.0.1:0', luns: ['x.img:1M'], metrics: '' }, '/w', probe).metrics, { address: '127.0.0.1', port: 9464 });
+  t.same(quickConfig({ listen: '127.0.0.1:0', luns: ['x.img:1M'], metrics: '[::1]:0' }, '/w', probe).metrics, { address: '::1', port: 0 });
+  t.throws(() => quickConfig({ listen: '127.0.0.1:0', luns: ['x.img:1M'], metrics: '0.0.0.0:9464' }, '/w', probe), /^--metrics: /);
+});
