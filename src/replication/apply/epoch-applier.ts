@@ -11,6 +11,7 @@ import type { Backstore } from '../../storage/backstore.ts';
 import { logger } from '../../util/log.ts';
 import { pairKeys, type PairKeys } from '../keys.ts';
 import type { ReplicationOptions } from '../options.ts';
+import { withTimeout } from '../pipeline/epoch-shipper.ts';
 import { payloadVerifyRequest } from '../pipeline/payload.ts';
 import { chunkDigests } from '../sync/digests.ts';
 import { ApplyJournal } from './apply-journal.ts';
@@ -27,6 +28,8 @@ export interface EpochJobData {
 }
 
 const VERIFY_RESULT_TTL_MS = 10 * 60_000;
+/** How long shutdown waits for the BullMQ worker before going on without it. */
+const WORKER_CLOSE_BOUND_MS = 2000;
 
 export interface AckMessage {
   readonly generation: number;
@@ -95,9 +98,25 @@ export class EpochApplier {
   async close(): Promise<void> {
     this.closed = true;
     if (this.probeTimer) clearInterval(this.probeTimer);
-    await this.worker?.close().catch(() => undefined);
+    await this.closeWorker();
     while (this.draining) await new Promise((resolve) => setTimeout(resolve, 5));
     await this.journal?.close();
+  }
+
+  /**
+   * A graceful Worker.close() QUITs its own connection, and with Redis gone that QUIT waits forever
+   * (maxRetriesPerRequest null queues it until Redis returns): the system then never stopped on SIGTERM.
+   * Without Redis the worker is force-closed (disconnected), and any close is bounded. Nothing is lost:
+   * an epoch job not marked completed is redelivered later and found stale, what was applied is in
+   * the journal, which is closed below either way.
+   */
+  private async closeWorker(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    const force = this.settings.redis.status !== 'ready';
+    await withTimeout(worker.close(force), 'worker close', WORKER_CLOSE_BOUND_MS).catch((err: Error) => {
+      this.log.warn({ pair: this.settings.pairId, err: err.message }, 'replica worker did not close cleanly; stopping without it');
+    });
   }
 
   private async onJob(job: Job<EpochJobData>): Promise<void> {
