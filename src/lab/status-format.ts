@@ -28,6 +28,9 @@ export function statusLine(report: PairReport): string {
     status.whenSynced ? `synced ${status.whenSynced}` : 'never synced',
     `${formatBytes(status.throughputBytesPerSecond)}/s`,
     status.dirtyMapError ? `DIRTY MAP NOT PERSISTED (writes fail): ${status.dirtyMapError}` : '',
+    status.splitBrain ? `SPLIT BRAIN (${Object.entries(status.splitBrain.changes).map(([system, grains]) => `${system} changed ${grains} grains`).join(', ')}): `
+      + `nothing is overwritten until \`iscsi-sim pair resolve ${entry.record.pairId} --keep SYSTEM\`` : '',
+    status.lastTransfer ? `last ${status.lastTransfer.operation} shipped ${status.lastTransfer.grains} grains / ${formatBytes(status.lastTransfer.bytes)} from ${status.lastTransfer.from}` : '',
   ];
   return parts.filter((p) => p !== '').join('  ');
 }

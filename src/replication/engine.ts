@@ -303,7 +303,8 @@ export class ReplicationEngine {
 
   private async publishStatus(pairId: string): Promise<void> {
     const status = this.status(pairId);
-    if (status && this.sources.has(pairId) && this.redis.status === 'ready') {
+    // Only the current source speaks for the pair (an old source that just came back does not).
+    if (status && this.sources.has(pairId) && this.entries.get(pairId)?.record.source.system === this.systemName && this.redis.status === 'ready') {
       await this.redis.set(pairKeys(pairId).status, JSON.stringify(status), 'PX', STATUS_TTL_MS).catch(() => undefined);
     }
   }
@@ -407,6 +408,10 @@ export class ReplicationEngine {
       await pair.start(firstSeen && entry.revision === 1, await this.takeHandover(record.pairId));
     } else {
       pair.updateRecord(record);
+      if (admin === 'split-brain' && (await this.completeSplitBrain(entry, pair)).admin !== 'split-brain') {
+        void this.reconcileQueued(record.pairId);
+        return;
+      }
       const grains = await this.takeHandover(record.pairId);
       if (grains.length > 0) await pair.resyncGrains(grains);
     }
@@ -494,15 +499,26 @@ export class ReplicationEngine {
       void this.reconcileQueued(pairId);
       return;
     }
-    const theirs = (await this.publishedStatus(pairId))?.dirtyGrains ?? 0;
-    const changes = { [me]: written.length, [record.source.system]: theirs };
-    const keep = autoResolve(entry.splitBrainPolicy ?? 'manual', changes);
-    this.log.error({ pair: pairId, changes, policy: entry.splitBrainPolicy ?? 'manual', keep }, 'split brain: both systems wrote while disconnected');
-    const splitBrain = { detectedAt: new Date().toISOString(), changes };
-    let published = await this.registry.publish(record, 'split-brain', { fenced: null, splitBrain });
-    if (keep !== undefined) published = await this.apply(published, planResolve('split-brain', keep, record.source.system, record.target.system));
+    // The new source adds its own count (its dirty map, before it takes ours) and applies the policy.
+    const changes = { [me]: written.length };
+    this.log.error({ pair: pairId, changes, policy: entry.splitBrainPolicy ?? 'manual' }, 'split brain: both systems wrote while disconnected');
+    const published = await this.registry.publish(record, 'split-brain', { fenced: null, splitBrain: { detectedAt: new Date().toISOString(), changes } });
     this.entries.set(pairId, published);
     void this.reconcileQueued(pairId);
+  }
+
+  /** The source's part of a split-brain report: its own changes, then the opt-in policy (default manual). */
+  private async completeSplitBrain(entry: PairEntry, pair: SourcePair): Promise<PairEntry> {
+    const report = entry.splitBrain;
+    if (!report || report.changes[this.systemName] !== undefined) return entry;
+    const changes = { ...report.changes, [this.systemName]: pair.dirtyMap?.pendingCount ?? 0 };
+    let published = await this.registry.publish(entry.record, 'split-brain', { splitBrain: { ...report, changes } });
+    const policy = entry.splitBrainPolicy ?? 'manual';
+    const keep = autoResolve(policy, changes);
+    this.log.error({ pair: entry.record.pairId, changes, policy, keep: keep ?? 'the operator decides' }, 'split brain reported');
+    if (keep !== undefined) published = await this.apply(published, planResolve('split-brain', keep, entry.record.source.system, entry.record.target.system));
+    this.entries.set(entry.record.pairId, published);
+    return published;
   }
 
   private async pendingOnDisk(pairId: string, sizeBytes: number | undefined): Promise<number> {

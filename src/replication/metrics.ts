@@ -19,6 +19,7 @@ const GAUGES: ReadonlyArray<[string, string, Reading]> = [
   ['iscsi_sim_replication_dirty_grains', 'Grains marked in the dirty map', (s) => s.dirtyGrains],
   ['iscsi_sim_replication_percent_synced', 'Initial sync / resync progress', (s) => s.percentSynced],
   ['iscsi_sim_replication_copy_state', 'CIM CopyState (4 Synchronized, 3 Unsynchronized, 6 Fractured, ...)', (s) => s.copyState],
+  ['iscsi_sim_replication_split_brain', 'Both systems wrote while disconnected (1): nothing moves until one side is kept', (s) => (s.phase === 'split-brain' ? 1 : 0)],
   ['iscsi_sim_replication_bytes_shipped_total', 'Payload bytes shipped since start', (s) => s.bytesShipped],
 ];
 

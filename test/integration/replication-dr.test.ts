@@ -3,12 +3,13 @@
  * the primary's CIM server as an SMI-S client would, data written and read by real initiators
  * (qemu-io), refusals checked byte for byte with the raw initiator.
  */
-import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import t, { type Test } from 'tap';
+import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { repoRoot, waitFor } from '../unit/replication/helpers.ts';
-import { drRig, MiB, qemuIo, rawWrite, reportAfter, sha256File } from './support/dr-rig.ts';
+import { drRig, MiB, type DrRig, qemuIo, rawWrite, reportAfter, sha256File } from './support/dr-rig.ts';
+import { tcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
 import { missingTools } from './support/tools.ts';
 
 const missing = missingTools({ 'qemu-io': 'qemu-utils', 'redis-server': 'redis-server' });
@@ -64,10 +65,19 @@ t.test('DR rehearsal: failover fences the old source, failback brings the DR wri
   t.equal(await sha256File(rig.lunFile(rig.peer)), await sha256File(rig.lunFile(rig.primary)), 'both LUNs identical (sha256)');
 });
 
-/** `iscsi-sim ARGS` as a user runs it. */
-function cli(args: readonly string[]): { status: number | null; output: string } {
-  const result = spawnSync(process.execPath, [join(repoRoot, 'bin', 'iscsi-sim.js'), ...args], { encoding: 'utf8', timeout: 180_000 });
-  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+/**
+ * `iscsi-sim ARGS` as a user runs it. Asynchronous: the partition tests' proxy runs in this process
+ * and must keep forwarding meanwhile.
+ */
+function cli(args: readonly string[]): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'iscsi-sim.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+    child.once('exit', (status) => { clearTimeout(timer); resolve({ status, output }); });
+  });
 }
 
 t.test('failover with the source killed; the restarted source is fenced before its first write; failback through `iscsi-sim pair`', { skip: missing }, async (t) => {
@@ -88,13 +98,13 @@ t.test('failover with the source killed; the restarted source is fenced before i
   t.ok(qemuIo(rig.url(rig.primary), 'write -P 0x41 0 4M').ok, 'the primary takes A');
   const writtenA = Date.now();
   t.ok(await reportAfter(rig, writtenA, (r) => r.status?.phase === 'streaming' && r.status.dirtyGrains === 0 && r.status.epochsBehind === 0), 'A drained');
-  const refusedNow = pair(pairId, 'failback');
+  const refusedNow = await pair(pairId, 'failback');
   t.equal(refusedNow.status, 1, 'failback of an active pair is refused (exit 1)');
   t.match(refusedNow.output, /failback refused: failback needs a failed-over pair; the pair is active/, `with the reason: ${refusedNow.output.trim()}`);
 
   rig.primary.process.kill('SIGKILL');
   await new Promise((resolve) => rig.primary.process.once('exit', resolve));
-  const failover = pair(pairId, 'failover', '--force', '--wait');
+  const failover = await pair(pairId, 'failover', '--force', '--wait');
   t.equal(failover.status, 0, `failover with the primary's site down: ${failover.output.trim()}`);
   t.match(failover.output, new RegExp(`${pairId}: failover done: ${pairId} ${peerName} → ${primaryName} Failedover`));
   t.ok(qemuIo(rig.url(rig.peer), 'write -P 0x42 8M 4M').ok, 'the DR site takes B');
@@ -105,7 +115,7 @@ t.test('failover with the source killed; the restarted source is fenced before i
   t.ok(await waitFor(async () => (await rig.report())?.entry.fenced === undefined, 30_000), 'the old source checked its changes and took its place as the target');
   t.same(await rawWrite(primary.summary, 100), { status: 2, key: DATA_PROTECT, asc: WRITE_PROTECTED, ascq: 0 }, 'and stays fenced');
 
-  const failback = pair(pairId, 'failback', '--wait');
+  const failback = await pair(pairId, 'failback', '--wait');
   t.equal(failback.status, 0, `failback: ${failback.output.trim()}`);
   t.match(failback.output, new RegExp(`${pairId}: failback done: ${pairId} ${primaryName} → ${peerName} Synchronized`));
   const back = await rig.report();
@@ -121,14 +131,106 @@ t.test('failover with the source killed; the restarted source is fenced before i
   // `cim call` takes the Synchronization exactly as GetReplicationRelationships printed it.
   const cimUrl = primary.summary.cimUrl!;
   const trust = ['--cacert', primary.summary.cimCertificate!];
-  const listed = cli(['cim', '--url', cimUrl, ...trust, 'call', 'GetReplicationRelationships']);
+  const listed = await cli(['cim', '--url', cimUrl, ...trust, 'call', 'GetReplicationRelationships']);
   const printed = /Synchronizations=(\S+)/.exec(listed.output)?.[1];
   t.ok(printed, `GetReplicationRelationships printed a path: ${listed.output.trim()}`);
-  const fracture = cli(['cim', '--url', cimUrl, ...trust, 'call', 'ModifyReplicaSynchronization', '--arg', 'Operation=12', '--arg', `Synchronization=${printed}`]);
+  const fracture = await cli(['cim', '--url', cimUrl, ...trust, 'call', 'ModifyReplicaSynchronization', '--arg', 'Operation=12', '--arg', `Synchronization=${printed}`]);
   t.equal(fracture.status, 0, `Fracture with the pasted path: ${fracture.output.trim()}`);
-  const resume = pair(pairId, 'resume', '--wait');
+  const resume = await pair(pairId, 'resume', '--wait');
   t.equal(resume.status, 0, `resume: ${resume.output.trim()}`);
   const since = Date.now();
   t.ok(await reportAfter(rig, since, (r) => r.status?.phase === 'streaming' && r.status.dirtyGrains === 0 && r.status.epochsBehind === 0), 'drained');
   t.equal(await sha256File(rig.lunFile(rig.peer)), await sha256File(rig.lunFile(primary)), 'both LUNs identical (sha256)');
+});
+
+interface PartitionRig { rig: DrRig; proxy: TcpProxy; pairId: string; pair: (...args: string[]) => Promise<{ status: number | null; output: string }> }
+
+/** A rig whose primary reaches Redis through a proxy the test cuts (a partition), A written and drained. */
+async function partitionRig(t: Test): Promise<PartitionRig> {
+  let proxy: TcpProxy | undefined;
+  const rig = await drRig(t, {
+    redisUrlFor: async (name, url) => {
+      if (name !== 'primary') return url;
+      const target = new URL(url);
+      proxy = await tcpProxy(target.hostname, Number(target.port));
+      t.teardown(() => proxy?.close());
+      return proxy.url;
+    },
+  });
+  const pairId = (await rig.report())!.entry.record.pairId;
+  t.ok(qemuIo(rig.url(rig.primary), 'write -P 0x41 0 4M').ok, 'the primary takes A');
+  const since = Date.now();
+  t.ok(await reportAfter(rig, since, (r) => r.status?.phase === 'streaming' && r.status.dirtyGrains === 0 && r.status.epochsBehind === 0), 'A drained');
+  const certificate = rig.peer.summary.cimCertificate;
+  const trust = certificate === undefined ? [] : ['--cacert', certificate];
+  const pair = (...args: string[]) => cli(['pair', '--cim', rig.peer.summary.cimUrl!, '--system', rig.peer.summary.name, ...trust, ...args]);
+  return { rig, proxy: proxy!, pairId, pair };
+}
+
+async function metric(url: string, name: string): Promise<number | undefined> {
+  const text = await (await fetch(url)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+t.test('split brain: a forced failover during a partition while the source kept writing is reported, never resolved silently; resolve --keep converges', { skip: missing }, async (t) => {
+  const { rig, proxy, pairId, pair } = await partitionRig(t);
+  const primary = rig.primary.summary;
+  const peer = rig.peer.summary;
+
+  proxy.cut();
+  t.ok(qemuIo(rig.url(rig.primary), 'write -P 0x58 20M 2M').ok, 'cut off from Redis, the primary still takes writes (X, async: never blocked on Redis)');
+  const failover = await pair(pairId, 'failover', '--force', '--wait');
+  t.equal(failover.status, 0, `forced failover at the DR site during the partition: ${failover.output.trim()}`);
+  t.ok(qemuIo(rig.url(rig.peer), 'write -P 0x43 8M 1M').ok, 'the DR site takes C');
+  proxy.heal();
+
+  t.ok(await waitFor(async () => (await rig.report())?.entry.admin === 'split-brain', 60_000), 'on reconnect the old source detects the split brain');
+  const report = await rig.report();
+  t.same(report?.entry.splitBrain?.changes, { [primary.name]: (2 * MiB) / (64 * 1024), [peer.name]: MiB / (64 * 1024) }, 'grains each side changed while disconnected');
+  t.ok(await reportAfter(rig, Date.now(), (r) => r.status?.phase === 'split-brain' && r.status.copyState === 5), 'status: phase split-brain, CopyState 5 Broken');
+  const status = await cli(['status', '--redis', rig.redis.url]);
+  t.match(status.output, /split-brain.*SPLIT BRAIN \(primary changed 32 grains, peer changed 16 grains\)/, `iscsi-sim status says so: ${status.output.trim()}`);
+  t.equal(await metric(rig.metricsUrl('peer'), 'iscsi_sim_replication_split_brain'), 1, '/metrics iscsi_sim_replication_split_brain 1');
+  t.equal(await metric(rig.metricsUrl('peer'), 'iscsi_sim_replication_copy_state'), 5, '/metrics copy_state 5');
+  const instance = await rig.cim.getInstance(await rig.synchronization());
+  const property = (name: string) => { const v = instance.properties.find((p) => p.name === name)?.value; return v?.kind === 'value' ? v.text : undefined; };
+  t.equal(property('CopyState'), '5', 'CIM CopyState 5 Broken');
+  t.equal(property('SplitBrain')?.toLowerCase(), 'true', 'CIM SplitBrain true');
+  t.ok(qemuIo(rig.url(rig.primary), 'read -P 0x58 20M 2M').ok, 'the old source still holds X (not overwritten)');
+  t.ok(qemuIo(rig.url(rig.peer), 'read -P 0x43 8M 1M').ok, 'the DR site still holds C');
+  t.same(await rawWrite(primary, 100), { status: 2, key: DATA_PROTECT, asc: WRITE_PROTECTED, ascq: 0 }, 'the old source is fenced');
+  t.not(await sha256File(rig.lunFile(rig.peer)), await sha256File(rig.lunFile(rig.primary)), 'the sides differ until resolved');
+  const refused = await pair(pairId, 'resume');
+  t.match(refused.output, /refused: resume needs a fractured or suspended pair; the pair is split-brain/, 'no ordinary operation resolves it');
+
+  const resolve = await pair('resolve', pairId, '--keep', peer.name, '--wait');
+  t.equal(resolve.status, 0, `resolve --keep ${peer.name}: ${resolve.output.trim()}`);
+  const since = Date.now();
+  t.ok(await reportAfter(rig, since, (r) => r.status?.phase === 'streaming' && r.status.dirtyGrains === 0 && r.status.epochsBehind === 0), 'drained');
+  t.equal(await sha256File(rig.lunFile(rig.primary)), await sha256File(rig.lunFile(rig.peer)), 'the old source converged to the kept side (sha256)');
+  t.ok(qemuIo(rig.url(rig.primary), 'read -P 0x43 8M 1M').ok, 'it holds C');
+  t.ok(qemuIo(rig.url(rig.primary), 'read -P 0x00 20M 2M').ok, 'X is gone from it: the range reads as on the kept side (zeros)');
+});
+
+t.test('split brain policy discard-zero-changes: the side that changed nothing is resynced automatically', { skip: missing }, async (t) => {
+  const { rig, proxy, pairId, pair } = await partitionRig(t);
+  const primary = rig.primary.summary;
+  const policy = await pair(pairId, 'policy', 'discard-zero-changes');
+  t.equal(policy.status, 0, `policy set: ${policy.output.trim()}`);
+
+  proxy.cut();
+  t.ok(qemuIo(rig.url(rig.primary), 'write -P 0x59 24M 1M').ok, 'cut off, the primary takes Y');
+  t.equal((await pair(pairId, 'failover', '--force', '--wait')).status, 0, 'forced failover at the DR site; the DR site writes nothing');
+  proxy.heal();
+
+  t.ok(await waitFor(async () => {
+    const report = await rig.report();
+    return report?.entry.admin === 'active' && report.entry.record.source.system === primary.name && report.entry.splitBrain === undefined;
+  }, 60_000), 'split brain resolved by the policy: the primary (the only side with changes) is the source again');
+  const since = Date.now();
+  t.ok(await reportAfter(rig, since, (r) => r.status?.phase === 'streaming' && r.status.dirtyGrains === 0 && r.status.epochsBehind === 0), 'drained');
+  t.ok(qemuIo(rig.url(rig.peer), 'read -P 0x59 24M 1M').ok, 'the DR site got Y');
+  t.equal(await sha256File(rig.lunFile(rig.peer)), await sha256File(rig.lunFile(rig.primary)), 'identical (sha256)');
+  t.ok(qemuIo(rig.url(rig.primary), 'write -P 0x5a 30M 64k').ok, 'the primary is writable');
 });

@@ -100,6 +100,8 @@ export class EpochApplier {
     if (this.probeTimer) clearInterval(this.probeTimer);
     await this.closeWorker();
     while (this.draining) await new Promise((resolve) => setTimeout(resolve, 5));
+    // No longer applying: a source probing the link must not take this side for alive (failover).
+    await this.settings.redis.del(this.keys.replicaAlive).catch(() => undefined);
     await this.journal?.close();
   }
 

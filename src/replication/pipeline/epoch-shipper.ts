@@ -71,8 +71,11 @@ export class EpochShipper {
     if (keys.length > 0) await withTimeout(this.redis.del(...keys), 'payload DEL').catch(() => undefined);
   }
 
+  /** Bounded: a Queue whose connection went through an outage can wait for ever on QUIT. */
   async close(): Promise<void> {
-    await this.queue.close().catch(() => undefined);
+    await withTimeout(this.queue.close(), 'queue close').catch(async () => {
+      await this.queue.disconnect().catch(() => undefined);
+    });
   }
 }
 

@@ -37,6 +37,8 @@ export interface DrRig {
   url(system: SystemChild): string;
   /** Starts (again) the system process of `which` with its config and state. */
   restart(which: 'primary' | 'peer'): Promise<SystemChild>;
+  /** The system's Prometheus endpoint. */
+  metricsUrl(which: 'primary' | 'peer'): string;
   /** The pair as GetReplicationRelationships prints it. */
   synchronization(): Promise<ObjectPath>;
   /** ModifyReplicaSynchronization through the primary's CIM server; waits for the job when 4096. */
@@ -44,7 +46,7 @@ export interface DrRig {
   report(): Promise<PairReport | undefined>;
 }
 
-export async function drRig(t: TapLike, options: { lunBytes?: number; redisUrlFor?: (name: string, redisUrl: string) => string } = {}): Promise<DrRig> {
+export async function drRig(t: TapLike, options: { lunBytes?: number; redisUrlFor?: (name: string, redisUrl: string) => string | Promise<string> } = {}): Promise<DrRig> {
   const dir = await tempDir(t, 'iscsi-sim-dr-');
   const ports = labPorts(await freeLabBasePort());
   const redis = await startEmbeddedRedis({ dir: join(dir, 'redis'), port: ports.redis, appendOnly: true });
@@ -54,7 +56,7 @@ export async function drRig(t: TapLike, options: { lunBytes?: number; redisUrlFo
     const { readFile, writeFile } = await import('node:fs/promises');
     for (const file of files) {
       const text = await readFile(file.configPath, 'utf8');
-      await writeFile(file.configPath, text.split(redis.url).join(options.redisUrlFor(file.name, redis.url)));
+      await writeFile(file.configPath, text.split(redis.url).join(await options.redisUrlFor(file.name, redis.url)));
     }
   }
   const children: SystemChild[] = [];
@@ -79,6 +81,7 @@ export async function drRig(t: TapLike, options: { lunBytes?: number; redisUrlFo
     get primary() { return state.primary; },
     get peer() { return state.peer; },
     lunFile: (system) => system.summary.targets[0].luns[0].file!,
+    metricsUrl: (which) => `http://127.0.0.1:${which === 'primary' ? ports.primaryMetrics : ports.peerMetrics}/metrics`,
     url: (system) => urlOf(system.summary),
     restart: async (which) => {
       state[which] = await start(files[which === 'primary' ? 0 : 1]);
