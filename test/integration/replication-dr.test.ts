@@ -185,7 +185,10 @@ t.test('split brain: a forced failover during a partition while the source kept 
   t.ok(qemuIo(rig.url(rig.peer), 'write -P 0x43 8M 1M').ok, 'the DR site takes C');
   proxy.heal();
 
-  t.ok(await waitFor(async () => (await rig.report())?.entry.admin === 'split-brain', 60_000), 'on reconnect the old source detects the split brain');
+  t.ok(await waitFor(async () => {
+    const entry = (await rig.report())?.entry;
+    return entry?.admin === 'split-brain' && Object.keys(entry.splitBrain?.changes ?? {}).length === 2;
+  }, 60_000), 'on reconnect the old source detects the split brain, both sides count their changes');
   const report = await rig.report();
   t.same(report?.entry.splitBrain?.changes, { [primary.name]: (2 * MiB) / (64 * 1024), [peer.name]: MiB / (64 * 1024) }, 'grains each side changed while disconnected');
   t.ok(await reportAfter(rig, Date.now(), (r) => r.status?.phase === 'split-brain' && r.status.copyState === 5), 'status: phase split-brain, CopyState 5 Broken');
