@@ -8,7 +8,7 @@ import { createWriteStream } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseReadyLine } from '../cli/ready-line.ts';
+import { parseReadyLine } from '../system/ready-line.ts';
 import type { SystemSummary } from '../system/system.ts';
 import { spawnTied } from './tied-spawn.ts';
 

@@ -14,7 +14,7 @@ import { logger } from '../../util/log.ts';
 import { countersLine } from '../counters-line.ts';
 import { exitSoon, fail, stopOnSignals } from '../lifecycle.ts';
 import { quickConfig } from '../quick-config.ts';
-import { readyLine, readySummaryText } from '../ready-line.ts';
+import { readyLine, readySummaryText } from '../../system/ready-line.ts';
 
 interface ServeOptions {
   config?: string;

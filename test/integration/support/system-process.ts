@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseReadyLine } from '../../../src/cli/ready-line.ts';
+import { parseReadyLine } from '../../../src/system/ready-line.ts';
 import type { SystemSummary } from '../../../src/system/system.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

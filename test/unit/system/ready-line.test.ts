@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseReadyLine, readyLine, readySummaryText } from '../../../src/cli/ready-line.ts';
+import { parseReadyLine, readyLine, readySummaryText } from '../../../src/system/ready-line.ts';
 import type { SystemSummary } from '../../../src/system/system.ts';
 
 const summary: SystemSummary = {

@@ -4,7 +4,7 @@
  */
 import { formatHostPort } from '../config/portal-address.ts';
 import { formatSize } from '../config/size.ts';
-import type { SystemSummary } from '../system/system.ts';
+import type { SystemSummary } from './system.ts';
 
 export const READY_PREFIX = 'iscsi-sim ready: ';
 
