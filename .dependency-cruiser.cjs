@@ -11,7 +11,7 @@ const RANKS = [
   ['iscsi'],
   ['initiator'],
   ['system'],
-  ['replication', 'cim'],
+  ['replication', 'cim', 'metrics'],
   ['app'], // the composition root: the only place that wires storage → scsi → iscsi, cim, replication
   ['lab'],
   ['cli'],
