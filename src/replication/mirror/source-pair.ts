@@ -103,8 +103,11 @@ export class SourcePair {
     for (const grain of extraGrains) await this.dirty.mark(grain * this.dirty.grainBytes, this.dirty.grainBytes, 0);
     const held = this.settings.initialPhase && HELD_PHASES.includes(this.settings.initialPhase) ? this.settings.initialPhase : undefined;
     if (held) { this.setPhase(held); return; }
-    if (isNew) await this.markAllocatedForInitialSync();
-    void this.startResync(isNew ? 'initial-sync' : 'resyncing');
+    // A medium that did not outlive the restart (a memory LUN comes back blank) is synced like a new
+    // pair, holes included, or the replica would keep blocks the source no longer has.
+    const initial = isNew || !backstore.capabilities.persistent;
+    if (initial) await this.markAllocatedForInitialSync();
+    void this.startResync(initial ? 'initial-sync' : 'resyncing');
   }
 
   /** Operator: stop shipping but keep tracking (Fracture / Suspend). */
