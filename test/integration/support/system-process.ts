@@ -43,6 +43,10 @@ export interface StartSystemOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** The iscsi-sim bin to run (default: this checkout's bin/iscsi-sim.js). */
   readonly cli?: string;
+  /** Run inside this network namespace (`ip netns exec`, which execs: the pid is the system's). */
+  readonly netns?: string;
+  /** Use this (existing, empty) dir instead of a fresh temp dir; still removed by stop(). */
+  readonly dir?: string;
 }
 
 const STOP_TIMEOUT_MS = 20_000;
@@ -52,7 +56,7 @@ function hostPort(address: string, port: number): string {
 }
 
 export async function startSystem(options: StartSystemOptions = {}): Promise<RunningSystem> {
-  const dir = mkdtempSync(join(tmpdir(), 'iscsi-sim-it-'));
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'iscsi-sim-it-'));
   let args: string[];
   if (options.config !== undefined) {
     const configPath = join(dir, 'system.json');
@@ -66,7 +70,9 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
   }
   args.push(...(options.extraArgs ?? []));
 
-  const child: ChildProcess = spawn(process.execPath, [options.cli ?? cliPath, ...args], {
+  const command = [process.execPath, options.cli ?? cliPath, ...args];
+  if (options.netns !== undefined) command.unshift('ip', 'netns', 'exec', options.netns);
+  const child: ChildProcess = spawn(command[0], command.slice(1), {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ISCSI_SIM_LOG_FORMAT: 'json', ...options.env },
