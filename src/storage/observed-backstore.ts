@@ -28,7 +28,13 @@ export class ObservedBackstore<Inner extends Backstore = Backstore> implements O
     return this.inner.read(offset, length, target);
   }
 
-  async write(offset: number, chunks: readonly Buffer[], options: WriteOptions): Promise<void> {
+  write(offset: number, chunks: readonly Buffer[], options: WriteOptions): Promise<void> {
+    // Unobserved (no pair on this LUN): the hot path costs no extra promise.
+    if (this.intentListeners.size === 0 && this.writeListeners.size === 0) return this.inner.write(offset, chunks, options);
+    return this.observedWrite(offset, chunks, options);
+  }
+
+  private async observedWrite(offset: number, chunks: readonly Buffer[], options: WriteOptions): Promise<void> {
     if (this.intentListeners.size > 0) await this.notifyIntent(offset, chunks);
     await this.inner.write(offset, chunks, options);
     if (this.writeListeners.size > 0) await this.notifyWrite(offset, chunks, options);
@@ -42,7 +48,12 @@ export class ObservedBackstore<Inner extends Backstore = Backstore> implements O
     if (this.writeListeners.size > 0) await this.notifyWrite(offset, zeroChunks(length), { fua: false, deallocate: true });
   }
 
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
+    if (this.flushListeners.size === 0) return this.inner.flush();
+    return this.observedFlush();
+  }
+
+  private async observedFlush(): Promise<void> {
     await this.inner.flush();
     const pending: Promise<void>[] = [];
     for (const listener of this.flushListeners) {
