@@ -7,13 +7,13 @@
  * the two LUN files compared by sha256. Skipped only where namespaces cannot be created.
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selfSignedCertificateFiles } from '../../src/cim/server/certificate.ts';
+import { spawnTied } from '../../src/lab/tied-spawn.ts';
 import { sha256File } from './support/dr-rig.ts';
-import { createNetnsStar, leftoverNamespaces, netnsUnavailable, type NetnsStar } from './support/netns.ts';
+import { createNetnsStar, leftoverNamespaces, netnsUnavailable, removeStaleNamespaces, type NetnsStar } from './support/netns.ts';
 import { startSystem, type RunningSystem } from './support/system-process.ts';
 import { missingTools } from './support/tools.ts';
 import { tempDir, waitFor } from '../unit/replication/helpers.ts';
@@ -33,28 +33,39 @@ const TSX = import.meta.resolve('tsx');
 
 t.test('primary, peer and Redis in three network namespaces', { skip, timeout: 120_000 }, async (t) => {
   const started = Date.now();
+  removeStaleNamespaces();
   const dir = await tempDir(t, 'iscsi-sim-netns-');
   const net: NetnsStar = createNetnsStar(['primary', 'peer', 'redis']);
-  t.teardown(() => {
-    net.remove();
-    t.comment(`separate-hosts: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const systems: RunningSystem[] = [];
+  let stopRedis = async (): Promise<void> => undefined;
+  // One teardown, in order: the processes first, then the namespaces they ran in.
+  t.teardown(async () => {
+    try {
+      for (const system of systems.reverse()) await system.stop();
+      await stopRedis();
+    } finally {
+      net.remove();
+      t.comment(`separate-hosts: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
   });
   const { primary: primaryHost, peer: peerHost, redis: redisHost } = net.hosts;
 
-  // redis-server in its own namespace, password required (it is reachable from the other namespaces).
+  // redis-server in its own namespace, password required (it is reachable from the other namespaces);
+  // tied to this process (it dies with it), and `ip netns exec` execs it, so the pid is redis-server's.
   const redisDir = join(dir, 'redis');
   mkdirSync(redisDir);
-  const redis = spawn('ip', ['netns', 'exec', redisHost.ns, 'redis-server', '--bind', redisHost.address, '--port', String(REDIS_PORT),
-    '--requirepass', REDIS_PASSWORD, '--dir', redisDir, '--appendonly', 'yes', '--save', '', '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const redis = spawnTied('ip', ['netns', 'exec', redisHost.ns, 'redis-server', '--bind', redisHost.address, '--port', String(REDIS_PORT),
+    '--requirepass', REDIS_PASSWORD, '--dir', redisDir, '--appendonly', 'yes', '--save', '', '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] }, 'TERM');
   const redisExited = new Promise<void>((done) => redis.once('exit', () => done()));
-  t.teardown(async () => {
+  stopRedis = async () => {
+    if (redis.exitCode !== null || redis.signalCode !== null) return;
     redis.kill('SIGTERM');
     const killer = setTimeout(() => redis.kill('SIGKILL'), 10_000);
     await redisExited;
     clearTimeout(killer);
-  });
+  };
   let redisLog = '';
-  redis.stdout.on('data', (chunk: Buffer) => (redisLog += chunk.toString()));
+  redis.stdout!.on('data', (chunk: Buffer) => (redisLog += chunk.toString()));
   t.ok(await waitFor(() => redisLog.includes('Ready to accept connections'), 20_000), 'redis-server ready in its namespace');
   const redisUrl = `redis://:${REDIS_PASSWORD}@${redisHost.address}:${REDIS_PORT}`;
 
@@ -69,8 +80,6 @@ t.test('primary, peer and Redis in three network namespaces', { skip, timeout: 1
     peers: [{ name: other, cimUrl: `https://${net.hosts[other].address}:${CIM_PORT}`, ca: certOf(other), user: CIM_USER, password: CIM_PASSWORD }],
     redisUrl,
   });
-  const systems: RunningSystem[] = [];
-  t.teardown(async () => { for (const system of systems) await system.stop(); });
   const primary = await startSystem({ config: configOf('primary', 'peer'), netns: primaryHost.ns, dir: systemDirs.primary });
   systems.push(primary);
   const peer = await startSystem({ config: configOf('peer', 'primary'), netns: peerHost.ns, dir: systemDirs.peer });
@@ -126,6 +135,10 @@ t.test('primary, peer and Redis in three network namespaces', { skip, timeout: 1
   let peerSha = '';
   t.ok(await waitFor(async () => (peerSha = await sha256File(peerFile)) === primarySha, 60_000, 250), 'replica converged');
   t.equal(peerSha, primarySha, `sha256 of both LUN files (${(16 * MiB) / MiB} MiB)`);
+  // The replica as an initiator on the peer's host sees it, through the peer's portal (read-only).
+  const peerUrl = `iscsi://${peerHost.address}:${ISCSI_PORT}/${peer.summary.targets[0].iqn}/0`;
+  const readBack = await net.exec('peer', 'qemu-io', ['-r', '-f', 'raw', '-c', 'read -P 0x5a 8M 4M', peerUrl], 60_000);
+  t.ok(readBack.code === 0 && !/failed|error|mismatch/i.test(readBack.stdout + readBack.stderr), `read back through the peer's portal in its namespace: ${(readBack.stdout + readBack.stderr).trim()}`);
   for (const system of systems) t.notMatch(system.output(), /127\.0\.0\.1|0\.0\.0\.0/, `${system.summary.name} names no loopback or wildcard address in its output`);
 });
 

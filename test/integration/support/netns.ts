@@ -2,7 +2,8 @@
  * Linux network namespaces made by a test: one namespace per "host", each joined by a veth pair to a
  * bridge in a hub namespace, addressed from TEST-NET-2 (198.51.100.0/24, RFC 5737) only. Nothing
  * touches the test's own namespace: every interface is created inside the namespaces. Every namespace
- * is deleted by remove(), and at process exit if remove() never ran.
+ * is deleted by remove(), at process exit if remove() never ran, and after a SIGKILL by the next run's
+ * removeStaleNamespaces().
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -19,7 +20,7 @@ export interface NetnsHost {
 
 export interface NetnsStar {
   readonly hosts: Readonly<Record<string, NetnsHost>>;
-  /** The command line prefix that runs a program inside a host's namespace. */
+  /** Runs a program inside a host's namespace (`ip netns exec`), bounded by timeoutMs. */
   exec(host: string, command: string, args: readonly string[], timeoutMs?: number): Promise<CommandResult>;
   /** Deletes every namespace made (idempotent). */
   remove(): void;
@@ -87,6 +88,29 @@ export function createNetnsStar(names: readonly string[]): NetnsStar {
     exec: (host, command, args, timeoutMs = 60_000) => run('ip', ['netns', 'exec', hosts[host].ns, command, ...args], timeoutMs),
     remove,
   };
+}
+
+/**
+ * Deletes namespaces left by runs whose process is gone (a test killed before its teardown): their
+ * names carry the pid (`isim-<pid>-…`). Namespaces of live processes are left alone.
+ */
+export function removeStaleNamespaces(): string[] {
+  const listed = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8', timeout: 10_000 }).stdout ?? '';
+  const stale = listed.split('\n').map((line) => line.split(' ')[0]).filter((name) => {
+    const pid = /^isim-(?:probe-)?(\d+)-/.exec(name)?.[1];
+    return pid !== undefined && !processAlive(Number(pid));
+  });
+  for (const ns of stale) spawnSync('ip', ['netns', 'del', ns], { timeout: 10_000 });
+  return stale;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Every namespace name of this process's runs still present (what a test checks after remove()). */
