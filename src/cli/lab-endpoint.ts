@@ -11,6 +11,8 @@ interface LabJsonSystem {
   readonly cimUrl?: string;
   /** Over HTTPS: the system's certificate (PEM), trusted when the URL comes from lab.json. */
   readonly cimCertificate?: string;
+  /** The system's HTTP server's /metrics URL (its /api/sessions is beside it). */
+  readonly metricsUrl?: string;
 }
 
 export interface CimEndpoint {

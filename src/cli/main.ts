@@ -5,6 +5,7 @@ import { registerCim } from './commands/cim.ts';
 import { registerLab } from './commands/lab.ts';
 import { registerPair } from './commands/pair.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerSessions } from './commands/sessions.ts';
 import { registerSite } from './commands/site.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerVerify } from './commands/verify.ts';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerCim(program);
   registerLab(program);
   registerStatus(program);
+  registerSessions(program);
   registerSite(program);
   registerVerify(program);
   registerPair(program);

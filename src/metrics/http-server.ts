@@ -16,6 +16,15 @@ export interface SystemHttpOptions {
   readonly registry: Registry;
   readonly health: readonly HealthCheck[];
   readonly sessions: () => SessionInfo[];
+  /** Every target's IQN (listed in /api/sessions also when no one is logged in to it). */
+  readonly targets: () => string[];
+}
+
+/** The body of GET /api/sessions. */
+export interface SessionsListing {
+  readonly system: string;
+  readonly targets: readonly string[];
+  readonly sessions: readonly SessionInfo[];
 }
 
 export interface SystemHttpServer {
@@ -76,7 +85,7 @@ async function route(options: SystemHttpOptions, req: IncomingMessage, res: Serv
       return;
     }
     case '/api/sessions':
-      sendJson(res, 200, { system: options.systemName, sessions: options.sessions() });
+      sendJson(res, 200, { system: options.systemName, targets: options.targets(), sessions: options.sessions() } satisfies SessionsListing);
       return;
     default:
       sendJson(res, 404, { error: `no such endpoint: ${path}`, endpoints: ENDPOINTS });

@@ -38,7 +38,7 @@ export async function startObservability(system: MetricsSource, config: MetricsC
   }
   try {
     const server = await startSystemHttp({
-      address: config.address, port: config.port, systemName: system.name, registry, health, sessions: () => system.sessions(),
+      address: config.address, port: config.port, systemName: system.name, registry, health, sessions: () => system.sessions(), targets: () => system.targets.map((t) => t.iqn),
     });
     return { url: server.url, close: async () => { own.close(); await server.close(); } };
   } catch (error) {
@@ -47,4 +47,4 @@ export async function startObservability(system: MetricsSource, config: MetricsC
   }
 }
 
-export type { SystemHttpServer } from './http-server.ts';
+export type { SessionsListing, SystemHttpServer } from './http-server.ts';

@@ -1,6 +1,7 @@
 /**
  * `iscsi-sim status [--json]`: mirror pairs, their state and lag, read from the shared Redis; when Redis
- * cannot be read, what each known system has in its state dir and on its /metrics (exit 1).
+ * cannot be read, what each known system has in its state dir and on its /metrics (exit 1). Either
+ * way, the sessions logged in to each known system (its /api/sessions), as `iscsi-sim sessions`.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { localStatusLines, readLocalStatus, type LocalSystem } from '../../lab/l
 import { statusTable } from '../../lab/status-format.ts';
 import { readPairReports, type PairReport } from '../../replication/status-reader.ts';
 import { exitSoon, fail } from '../lifecycle.ts';
+import { httpBaseOf, readSessions, sessionsLines, type SystemSessions } from '../system-sessions.ts';
 
 interface StatusFlags {
   json?: boolean;
@@ -77,23 +79,35 @@ async function status(flags: StatusFlags): Promise<void> {
     return;
   }
   redis.disconnect();
+  const sessions = await systemSessions(systems);
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ redis: url, pairs: reports.map((r) => ({ ...r.entry, status: r.status ?? null })) }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ redis: url, pairs: reports.map((r) => ({ ...r.entry, status: r.status ?? null })), ...(sessions ? { sessions } : {}) }, null, 2)}\n`);
   } else {
-    process.stdout.write(`${statusTable(reports)}\n`);
+    process.stdout.write(`${[statusTable(reports), ...sessionsSection(sessions)].join('\n')}\n`);
   }
   exitSoon(0);
 }
 
+/** Sessions of the systems that have an HTTP server; undefined when none has. */
+async function systemSessions(systems: readonly LocalSystem[]): Promise<SystemSessions[] | undefined> {
+  const sources = systems.flatMap((s) => (s.metricsUrl === undefined ? [] : [{ name: s.name, url: httpBaseOf(s.metricsUrl) }]));
+  return sources.length === 0 ? undefined : readSessions(sources);
+}
+
+function sessionsSection(sessions: readonly SystemSessions[] | undefined): string[] {
+  return sessions === undefined ? [] : ['', 'sessions:', ...sessionsLines(sessions).map((line) => `  ${line}`)];
+}
+
 /** Redis cannot be read: say so, show what each system knows on its own, exit 1. */
 async function unreachable(flags: StatusFlags, url: string, reason: string, systems: readonly LocalSystem[]): Promise<void> {
-  const local = await readLocalStatus(systems);
+  const [local, sessions] = await Promise.all([readLocalStatus(systems), systemSessions(systems)]);
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ redis: url, redisReachable: false, error: reason, systems: local }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ redis: url, redisReachable: false, error: reason, systems: local, ...(sessions ? { sessions } : {}) }, null, 2)}\n`);
   } else {
     const lines = [`Redis unreachable (${url}): ${reason}`];
     if (systems.length === 0) lines.push('no local state to show (give --state-dir of a lab or --config of a system)');
     else lines.push('what each system knows locally:', ...localStatusLines(local).map((line) => `  ${line}`));
+    lines.push(...sessionsSection(sessions));
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   exitSoon(1);

@@ -74,7 +74,7 @@ t.test('/api/sessions, / and errors', async (t) => {
   source.sessionList = [session];
   const http = await startObservability(source, { address: '127.0.0.1', port: 0 });
   t.teardown(() => http.close());
-  t.same(await (await fetch(`${http.url}/api/sessions`)).json(), { system: 'sim', sessions: [session] });
+  t.same(await (await fetch(`${http.url}/api/sessions`)).json(), { system: 'sim', targets: [IQN], sessions: [session] });
   t.match(await (await fetch(`${http.url}/`)).json(), { system: 'sim', endpoints: { '/metrics': String, '/healthz': String, '/api/sessions': String } });
   t.equal((await fetch(`${http.url}/metrics`, { method: 'POST' })).status, 405);
   t.equal((await fetch(`${http.url}/missing`)).status, 404);
