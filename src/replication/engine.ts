@@ -43,6 +43,8 @@ export interface ReplicationEngineSettings {
 const STATUS_TTL_MS = 10_000;
 /** A source that published no status for this long during a hand-over is taken as gone. */
 const HANDOVER_SILENCE_MS = 15_000;
+/** How a hand-over is named to users (status, lastTransfer). */
+const HANDOVER_NAMES: Partial<Record<AdminState, string>> = { 'failing-over': 'failover', 'failing-back': 'failback', reversing: 'reverse roles' };
 
 export class ReplicationEngine {
   readonly options: ReplicationOptions;
@@ -453,7 +455,7 @@ export class ReplicationEngine {
           const published = await this.registry.publish({ ...entry.record, source: entry.record.target, target: entry.record.source }, next, {
             generation: generationOf(entry) + 1,
             fenced: null,
-            lastTransfer: { operation: entry.admin, from: this.systemName, grains, bytes: after.bytesShipped - before.bytesShipped, at: new Date().toISOString() },
+            lastTransfer: { operation: HANDOVER_NAMES[entry.admin] ?? entry.admin, from: this.systemName, grains, bytes: after.bytesShipped - before.bytesShipped, at: new Date().toISOString() },
           });
           this.log.info({ pair: pairId, operation: entry.admin, grains, bytes: after.bytesShipped - before.bytesShipped }, 'hand-over complete: the writer role moved');
           await this.registry.remember(published);

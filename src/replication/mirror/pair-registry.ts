@@ -15,7 +15,8 @@ export type { AdminState } from './admin-transitions.ts';
 
 /** The last hand-over of the writer role: what it shipped (failback, reverse, graceful failover). */
 export interface TransferReport {
-  readonly operation: AdminState;
+  /** failover, failback or reverse roles. */
+  readonly operation: string;
   /** The system that shipped. */
   readonly from: string;
   readonly grains: number;
