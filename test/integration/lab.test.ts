@@ -64,7 +64,8 @@ t.test('lab: a write through the primary reads back identical through the peer',
   const second = spawnSync(process.execPath, [join(repoRoot, 'bin', 'iscsi-sim.js'), 'lab', '--state-dir', join(dir, 'lab'), '--base-port', String(await freeLabBasePort())], { encoding: 'utf8', timeout: 60_000 });
   t.equal(second.status, 1, 'a second lab on the state dir exits 1');
   t.equal(second.stderr.trim(), `iscsi-sim: lab failed to start: state dir ${join(dir, 'lab')} is in use by process ${lab.pid}`, 'naming the first lab');
-  t.ok(Date.now() - startedSecond < 10_000, `refused in ${Date.now() - startedSecond} ms`);
+  // A hang guard, not a timing check: node + tsx start-up alone takes up to ~10 s on a loaded 2-CPU machine.
+  t.ok(Date.now() - startedSecond < 20_000, `refused in ${Date.now() - startedSecond} ms`);
   t.equal(ready.pairs.length, 1, 'one mirror created through CIM');
   const [primary, peer] = ready.systems;
   const url = (system: typeof primary) => `iscsi://127.0.0.1:${system.portals[0].port}/${system.targets[0].iqn}/0`;
