@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { hostname } from 'node:os';
+import { hostname, networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { join } from 'node:path';
 import type { CimTlsConfig } from '../../config/types.ts';
 
@@ -42,12 +42,21 @@ async function readRequired(path: string, field: string): Promise<Buffer> {
   return data;
 }
 
-/** subjectAltName entries: loopback, this host's name and the address the server binds (if specific). */
-export function subjectAltNames(bindAddress: string): string[] {
+/**
+ * subjectAltName entries: loopback, this host's name and the address the server binds. A wildcard bind
+ * (0.0.0.0, ::) serves every address of the host, so each interface address is named too: a peer on
+ * another host reaches it by one of them (link-local IPv6 is left out: it needs a zone). The certificate
+ * is made once, so an address the host gets later is not in it (remove cim-tls/ to make a new one).
+ */
+export function subjectAltNames(bindAddress: string, interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces()): string[] {
   const names = new Set(['DNS:localhost', 'IP:127.0.0.1', 'IP:::1']);
   if (/^[A-Za-z0-9.-]+$/.test(hostname())) names.add(`DNS:${hostname()}`);
-  if (isIP(bindAddress) && bindAddress !== '0.0.0.0' && bindAddress !== '::') names.add(`IP:${bindAddress}`);
-  else if (!isIP(bindAddress) && /^[A-Za-z0-9.-]+$/.test(bindAddress)) names.add(`DNS:${bindAddress}`);
+  if (bindAddress === '0.0.0.0' || bindAddress === '::' || bindAddress === '') {
+    for (const info of Object.values(interfaces).flat()) {
+      if (info && !info.address.toLowerCase().startsWith('fe80:')) names.add(`IP:${info.address}`);
+    }
+  } else if (isIP(bindAddress)) names.add(`IP:${bindAddress}`);
+  else if (/^[A-Za-z0-9.-]+$/.test(bindAddress)) names.add(`DNS:${bindAddress}`);
   return [...names];
 }
 

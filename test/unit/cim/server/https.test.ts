@@ -7,6 +7,7 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
+import type { NetworkInterfaceInfo } from 'node:os';
 import { join } from 'node:path';
 import { CimClient } from '../../../../src/cim/client/client.ts';
 import { startCimServer } from '../../../../src/cim/index.ts';
@@ -85,4 +86,19 @@ t.test('the self-signed certificate names loopback, the host and a specific bind
   t.ok(subjectAltNames('10.1.2.3').includes('IP:10.1.2.3'));
   t.ok(subjectAltNames('storage.example.org').includes('DNS:storage.example.org'));
   t.equal(new Set(subjectAltNames('::1')).size, subjectAltNames('::1').length, 'no duplicates');
+});
+
+t.test('a wildcard bind names every interface address, so a peer on another host can verify it', async (t) => {
+  const info = (address: string, family: 'IPv4' | 'IPv6', internal = false) => ({ address, family, internal, netmask: '', mac: '', cidr: null, ...(family === 'IPv6' ? { scopeid: 0 } : {}) }) as NetworkInterfaceInfo;
+  const interfaces = {
+    lo: [info('127.0.0.1', 'IPv4', true), info('::1', 'IPv6', true)],
+    eth0: [info('198.51.100.7', 'IPv4'), info('2001:db8::7', 'IPv6'), info('fe80::1', 'IPv6')],
+  };
+  for (const wildcard of ['0.0.0.0', '::']) {
+    const names = subjectAltNames(wildcard, interfaces);
+    t.ok(names.includes('IP:198.51.100.7') && names.includes('IP:2001:db8::7'), `${wildcard}: the interface addresses`);
+    t.notOk(names.includes('IP:fe80::1'), `${wildcard}: not a link-local address`);
+    t.notOk(names.includes(`IP:${wildcard}`), `${wildcard}: not the wildcard itself`);
+  }
+  t.notOk(subjectAltNames('198.51.100.9', interfaces).includes('IP:198.51.100.7'), 'a specific bind names only its own address');
 });
