@@ -8,15 +8,13 @@
  *   server, and following it finds the volume.
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { CimClient } from '../../src/cim/client/client.ts';
 import { servicePath } from '../../src/cim/model/paths.ts';
 import { TARGET_NAMESPACE } from '../../src/cim/types.ts';
-import type { LabReady } from '../../src/lab/lab-runner.ts';
-import { freeLabBasePort, repoRoot, tempDir } from '../unit/replication/helpers.ts';
+import { tempDir } from '../unit/replication/helpers.ts';
 import { missingTools, run } from './support/tools.ts';
+import { startLab } from './support/lab-process.ts';
 
 const skip = missingTools({ wbemcli: 'sblim-wbemcli', 'redis-server': 'redis-server' });
 
@@ -35,20 +33,8 @@ function followable(printed: string): string {
 
 t.test('wbemcli follows replication references and parses GetReplicationRelationships', { skip }, async (t) => {
   const dir = await tempDir(t, 'iscsi-sim-wbem-repl-');
-  const basePort = await freeLabBasePort();
-  const lab = spawn(process.execPath, [join(repoRoot, 'bin', 'iscsi-sim.js'), 'lab', '--state-dir', join(dir, 'lab'), '--base-port', String(basePort), '--size', '16M'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  lab.stderr.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
-  const exited = new Promise<number | null>((resolve) => lab.once('exit', (code) => resolve(code)));
-  t.teardown(() => { if (lab.exitCode === null) lab.kill('SIGKILL'); });
-  const ready = await new Promise<LabReady>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`lab not ready in 180 s:\n${output}`)), 180_000);
-    createInterface({ input: lab.stdout }).on('line', (line) => {
-      output += `${line}\n`;
-      if (line.startsWith('lab ready: ')) { clearTimeout(timer); resolve(JSON.parse(line.slice('lab ready: '.length)) as LabReady); }
-    });
-    void exited.then((code) => reject(new Error(`lab exited (${code}):\n${output}`)));
-  });
+  const lab = await startLab(t, { stateDir: join(dir, 'lab'), size: '16M', readyTimeoutMs: 180_000 });
+  const { ready, exited } = lab;
   const [primary, peer] = ready.systems;
   const base = `${primary.cimUrl}/${TARGET_NAMESPACE}`;
   const service = `${base}:MSISCSITARGET_ReplicationService.SystemCreationClassName="MSISCSITARGET_ComputerSystem",SystemName="${primary.name}",CreationClassName="MSISCSITARGET_ReplicationService",Name="ReplicationService"`;
@@ -75,6 +61,6 @@ t.test('wbemcli follows replication references and parses GetReplicationRelation
   t.equal(own.returnValue, 0);
   t.equal(own.out.Synchronizations?.kind, 'refarray', 'other clients still get VALUE.REFARRAY');
 
-  lab.kill('SIGINT');
+  lab.process.kill('SIGINT');
   t.equal(await exited, 0, 'the lab stops on SIGINT');
 });

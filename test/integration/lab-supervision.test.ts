@@ -7,58 +7,23 @@
  * with each system's local view, on the live line and by `iscsi-sim status`; Ctrl-C then leaves no
  * process. A lab killed with SIGKILL leaves no process either (its children die with it).
  */
-import t, { type Test } from 'tap';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import t from 'tap';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import type { LabReady } from '../../src/lab/lab-runner.ts';
 import { readPairReports } from '../../src/replication/status-reader.ts';
-import { freeLabBasePort, repoRoot, tempDir, waitFor } from '../unit/replication/helpers.ts';
+import { repoRoot, tempDir, waitFor } from '../unit/replication/helpers.ts';
+import { pidAlive, startLab } from './support/lab-process.ts';
 import { missingTools } from './support/tools.ts';
 
 const MiB = 1024 * 1024;
 const LUN_BYTES = 64 * MiB;
 const skip = missingTools({ 'qemu-img': 'qemu-utils', 'redis-server': 'redis-server', ps: 'procps' });
 
-interface RunningLab {
-  readonly process: ChildProcess;
-  readonly ready: LabReady;
-  readonly exited: Promise<number | null>;
-  /** Resolves with the first line (from now on) matching `pattern`; rejects after `timeoutMs`. */
-  line(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
-  output(): string;
-}
-
-async function startLab(t: Test, stateDir: string, size: string): Promise<RunningLab> {
-  const basePort = await freeLabBasePort();
-  const lab = spawn(process.execPath, [join(repoRoot, 'bin', 'iscsi-sim.js'), 'lab', '--state-dir', stateDir, '--base-port', String(basePort), '--size', size], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.teardown(() => { if (lab.exitCode === null && lab.signalCode === null) lab.kill('SIGKILL'); });
-  let output = '';
-  const waiters = new Set<{ pattern: RegExp; done: (match: RegExpMatchArray) => void }>();
-  lab.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  createInterface({ input: lab.stdout }).on('line', (text) => {
-    output += `${text}\n`;
-    for (const waiter of waiters) {
-      const match = text.match(waiter.pattern);
-      if (match) { waiters.delete(waiter); waiter.done(match); }
-    }
-  });
-  const exited = new Promise<number | null>((resolve) => lab.once('exit', (code) => resolve(code)));
-  const line = (pattern: RegExp, timeoutMs = 60_000) => new Promise<RegExpMatchArray>((resolve, reject) => {
-    const timer = setTimeout(() => { waiters.delete(waiter); reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms:\n${output.slice(-4000)}`)); }, timeoutMs);
-    const waiter = { pattern, done: (match: RegExpMatchArray) => { clearTimeout(timer); resolve(match); } };
-    waiters.add(waiter);
-    void exited.then((code) => { clearTimeout(timer); reject(new Error(`lab exited (${code}):\n${output.slice(-4000)}`)); });
-  });
-  const readyLine = await line(/^lab ready: (.*)$/, 120_000);
-  return { process: lab, ready: JSON.parse(readyLine[1]!) as LabReady, exited, line, output: () => output };
-}
 
 /** The lab's child processes now: pid → command line. */
 function childrenOf(pid: number): Map<number, string> {
@@ -77,14 +42,6 @@ function pidOf(children: Map<number, string>, pattern: RegExp): number {
   return found[0];
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -125,7 +82,7 @@ async function converged(redis: Redis, since: number): Promise<boolean> {
 t.test('lab: kill -9 of the peer and of Redis → reported, restarted, replica converges; Ctrl-C leaves no process', { skip }, async (t) => {
   const dir = await tempDir(t, 'iscsi-sim-lab-sup-');
   const stateDir = join(dir, 'lab');
-  const lab = await startLab(t, stateDir, '64M');
+  const lab = await startLab(t, { stateDir, size: '64M' });
   const labPid = lab.process.pid!;
   const seen = new Set<number>(childrenOf(labPid).keys());
   const lunOf = (name: string) => join(stateDir, name, 'disk0.img');
@@ -155,7 +112,7 @@ t.test('lab: kill -9 of the peer and of Redis → reported, restarted, replica c
   const down = iscsiSim(['site', 'down', 'peer', '--kill', '--state-dir', stateDir]);
   t.equal(down.status, 0, `site down ${down.stderr}`);
   t.match(down.stdout, `peer taken down on purpose (SIGKILL), pid ${downPid}; it stays down until \`iscsi-sim site up peer\``);
-  t.notOk(alive(downPid), 'the peer process is gone');
+  t.notOk(pidAlive(downPid), 'the peer process is gone');
   const whileDown = await writeToPrimary(dir, lab.ready, 'c');
   t.equal(whileDown.status, 0, `the primary took 64 MiB while the peer was down on purpose ${whileDown.stderr}`);
   await lab.line(/^peer DOWN \(on purpose: iscsi-sim site up peer\) \| /, 30_000);
@@ -193,7 +150,7 @@ t.test('lab: kill -9 of the peer and of Redis → reported, restarted, replica c
   const hungRedis = pidOf(childrenOf(labPid), /^redis-server /);
   const liveUnreachable = lab.line(new RegExp(`^Redis unreachable \\(${lab.ready.redisUrl}\\) \\| primary: ${pairId} .* source `), 30_000);
   process.kill(hungRedis, 'SIGSTOP');
-  t.teardown(() => { if (alive(hungRedis)) process.kill(hungRedis, 'SIGCONT'); });
+  t.teardown(() => { if (pidAlive(hungRedis)) process.kill(hungRedis, 'SIGCONT'); });
   t.ok(await liveUnreachable, 'the live line says Redis unreachable (URL) and shows the primary\'s local view of the pair');
   const asked = Date.now();
   const hung = iscsiSimStatus(stateDir);
@@ -223,14 +180,14 @@ t.test('lab: kill -9 of the peer and of Redis → reported, restarted, replica c
   await givenUp;
   t.pass('redis killed again and again: given up on, not restarted for ever');
   t.match(iscsiSim(['site', 'list', '--state-dir', stateDir]).stdout, /^redis +given-up +- +deaths \d+$/m, 'site list: given-up');
-  t.ok(lab.process.exitCode === null && alive(pidOf(childrenOf(labPid), /primary\/system\.yaml/)), 'the lab and the systems keep running');
+  t.ok(lab.process.exitCode === null && pidAlive(pidOf(childrenOf(labPid), /primary\/system\.yaml/)), 'the lab and the systems keep running');
   const redisUp = iscsiSim(['site', 'up', 'redis', '--state-dir', stateDir]);
   t.match(redisUp.stdout, /^redis brought up \(pid \d+\) in [\d.]+ s$/m, `site up brings it back ${redisUp.stderr}`);
 
   for (const pid of childrenOf(labPid).keys()) seen.add(pid);
   lab.process.kill('SIGINT');
   t.equal(await lab.exited, 0, 'Ctrl-C stops the lab with status 0');
-  t.ok(await waitFor(() => [...seen].every((pid) => !alive(pid)), 10_000, 50), `no child process left (${[...seen].join(', ')})`);
+  t.ok(await waitFor(() => [...seen].every((pid) => !pidAlive(pid)), 10_000, 50), `no child process left (${[...seen].join(', ')})`);
 
   // Everything stopped: Redis refuses, the systems do not answer; the state dirs still tell the pairs.
   const afterStop = iscsiSimStatus(stateDir);
@@ -241,13 +198,13 @@ t.test('lab: kill -9 of the peer and of Redis → reported, restarted, replica c
 
 t.test('lab: killed with SIGKILL, its redis-server and systems die with it', { skip }, async (t) => {
   const dir = await tempDir(t, 'iscsi-sim-lab-kill-');
-  const lab = await startLab(t, join(dir, 'lab'), '16M');
+  const lab = await startLab(t, { stateDir: join(dir, 'lab'), size: '16M' });
   const children = childrenOf(lab.process.pid!);
   t.ok([...children.values()].some((args) => args.startsWith('redis-server')), 'redis-server is a child');
   t.equal([...children.values()].filter((args) => args.includes(' serve --config ')).length, 2, 'both systems are children');
   lab.process.kill('SIGKILL');
   await lab.exited;
   const started = Date.now();
-  t.ok(await waitFor(() => [...children.keys()].every((pid) => !alive(pid)), 20_000, 50), `no child left (${[...children.keys()].join(', ')})`);
+  t.ok(await waitFor(() => [...children.keys()].every((pid) => !pidAlive(pid)), 20_000, 50), `no child left (${[...children.keys()].join(', ')})`);
   t.comment(`children gone ${Date.now() - started} ms after the lab was SIGKILLed`);
 });

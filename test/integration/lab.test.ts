@@ -4,20 +4,19 @@
  * primary's portal, then read back through the PEER's own portal: same sha256.
  */
 import t from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { CimClient } from '../../src/cim/client/client.ts';
 import { servicePath } from '../../src/cim/model/paths.ts';
 import { TARGET_NAMESPACE } from '../../src/cim/types.ts';
 import { waitForJob } from '../../src/lab/lab-cim-setup.ts';
 import { readPairReports } from '../../src/replication/status-reader.ts';
-import type { LabReady } from '../../src/lab/lab-runner.ts';
 import { freeLabBasePort, repoRoot, tempDir, waitFor } from '../unit/replication/helpers.ts';
+import { startLab } from './support/lab-process.ts';
 
 const MiB = 1024 * 1024;
 const DATA_BYTES = 256 * MiB;
@@ -41,29 +40,15 @@ function qemuImg(args: string[]): { status: number | null; stderr: string } {
 
 t.test('lab: a write through the primary reads back identical through the peer', async (t) => {
   const dir = await tempDir(t, 'iscsi-sim-lab-');
-  const basePort = await freeLabBasePort();
-  const lab = spawn(process.execPath, [join(repoRoot, 'bin', 'iscsi-sim.js'), 'lab', '--state-dir', join(dir, 'lab'), '--base-port', String(basePort), '--size', '512M'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  lab.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  const exited = new Promise<number | null>((resolve) => lab.once('exit', (code) => resolve(code)));
-  t.teardown(() => { if (lab.exitCode === null) lab.kill('SIGKILL'); });
-  const ready = await new Promise<LabReady>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`lab not ready in 120 s:\n${output}`)), 120_000);
-    createInterface({ input: lab.stdout }).on('line', (line) => {
-      output += `${line}\n`;
-      if (line.startsWith('lab ready: ')) { clearTimeout(timer); resolve(JSON.parse(line.slice('lab ready: '.length)) as LabReady); }
-    });
-    void exited.then((code) => reject(new Error(`lab exited (${code}):\n${output}`)));
-  });
+  const lab = await startLab(t, { stateDir: join(dir, 'lab'), size: '512M' });
+  const { ready, exited } = lab;
   t.equal(ready.systems.length, 2);
 
   // A second lab on the same state dir must not start a second Redis on the same AOF or rewrite lab.json.
   const startedSecond = Date.now();
   const second = spawnSync(process.execPath, [join(repoRoot, 'bin', 'iscsi-sim.js'), 'lab', '--state-dir', join(dir, 'lab'), '--base-port', String(await freeLabBasePort())], { encoding: 'utf8', timeout: 60_000 });
   t.equal(second.status, 1, 'a second lab on the state dir exits 1');
-  t.equal(second.stderr.trim(), `iscsi-sim: lab failed to start: state dir ${join(dir, 'lab')} is in use by process ${lab.pid}`, 'naming the first lab');
+  t.equal(second.stderr.trim(), `iscsi-sim: lab failed to start: state dir ${join(dir, 'lab')} is in use by process ${lab.process.pid}`, 'naming the first lab');
   // A hang guard, not a timing check: node + tsx start-up alone takes up to ~10 s on a loaded 2-CPU machine.
   t.ok(Date.now() - startedSecond < 20_000, `refused in ${Date.now() - startedSecond} ms`);
   t.equal(ready.pairs.length, 1, 'one mirror created through CIM');
@@ -132,6 +117,6 @@ t.test('lab: a write through the primary reads back identical through the peer',
   const verified = JSON.parse(cliVerify.stdout || '{}') as { pairs?: Array<{ compared: number; divergentOffsets: number[] }> };
   t.ok((verified.pairs?.[0]?.compared ?? 0) > 0 && verified.pairs?.[0]?.divergentOffsets.length === 0, 'iscsi-sim verify compared the pair');
 
-  lab.kill('SIGINT');
+  lab.process.kill('SIGINT');
   t.equal(await exited, 0, 'Ctrl-C stops the lab cleanly');
 });

@@ -5,18 +5,17 @@
  * `iscsi-sim status`, /metrics and CIM; after Resume both are 0 again and WhenSynced moved.
  */
 import t from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { CimClient } from '../../src/cim/client/client.ts';
 import { servicePath } from '../../src/cim/model/paths.ts';
 import { TARGET_NAMESPACE, type ObjectPath } from '../../src/cim/types.ts';
 import { waitForJob } from '../../src/lab/lab-cim-setup.ts';
-import type { LabReady } from '../../src/lab/lab-runner.ts';
 import type { PairStatus } from '../../src/replication/pair-types.ts';
-import { freeLabBasePort, repoRoot, tempDir, waitFor } from '../unit/replication/helpers.ts';
+import { repoRoot, tempDir, waitFor } from '../unit/replication/helpers.ts';
+import { startLab } from './support/lab-process.ts';
 
 const MiB = 1024 * 1024;
 const WRITTEN = 16 * MiB;
@@ -74,21 +73,8 @@ async function cimLag(cim: CimClient, sync: ObjectPath): Promise<Lag> {
 t.test('fractured with 16 MiB written: RPO and out-of-sync bytes in status, /metrics and CIM; Resume brings both to 0', async (t) => {
   const dir = await tempDir(t, 'iscsi-sim-lag-');
   const stateDir = join(dir, 'lab');
-  const lab = spawn(process.execPath, [CLI, 'lab', '--state-dir', stateDir, '--base-port', String(await freeLabBasePort()), '--size', '64M'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  lab.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  const exited = new Promise<number | null>((resolve) => lab.once('exit', (code) => resolve(code)));
-  t.teardown(() => { if (lab.exitCode === null) lab.kill('SIGKILL'); });
-  const ready = await new Promise<LabReady>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`lab not ready in 120 s:\n${output}`)), 120_000);
-    createInterface({ input: lab.stdout }).on('line', (line) => {
-      output += `${line}\n`;
-      if (line.startsWith('lab ready: ')) { clearTimeout(timer); resolve(JSON.parse(line.slice('lab ready: '.length)) as LabReady); }
-    });
-    void exited.then((code) => reject(new Error(`lab exited (${code}):\n${output}`)));
-  });
+  const lab = await startLab(t, { stateDir, size: '64M' });
+  const { ready, exited } = lab;
   const [primary, peer] = ready.systems;
   const cim = new CimClient({ url: primary.cimUrl!, caFile: primary.cimCertificate, timeoutMs: 30_000 });
   const peerCim = new CimClient({ url: peer.cimUrl!, caFile: peer.cimCertificate, timeoutMs: 30_000 });
@@ -164,6 +150,6 @@ t.test('fractured with 16 MiB written: RPO and out-of-sync bytes in status, /met
     }, 20_000, 250), `CIM on the ${name}: RPOSeconds 0, OutOfSyncBytes 0, WhenSynced moved`);
   }
 
-  lab.kill('SIGINT');
+  lab.process.kill('SIGINT');
   t.equal(await exited, 0, 'Ctrl-C stops the lab');
 });

@@ -6,16 +6,9 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { pidAlive } from '../../integration/support/lab-process.ts';
 import { cliPath } from '../../integration/support/system-process.ts';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -36,14 +29,14 @@ t.test('a serve whose parent is killed stops and frees its port', async (t) => {
   sh.stderr.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
   t.teardown(() => {
     const pid = /^pid (\d+)$/m.exec(output)?.[1];
-    if (pid !== undefined && alive(Number(pid))) process.kill(Number(pid), 'SIGKILL');
+    if (pid !== undefined && pidAlive(Number(pid))) process.kill(Number(pid), 'SIGKILL');
   });
   t.ok(await until(() => /iscsi-sim ready: /.test(output), 60_000), 'serve is ready', { output });
   const pid = Number(/^pid (\d+)$/m.exec(output)?.[1]);
   const port = Number(/"port":(\d+)/.exec(output)?.[1]);
   sh.kill('SIGKILL');
   const started = Date.now();
-  t.ok(await until(() => !alive(pid), 20_000), `the orphaned serve exited (${Date.now() - started} ms after its parent died)`);
+  t.ok(await until(() => !pidAlive(pid), 20_000), `the orphaned serve exited (${Date.now() - started} ms after its parent died)`);
   t.match(output, /iscsi-sim counters: /, 'it stopped cleanly (counters line printed on shutdown)');
   const free = await new Promise<boolean>((done) => {
     const probe = createServer().once('error', () => done(false)).listen(port, '127.0.0.1', () => probe.close(() => done(true)));
