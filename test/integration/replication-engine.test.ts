@@ -9,33 +9,18 @@ import { startEmbeddedRedis } from '../../src/lab/embedded-redis.ts';
 import { CimReplicationAdapter } from '../../src/replication/cim-adapter.ts';
 import { ReplicationEngine } from '../../src/replication/engine.ts';
 import { replicationMetrics } from '../../src/replication/metrics.ts';
-import type { Backstore } from '../../src/storage/backstore.ts';
-import type { LunView, SystemView } from '../../src/system/view.ts';
-import { fileBackstore, pattern, sha256Of, tempDir, waitFor, type TapLike } from '../unit/replication/helpers.ts';
+import { pattern, sha256Of, tempDir, waitFor } from '../unit/replication/helpers.ts';
+import { systemView } from './support/system-view.ts';
 
 const MiB = 1024 * 1024;
 const SIZE = 16 * MiB;
-
-async function systemView(t: TapLike, dir: string, name: string, naa: string): Promise<{ view: SystemView; lun: LunView; backstore: Backstore }> {
-  const backstore = await fileBackstore(t, dir, `${name}.img`, SIZE);
-  const iqn = `iqn.2026-11.org.iscsi-sim:${name}`;
-  const lun: LunView = {
-    targetIqn: iqn, lun: 0, file: backstore.inner.path, sizeBytes: SIZE, blockSize: 512, naa, serial: naa, backstore, writeProtected: false,
-  };
-  const view: SystemView = {
-    name, stateDir: join(dir, name), portals: [], peers: [], cimUrl: undefined,
-    targets: [{ iqn, portalGroupTags: [1], luns: [lun] }],
-    lun: (targetIqn, number) => (targetIqn === iqn && number === 0 ? lun : undefined),
-  };
-  return { view, lun, backstore };
-}
 
 t.test('a mirror between two systems through the engine', async (t) => {
   const dir = await tempDir(t);
   const redis = await startEmbeddedRedis({ dir: join(dir, 'redis'), appendOnly: true });
   t.teardown(() => redis.stop());
-  const primary = await systemView(t, dir, 'primary', '6001405aaaaaaaa1');
-  const peer = await systemView(t, dir, 'peer', '6001405bbbbbbbb2');
+  const primary = await systemView(t, dir, 'primary', '6001405aaaaaaaa1', SIZE);
+  const peer = await systemView(t, dir, 'peer', '6001405bbbbbbbb2', SIZE);
   await primary.backstore.write(MiB, [pattern(2 * MiB, 1)], { fua: false });
   const options = { probeIntervalMs: 100, stallTimeoutMs: 3000 };
   const enginePrimary = new ReplicationEngine({ view: primary.view, redisUrl: redis.url, options, reconcileMs: 200 });
@@ -125,8 +110,8 @@ t.test('Redis loses all its data: the source puts the pair back and the replica 
   const dir = await tempDir(t);
   const redis = await startEmbeddedRedis({ dir: join(dir, 'redis'), appendOnly: false });
   t.teardown(() => redis.stop());
-  const primary = await systemView(t, dir, 'primary', '6001405aaaaaaaa1');
-  const peer = await systemView(t, dir, 'peer', '6001405bbbbbbbb2');
+  const primary = await systemView(t, dir, 'primary', '6001405aaaaaaaa1', SIZE);
+  const peer = await systemView(t, dir, 'peer', '6001405bbbbbbbb2', SIZE);
   const options = { probeIntervalMs: 100, stallTimeoutMs: 1500 };
   const enginePrimary = new ReplicationEngine({ view: primary.view, redisUrl: redis.url, options, reconcileMs: 200 });
   const enginePeer = new ReplicationEngine({ view: peer.view, redisUrl: redis.url, options, reconcileMs: 200 });

@@ -9,66 +9,24 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { CimClient } from '../../src/cim/client/client.ts';
-import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/lab/embedded-redis.ts';
-import { createMirror, ensureCollection, waitForJob } from '../../src/lab/lab-cim-setup.ts';
-import { labPorts, writeLabConfigs, type LabSystemFiles } from '../../src/lab/lab-config.ts';
-import { startSystemChild, type SystemChild } from '../../src/lab/system-child.ts';
 import { readPairReports } from '../../src/replication/status-reader.ts';
-import { freeLabBasePort, tempDir, waitFor, type TapLike } from '../unit/replication/helpers.ts';
+import { waitFor, type TapLike } from '../unit/replication/helpers.ts';
+import { drRig, type DrRig } from './support/dr-rig.ts';
 
 const MiB = 1024 * 1024;
 const DATA_BYTES = 64 * MiB;
 const LUN_BYTES = 128 * MiB;
 
-interface Rig {
-  redis: EmbeddedRedis;
-  client: Redis;
-  files: LabSystemFiles[];
-  primary: SystemChild;
-  peer: SystemChild;
-  source: string;
-  lunFile(system: SystemChild): string;
-  restart(which: 'primary' | 'peer'): Promise<void>;
-}
+type Rig = DrRig & { readonly source: string };
 
+/** The DR rig (lab configs, a private Redis, primary and peer processes, the mirror) and 64 MiB of random data to write. */
 async function rig(t: TapLike): Promise<Rig> {
-  const dir = await tempDir(t, 'iscsi-sim-faults-');
-  const ports = labPorts(await freeLabBasePort());
-  const redis = await startEmbeddedRedis({ dir: join(dir, 'redis'), port: ports.redis, appendOnly: true });
-  t.teardown(() => redis.stop());
-  const files = await writeLabConfigs(join(dir, 'lab'), ports, redis.url, `${LUN_BYTES / MiB}M`);
-  const children: SystemChild[] = [];
-  t.teardown(async () => { for (const child of children) await child.stop(); });
-  const start = async (file: LabSystemFiles) => {
-    const child = await startSystemChild(file.name, file.configPath, file.stateDir);
-    children.push(child);
-    return child;
-  };
-  const state = { primary: await start(files[0]), peer: await start(files[1]) };
-  const cim = new CimClient({ url: state.primary.summary.cimUrl!, caFile: state.primary.summary.cimCertificate, timeoutMs: 30_000 });
-  const collection = await ensureCollection(cim, state.primary.summary, state.peer.summary);
-  const client = new Redis(redis.url, { maxRetriesPerRequest: 1, retryStrategy: () => 200 });
-  client.on('error', () => undefined);
-  t.teardown(() => client.disconnect());
-  await waitFor(async () => (await client.hlen(`iscsi-sim:volumes:${files[1].name}`).catch(() => 0)) > 0);
-  const job = await createMirror(cim, state.primary.summary, state.peer.summary, collection, 'async');
-  if (job) await waitForJob(cim, job, 60_000);
-  const source = join(dir, 'random.img');
+  const dr = await drRig(t, { lunBytes: LUN_BYTES });
+  const source = join(dr.dir, 'random.img');
   const handle = await open(source, 'w');
   for (let at = 0; at < DATA_BYTES; at += 4 * MiB) await handle.write(randomBytes(4 * MiB), 0, 4 * MiB, at);
   await handle.close();
-  return {
-    redis, client, files, source,
-    get primary() { return state.primary; },
-    get peer() { return state.peer; },
-    lunFile: (system) => system.summary.targets[0].luns[0].file!,
-    restart: async (which) => {
-      const index = which === 'primary' ? 0 : 1;
-      state[which] = await start(files[index]);
-    },
-  };
+  return Object.assign(dr, { source });
 }
 
 function qemuWrite(t: TapLike, rig: Rig): { process: ChildProcess; done: Promise<number | null> } {
