@@ -73,48 +73,43 @@ export class CimReplicationAdapter implements CimReplicationEngine {
     if (mode) return this.setMode(synchronization, mode);
     const op = OPERATIONS.get(operation);
     if (!op) return { returnValue: 1, description: `operation ${operation} not supported` };
-    const pair = this.findPair(synchronization);
-    if (!pair) return { returnValue: 5, description: 'Synchronization does not exist' };
-    try {
-      const published = await this.engine.modify(pair.pairId, op, force);
+    return this.onPair(synchronization, async (pairId) => {
+      const published = await this.engine.modify(pairId, op, force);
       if (JOB_OPERATIONS.has(op)) return { returnValue: 4096, completion: this.engine.waitOperation(published, SYNC_JOB_TIMEOUT_MS) };
       return { returnValue: 0 };
-    } catch (err) {
-      return failure(err);
-    }
+    });
   }
 
   /** Vendor ResolveSplitBrain: keep `keep`'s data, the other system resyncs the diverged grains. */
   async resolveSplitBrain(synchronization: ObjectPath, keep: string): Promise<MethodOutcome> {
-    const pair = this.findPair(synchronization);
-    if (!pair) return { returnValue: 5, description: 'Synchronization does not exist' };
-    try {
-      const published = await this.engine.resolve(pair.pairId, keep);
+    return this.onPair(synchronization, async (pairId) => {
+      const published = await this.engine.resolve(pairId, keep);
       return { returnValue: 4096, completion: this.engine.waitOperation(published, SYNC_JOB_TIMEOUT_MS) };
-    } catch (err) {
-      return failure(err);
-    }
+    });
   }
 
   /** Vendor SetSplitBrainPolicy: manual (default), discard-zero-changes, discard-least-changes. */
   async setSplitBrainPolicy(synchronization: ObjectPath, policy: string): Promise<MethodOutcome> {
-    const pair = this.findPair(synchronization);
-    if (!pair) return { returnValue: 5, description: 'Synchronization does not exist' };
-    if (!isSplitBrainPolicy(policy)) return { returnValue: 5, description: `Policy must be one of ${SPLIT_BRAIN_POLICIES.join(', ')}` };
-    try {
-      await this.engine.setSplitBrainPolicy(pair.pairId, policy);
+    return this.onPair(synchronization, async (pairId) => {
+      if (!isSplitBrainPolicy(policy)) return { returnValue: 5, description: `Policy must be one of ${SPLIT_BRAIN_POLICIES.join(', ')}` };
+      await this.engine.setSplitBrainPolicy(pairId, policy);
       return { returnValue: 0 };
-    } catch (err) {
-      return failure(err);
-    }
+    });
   }
 
   private async setMode(synchronization: ObjectPath, mode: ReplicationMode): Promise<MethodOutcome> {
+    return this.onPair(synchronization, async (pairId) => {
+      await this.engine.setMode(pairId, mode);
+      return { returnValue: 0 };
+    });
+  }
+
+  /** Runs `action` on the pair `synchronization` names: 5 when there is none, engine errors as their CIM failure. */
+  private async onPair(synchronization: ObjectPath, action: (pairId: string) => Promise<MethodOutcome>): Promise<MethodOutcome> {
     const pair = this.findPair(synchronization);
     if (!pair) return { returnValue: 5, description: 'Synchronization does not exist' };
     try {
-      await this.engine.setMode(pair.pairId, mode);
-      return { returnValue: 0 };
+      return await action(pair.pairId);
     } catch (err) {
       return failure(err);
     }

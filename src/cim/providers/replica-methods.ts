@@ -77,22 +77,23 @@ export async function verifyReplica(ctx: ProviderContext, args: MethodArgs): Pro
 /** Vendor ResolveSplitBrain: 4096 + job until the kept side streams and the other converged. */
 export async function resolveSplitBrain(ctx: ProviderContext, args: MethodArgs): Promise<MethodResult> {
   const engine = ctx.sources.engine;
-  if (!engineOn(ctx) || !engine.resolveSplitBrain) return { returnValue: Ret.NotSupported, reason: 'replication engine not available' };
-  const sync = args.ref('Synchronization');
-  const keep = args.string('KeepSystem');
-  if (!sync || !keep) return invalid('Synchronization and KeepSystem are required');
-  return fromOutcome(ctx, 'ResolveSplitBrain', await engine.resolveSplitBrain(sync, keep), [], [sync]);
+  return splitBrainMethod(ctx, args, 'ResolveSplitBrain', 'KeepSystem', engine.resolveSplitBrain?.bind(engine));
 }
 
 /** Vendor SetSplitBrainPolicy: manual, discard-zero-changes, discard-least-changes. */
 export async function setSplitBrainPolicy(ctx: ProviderContext, args: MethodArgs): Promise<MethodResult> {
   const engine = ctx.sources.engine;
-  if (!engineOn(ctx) || !engine.setSplitBrainPolicy) return { returnValue: Ret.NotSupported, reason: 'replication engine not available' };
+  return splitBrainMethod(ctx, args, 'SetSplitBrainPolicy', 'Policy', engine.setSplitBrainPolicy?.bind(engine));
+}
+
+/** A vendor split-brain method: the Synchronization and one required string `argument`, handed to `call`. */
+async function splitBrainMethod(ctx: ProviderContext, args: MethodArgs, method: string, argument: string,
+  call: ((sync: ObjectPath, value: string) => Promise<MethodOutcome>) | undefined): Promise<MethodResult> {
+  if (!engineOn(ctx) || !call) return { returnValue: Ret.NotSupported, reason: 'replication engine not available' };
   const sync = args.ref('Synchronization');
-  const policy = args.string('Policy');
-  if (!sync || !policy) return invalid('Synchronization and Policy are required');
-  const o = await engine.setSplitBrainPolicy(sync, policy);
-  return { returnValue: o.returnValue, reason: o.description, out: [] };
+  const value = args.string(argument);
+  if (!sync || !value) return invalid(`Synchronization and ${argument} are required`);
+  return fromOutcome(ctx, method, await call(sync, value), [], [sync]);
 }
 
 function asRef(v: unknown): ObjectPath {
