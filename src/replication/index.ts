@@ -1,22 +1,20 @@
 /**
- * Entry point for the system assembly: `startReplication(view, redisUrl)` once the LUNs are open
- * (before portals accept writes, ideally), then `cim.setReplicationEngine(handle.cim)`; the system's
- * HTTP server (src/metrics) serves `handle.metrics` on /metrics. `close()` on shutdown, before the backstores close.
+ * Entry point for the composition root (src/app): `startReplication(view, redisUrl)` once the LUNs are
+ * open (before portals accept writes, ideally); src/app hands the engine to CIM through its adapter and
+ * the system's HTTP server (src/metrics) serves `handle.metrics` on /metrics. `close()` on shutdown,
+ * before the backstores close.
  */
 import type { Registry } from 'prom-client';
 import type { SystemView } from '../system/view.ts';
-import { CimReplicationAdapter } from './cim-adapter.ts';
 import { ReplicationEngine } from './engine.ts';
 import { replicationMetrics } from './metrics.ts';
 import type { ReplicationOptions } from './options.ts';
 
 export { ReplicationEngine, EngineError, type PairOperation, type CreateMirrorRequest } from './engine.ts';
-export { CimReplicationAdapter } from './cim-adapter.ts';
 export type { PairStatus, PairRecord, PairPhase, ReplicationMode } from './pair-types.ts';
 
 export interface ReplicationHandle {
   readonly engine: ReplicationEngine;
-  readonly cim: CimReplicationAdapter;
   readonly metrics: Registry;
   close(): Promise<void>;
 }
@@ -26,7 +24,6 @@ export async function startReplication(view: SystemView, redisUrl: string, optio
   await engine.start();
   return {
     engine,
-    cim: new CimReplicationAdapter(engine),
     metrics: replicationMetrics(engine),
     close: () => engine.close(),
   };

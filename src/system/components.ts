@@ -1,6 +1,6 @@
 /**
  * The parts a System is assembled from, behind small interfaces so the assembly can be tested with
- * fakes. `defaultComponents()` (default-components.ts) wires the real backstore, SCSI core, fabric and
+ * fakes. `defaultComponents()` (src/app/default-components.ts) wires the real backstore, SCSI core, fabric and
  * CIM server.
  */
 import type { CimConfig, LunConfig, PortalConfig, TargetConfig } from '../config/types.ts';

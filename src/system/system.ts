@@ -2,7 +2,7 @@
  * One simulated storage system: opens the LUN backstores of a SystemConfig, builds the SCSI targets
  * and the catalog, listens on every portal and (when configured) starts the CIM server. Implements the
  * SystemView that CIM, the CLI and replication read. The real parts come from
- * `defaultComponents()` (default-components.ts); unit tests pass fakes.
+ * `defaultComponents()` (src/app/default-components.ts); unit tests pass fakes.
  */
 import { dirname, isAbsolute, relative } from 'node:path';
 import type { BackstoreKind, LunConfig, SystemConfig } from '../config/types.ts';
@@ -118,7 +118,7 @@ export class System implements SystemView {
         portal.listening = true;
       }
       if (this.config.cim.enabled) {
-        // CIM call site: startCimServer from src/cim/index.ts, through default-components.ts.
+        // CIM call site: startCimServer from src/cim/index.ts, through src/app/default-components.ts.
         if (components.startCim === undefined) log.warn('CIM is enabled in the config but this build has no CIM server');
         else this.cim = await components.startCim(this, this.config.cim);
       }

@@ -6,7 +6,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { startEmbeddedRedis } from '../../src/lab/embedded-redis.ts';
-import { CimReplicationAdapter } from '../../src/replication/cim-adapter.ts';
+import { CimReplicationAdapter } from '../../src/app/replication-cim-adapter.ts';
 import { ReplicationEngine } from '../../src/replication/engine.ts';
 import { replicationMetrics } from '../../src/replication/metrics.ts';
 import { pattern, sha256Of, tempDir, waitFor } from '../unit/replication/helpers.ts';

@@ -6,7 +6,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { startEmbeddedRedis } from '../../src/lab/embedded-redis.ts';
-import { CimReplicationAdapter } from '../../src/replication/cim-adapter.ts';
+import { CimReplicationAdapter } from '../../src/app/replication-cim-adapter.ts';
 import { ReplicationEngine } from '../../src/replication/engine.ts';
 import type { ObjectPath } from '../../src/cim/types.ts';
 import { pattern, tempDir, waitFor, type TapLike } from '../unit/replication/helpers.ts';

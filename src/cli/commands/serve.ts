@@ -1,20 +1,14 @@
 /** `iscsi-sim serve`: one system from a config file or from the quick-form flags. */
 import type { Command } from 'commander';
+import { AssemblyError, startSystem, type RunningSystem } from '../../app/assemble-system.ts';
 import { ConfigError } from '../../config/errors.ts';
-import { startupExposureWarnings } from '../../config/exposure.ts';
 import { loadConfigFile } from '../../config/load.ts';
 import type { SystemConfig } from '../../config/types.ts';
-import { startObservability, type SystemHttpServer } from '../../metrics/index.ts';
-import { withReplication } from '../../replication/attach-system.ts';
-import { lockStateDir, type StateDirLock } from '../../storage/file-lock.ts';
-import { defaultComponents } from '../../system/default-components.ts';
-import { System } from '../../system/system.ts';
-import { ensureFolder } from '../../util/directories.ts';
+import { readyLine, readySummaryText } from '../../system/ready-line.ts';
 import { logger } from '../../util/log.ts';
 import { countersLine } from '../counters-line.ts';
 import { exitSoon, fail, stopOnSignals } from '../lifecycle.ts';
 import { quickConfig } from '../quick-config.ts';
-import { readyLine, readySummaryText } from '../../system/ready-line.ts';
 
 interface ServeOptions {
   config?: string;
@@ -62,43 +56,15 @@ export async function serve(options: ServeOptions): Promise<void> {
     if (error instanceof ConfigError) fail(`config error: ${error.message}`, 2);
     throw error;
   }
-  let stateLock: StateDirLock;
+  let running: RunningSystem;
   try {
-    await ensureFolder(config.stateDir);
-    stateLock = await lockStateDir(config.stateDir);
+    running = await startSystem(config);
   } catch (error) {
-    fail(`cannot start system ${config.name}: ${(error as Error).message}`);
+    if (error instanceof AssemblyError) fail(error.message);
+    throw error;
   }
-  for (const warning of startupExposureWarnings(config)) logger.child({ component: 'cli' }).warn(warning);
-  // Replication runs only when the config names a Redis (redisUrl); otherwise this is a no-op.
-  const replicated = withReplication(defaultComponents(), config);
-  const system = new System(config, replicated.components);
-  try {
-    await system.start();
-  } catch (error) {
-    fail(`cannot start system ${config.name}: ${(error as Error).message}`);
-  }
-  let replication: Awaited<ReturnType<typeof replicated.attach>>;
-  try {
-    replication = await replicated.attach(system, config);
-  } catch (error) {
-    await system.stop();
-    fail(`cannot start replication for ${config.name}: ${(error as Error).message}`);
-  }
-  let http: SystemHttpServer | undefined;
-  if (config.metrics) {
-    try {
-      const engine = replication?.engine;
-      http = await startObservability(system, config.metrics, replication && engine && {
-        metrics: replication.metrics, redisUrl: replication.redisUrl, redisConnected: () => engine.redisConnected,
-      });
-    } catch (error) {
-      await replication?.close();
-      await system.stop();
-      fail(`cannot serve metrics for ${config.name} on ${config.metrics.address}:${config.metrics.port}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-  }
-  const summary = { ...system.summary(), ...(http ? { httpUrl: http.url } : {}) };
+  const { system } = running;
+  const summary = running.summary();
   logger.child({ component: 'cli' }).info(readySummaryText(summary));
   process.stdout.write(`${readyLine(summary)}\n`);
   const printCounters = (): void => {
@@ -106,10 +72,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   };
   process.on('SIGUSR2', printCounters);
   await stopOnSignals(async () => {
-    await http?.close();
-    await replication?.close();
-    await system.stop();
-    await stateLock.release();
+    await running.stop();
     process.off('SIGUSR2', printCounters);
     printCounters();
   }, `system ${config.name}`);

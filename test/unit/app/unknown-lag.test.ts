@@ -1,6 +1,6 @@
 /** A silent source's lag is unknown: CIM shows NULL and /metrics NaN, never 0 (issue 8, true lag). */
 import t from 'tap';
-import { CimReplicationAdapter } from '../../../src/replication/cim-adapter.ts';
+import { CimReplicationAdapter } from '../../../src/app/replication-cim-adapter.ts';
 import type { ReplicationEngine } from '../../../src/replication/engine.ts';
 import { replicationMetrics } from '../../../src/replication/metrics.ts';
 import { CopyState, SyncState, type PairStatus } from '../../../src/replication/pair-types.ts';

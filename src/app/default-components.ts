@@ -4,8 +4,8 @@ import { IscsiFabric } from '../iscsi/fabric.ts';
 import { LogicalUnit } from '../scsi/logical-unit.ts';
 import { createScsiTarget } from '../scsi/scsi-target.ts';
 import { BufferPool } from '../storage/buffer-pool.ts';
-import { openBackstore } from './backstore-registry.ts';
-import type { SystemComponents, UnitHandle } from './components.ts';
+import { openBackstore } from '../system/backstore-registry.ts';
+import type { SystemComponents, UnitHandle } from '../system/components.ts';
 
 export function defaultComponents(): SystemComponents {
   // Data-In buffers shared by every LUN of the system (the read path returns them after sending).

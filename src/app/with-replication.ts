@@ -2,7 +2,7 @@
  * Adds replication to a system assembly without the system knowing about it: wraps the components so
  * the CIM server handle is kept, then, once the system runs, starts the engine (when the config has a
  * redisUrl) and registers it with CIM. Its gauges (`handle.metrics`) are served by the system's HTTP
- * server (src/metrics), which serve starts after this.
+ * server (src/metrics), which assemble-system.ts starts after this.
  *
  *   const replicated = withReplication(defaultComponents(), config);
  *   const system = new System(config, replicated.components);
@@ -16,8 +16,9 @@ import type { SystemConfig } from '../config/types.ts';
 import type { SystemComponents } from '../system/components.ts';
 import type { SystemView } from '../system/view.ts';
 import { logger } from '../util/log.ts';
-import { startReplication, type ReplicationHandle } from './index.ts';
-import { localMemberNaas } from './mirror/pair-registry.ts';
+import { startReplication, type ReplicationHandle } from '../replication/index.ts';
+import { localMemberNaas } from '../replication/mirror/pair-registry.ts';
+import { CimReplicationAdapter } from './replication-cim-adapter.ts';
 
 export interface ReplicatedComponents {
   readonly components: SystemComponents;
@@ -56,7 +57,7 @@ export function withReplication(base: SystemComponents, config?: SystemConfig): 
     attach: async (view, config) => {
       if (!config.redisUrl) return undefined;
       const handle = await startReplication(view, config.redisUrl);
-      cim?.setReplicationEngine(handle.cim);
+      cim?.setReplicationEngine(new CimReplicationAdapter(handle.engine));
       const redisUrl = redactUrl(config.redisUrl);
       logger.child({ component: 'replication' }).info({ redis: redisUrl }, 'replication engine running');
       return { ...handle, redisUrl };

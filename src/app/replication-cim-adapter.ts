@@ -8,9 +8,9 @@ import type {
 } from '../cim/providers/replication-engine.ts';
 import { CLS, volumePath } from '../cim/model/paths.ts';
 import { getKey, type ObjectPath } from '../cim/types.ts';
-import { EngineError, type PairOperation, type ReplicationEngine } from './engine.ts';
-import { isSplitBrainPolicy, SPLIT_BRAIN_POLICIES } from './mirror/admin-transitions.ts';
-import type { PairPhase, PairStatus, ReplicationMode } from './pair-types.ts';
+import { EngineError, type PairOperation, type ReplicationEngine } from '../replication/engine.ts';
+import { isSplitBrainPolicy, SPLIT_BRAIN_POLICIES } from '../replication/mirror/admin-transitions.ts';
+import type { PairPhase, PairStatus, ReplicationMode } from '../replication/pair-types.ts';
 
 /** ModifyReplicaSynchronization.Operation value map (CIM_ReplicationService). */
 const OPERATIONS: ReadonlyMap<number, PairOperation> = new Map([
