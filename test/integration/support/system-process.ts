@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnTied } from '../../../src/lab/tied-spawn.ts';
 import { parseReadyLine } from '../../../src/system/ready-line.ts';
 import type { SystemSummary } from '../../../src/system/system.ts';
 
@@ -72,11 +73,12 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
 
   const command = [process.execPath, options.cli ?? cliPath, ...args];
   if (options.netns !== undefined) command.unshift('ip', 'netns', 'exec', options.netns);
-  const child: ChildProcess = spawn(command[0], command.slice(1), {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ISCSI_SIM_LOG_FORMAT: 'json', ...options.env },
-  });
+  const spawnOptions = { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] as const, env: { ...process.env, ISCSI_SIM_LOG_FORMAT: 'json', ...options.env } };
+  // In a namespace the test made, the system dies with the test (a killed test leaves no process that
+  // keeps the namespace alive); elsewhere a plain child, as always.
+  const child: ChildProcess = options.netns !== undefined
+    ? spawnTied(command[0], command.slice(1), { ...spawnOptions, stdio: [...spawnOptions.stdio] }, 'KILL')
+    : spawn(command[0], command.slice(1), { ...spawnOptions, stdio: [...spawnOptions.stdio] });
   let stdout = '';
   let stderr = '';
   let exitCode: number | null | undefined;
