@@ -11,6 +11,8 @@ export interface LiveLunInit {
   readonly serial: string;
   readonly backstore: ObservableBackstore;
   readonly unit: UnitHandle;
+  /** The LUN is configured `readOnly`: no replication role change may make it writable. */
+  readonly readOnly?: boolean;
 }
 
 export class LiveLun implements LunView {
@@ -21,6 +23,7 @@ export class LiveLun implements LunView {
   readonly serial: string;
   readonly backstore: ObservableBackstore;
   private readonly unit: UnitHandle;
+  private readonly readOnly: boolean;
 
   constructor(init: LiveLunInit) {
     this.targetIqn = init.targetIqn;
@@ -30,6 +33,7 @@ export class LiveLun implements LunView {
     this.serial = init.serial;
     this.backstore = init.backstore;
     this.unit = init.unit;
+    this.readOnly = init.readOnly ?? false;
   }
 
   get sizeBytes(): number {
@@ -44,7 +48,8 @@ export class LiveLun implements LunView {
     return this.unit.writeProtected;
   }
 
+  /** Replication fences and unfences through this; a configured readOnly LUN stays protected. */
   set writeProtected(value: boolean) {
-    this.unit.writeProtected = value;
+    this.unit.writeProtected = value || this.readOnly;
   }
 }

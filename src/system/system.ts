@@ -213,7 +213,7 @@ export class System implements SystemView {
       const luns = specs.map((spec) => {
         const unit = built.units.get(spec.config.lun);
         if (unit === undefined) throw new Error(`target ${target.iqn} built no unit for LUN ${spec.config.lun}`);
-        return new LiveLun({ targetIqn: target.iqn, lun: spec.config.lun, ...(spec.config.file === undefined ? {} : { file: spec.config.file }), naa: spec.naa, serial: spec.serial, backstore: spec.backstore, unit });
+        return new LiveLun({ targetIqn: target.iqn, lun: spec.config.lun, ...(spec.config.file === undefined ? {} : { file: spec.config.file }), naa: spec.naa, serial: spec.serial, backstore: spec.backstore, unit, readOnly: spec.config.readOnly });
       });
       this.liveTargets.push({ iqn: target.iqn, ...(target.alias === undefined ? {} : { alias: target.alias }), portalGroupTags: target.portalGroupTags, luns });
       entries.push({

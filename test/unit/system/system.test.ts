@@ -20,6 +20,21 @@ function config(dir: string, extra: Record<string, unknown> = {}) {
   }, { baseDir: dir, cwd: dir });
 }
 
+t.test('a readOnly LUN stays write protected when replication unfences it (detach, becoming the source)', async (t) => {
+  const dir = t.testdir();
+  const world = fakeWorld();
+  const system = new System(config(dir), world.components);
+  await system.start();
+  t.teardown(() => system.stop());
+  const readOnly = system.lun('iqn.2026-11.org.example:a', 5)!;
+  const writable = system.lun('iqn.2026-11.org.example:a', 0)!;
+  for (const lun of [readOnly, writable]) lun.writeProtected = true;
+  t.equal(writable.writeProtected, true, 'a replica fence protects a writable LUN');
+  for (const lun of [readOnly, writable]) lun.writeProtected = false;
+  t.equal(writable.writeProtected, false, 'and unfencing makes it writable again');
+  t.equal(readOnly.writeProtected, true, 'a configured readOnly LUN is never made writable');
+});
+
 t.test('starts, exposes the view and the catalog, stops in order', async (t) => {
   const dir = t.testdir();
   const world = fakeWorld();
@@ -46,8 +61,9 @@ t.test('starts, exposes the view and the catalog, stops in order', async (t) => 
   t.same(summary.targets[0].luns.map((l) => l.lun), [0, 5]);
   t.equal(summary.cimUrl, undefined);
 
-  lun5!.writeProtected = false;
-  t.equal(system.lun('iqn.2026-11.org.example:a', 5)?.writeProtected, false);
+  const lun0 = system.lun('iqn.2026-11.org.example:a', 0)!;
+  lun0.writeProtected = true;
+  t.equal(system.lun('iqn.2026-11.org.example:a', 0)?.writeProtected, true, 'the view sets the unit\'s own flag');
 
   await system.stop();
   await system.stop();
