@@ -117,6 +117,10 @@ export class ReplicationEngine {
       ?? volumes.find((v) => v.naa === request.target.naa);
     if (!target) throw new EngineError('invalid', `system ${request.target.system} has no such LUN (is it running with replication?)`);
     if (target.sizeBytes < lun.sizeBytes) throw new EngineError('invalid', `target LUN is smaller (${target.sizeBytes} < ${lun.sizeBytes})`);
+    // A replica restarted blank would still look applied up to its journal's epoch: silent divergence.
+    if (target.persistent === false) {
+      throw new EngineError('invalid', `LUN ${target.lun} of ${target.targetIqn} on ${request.target.system} does not keep its data across a restart (backstore memory), so it cannot be a mirror target`);
+    }
     for (const entry of await this.allEntries()) {
       if (entry.admin === 'detached') continue;
       const uses = [entry.record.source, entry.record.target];
@@ -246,7 +250,7 @@ export class ReplicationEngine {
     const used = new Set((await this.allEntries()).filter((e) => e.admin !== 'detached').flatMap((e) => [e.record.source.naa, e.record.target.naa]));
     for (const system of (await this.registry.systems()).sort()) {
       if (system === this.systemName) continue;
-      const volume = (await this.registry.volumesOf(system)).find((v) => v.sizeBytes >= sizeBytes && !used.has(v.naa));
+      const volume = (await this.registry.volumesOf(system)).find((v) => v.sizeBytes >= sizeBytes && v.persistent !== false && !used.has(v.naa));
       if (volume) return { system, naa: volume.naa };
     }
     return undefined;
@@ -279,7 +283,7 @@ export class ReplicationEngine {
     try {
       if (this.redis.status !== 'ready') return;
       await this.registry.registerVolumes(this.systemName, this.settings.view.targets.flatMap((t) => t.luns.map((l) => ({
-        targetIqn: t.iqn, lun: l.lun, sizeBytes: l.sizeBytes, naa: l.naa,
+        targetIqn: t.iqn, lun: l.lun, sizeBytes: l.sizeBytes, naa: l.naa, persistent: l.backstore.capabilities.persistent,
       }))));
       const ids = await this.registry.allPairIds();
       // A Redis that lost its data (no AOF, flushed) gets the pairs back from their sources.

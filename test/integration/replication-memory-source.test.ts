@@ -62,3 +62,27 @@ t.test('memory source: streamed like a file LUN; after a restart (blank medium) 
   t.ok(await engineAgain.waitSynchronized(status.pairId, 20_000), 'synchronized again after the restart');
   t.ok(await waitFor(async () => (await sha256Of(peerBackstore)) === (await sha256Of(blank)), 20_000), 'the replica is blank like the restarted source');
 });
+
+t.test('a memory LUN is refused as a mirror target, naming it (a replica restarted blank would look applied)', async (t) => {
+  const dir = await tempDir(t);
+  const redis = await startEmbeddedRedis({ dir: join(dir, 'redis'), appendOnly: false });
+  t.teardown(() => redis.stop());
+  const options = { probeIntervalMs: 100, stallTimeoutMs: 3000 };
+  const primary = systemView(dir, 'primary', '6001405aaaaaaaa1', await fileBackstore(t, dir, 'primary.img', SIZE));
+  const peer = systemView(dir, 'peer', '6001405bbbbbbbb2', new ObservedBackstore(new MemoryBackstore({ sizeBytes: SIZE })));
+  const enginePrimary = new ReplicationEngine({ view: primary.view, redisUrl: redis.url, options, reconcileMs: 200 });
+  const enginePeer = new ReplicationEngine({ view: peer.view, redisUrl: redis.url, options, reconcileMs: 200 });
+  t.teardown(() => enginePrimary.close());
+  t.teardown(() => enginePeer.close());
+  await enginePrimary.start();
+  await enginePeer.start();
+  const { Redis } = await import('ioredis');
+  const admin = new Redis(redis.url);
+  t.teardown(() => admin.disconnect());
+  t.ok(await waitFor(async () => (await admin.hlen('iscsi-sim:volumes:peer')) > 0), 'peer volume registered');
+  t.equal(await enginePrimary.findFreeRemoteVolume(SIZE), undefined, 'no free remote volume is offered');
+  await t.rejects(
+    enginePrimary.createMirror({ source: { targetIqn: primary.lun.targetIqn, lun: 0 }, target: { system: 'peer', targetIqn: peer.lun.targetIqn, lun: 0, naa: peer.lun.naa }, mode: 'async' }),
+    { message: /LUN 0 of iqn\.2026-11\.org\.iscsi-sim:peer on peer does not keep its data across a restart \(backstore memory\)/ },
+  );
+});

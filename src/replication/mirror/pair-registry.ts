@@ -69,6 +69,8 @@ export interface VolumeEntry {
   readonly lun: number;
   readonly sizeBytes: number;
   readonly naa: string;
+  /** False for a LUN whose content does not survive a restart (memory); absent = persistent. */
+  readonly persistent?: boolean;
 }
 
 export function localPairsFile(stateDir: string): string {
