@@ -7,10 +7,9 @@ import t from 'tap';
 import { join } from 'node:path';
 import { startEmbeddedRedis } from '../../src/lab/embedded-redis.ts';
 import { CimReplicationAdapter } from '../../src/app/replication-cim-adapter.ts';
-import { ReplicationEngine } from '../../src/replication/engine.ts';
 import { replicationMetrics } from '../../src/replication/metrics.ts';
 import { pattern, sha256Of, tempDir, waitFor } from '../unit/replication/helpers.ts';
-import { systemView } from './support/system-view.ts';
+import { startEngines, systemView } from './support/system-view.ts';
 
 const MiB = 1024 * 1024;
 const SIZE = 16 * MiB;
@@ -23,12 +22,7 @@ t.test('a mirror between two systems through the engine', async (t) => {
   const peer = await systemView(t, dir, 'peer', '6001405bbbbbbbb2', SIZE);
   await primary.backstore.write(MiB, [pattern(2 * MiB, 1)], { fua: false });
   const options = { probeIntervalMs: 100, stallTimeoutMs: 3000 };
-  const enginePrimary = new ReplicationEngine({ view: primary.view, redisUrl: redis.url, options, reconcileMs: 200 });
-  const enginePeer = new ReplicationEngine({ view: peer.view, redisUrl: redis.url, options, reconcileMs: 200 });
-  t.teardown(() => enginePrimary.close());
-  t.teardown(() => enginePeer.close());
-  await enginePrimary.start();
-  await enginePeer.start();
+  const [enginePrimary, enginePeer] = await startEngines(t, redis.url, [primary.view, peer.view], options);
   t.ok(await waitFor(async () => (await enginePrimary.findFreeRemoteVolume(SIZE)) !== undefined), 'peer volume registered');
 
   const cim = new CimReplicationAdapter(enginePrimary);
@@ -113,12 +107,7 @@ t.test('Redis loses all its data: the source puts the pair back and the replica 
   const primary = await systemView(t, dir, 'primary', '6001405aaaaaaaa1', SIZE);
   const peer = await systemView(t, dir, 'peer', '6001405bbbbbbbb2', SIZE);
   const options = { probeIntervalMs: 100, stallTimeoutMs: 1500 };
-  const enginePrimary = new ReplicationEngine({ view: primary.view, redisUrl: redis.url, options, reconcileMs: 200 });
-  const enginePeer = new ReplicationEngine({ view: peer.view, redisUrl: redis.url, options, reconcileMs: 200 });
-  t.teardown(() => enginePrimary.close());
-  t.teardown(() => enginePeer.close());
-  await enginePrimary.start();
-  await enginePeer.start();
+  const [enginePrimary] = await startEngines(t, redis.url, [primary.view, peer.view], options);
   t.ok(await waitFor(async () => (await enginePrimary.findFreeRemoteVolume(SIZE)) !== undefined));
   const status = await enginePrimary.createMirror({ source: { targetIqn: primary.lun.targetIqn, lun: 0 }, target: { system: 'peer', targetIqn: peer.lun.targetIqn, lun: 0, naa: peer.lun.naa }, mode: 'async' });
   t.ok(await enginePrimary.waitSynchronized(status.pairId, 20_000));

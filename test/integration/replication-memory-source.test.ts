@@ -12,6 +12,7 @@ import { MemoryBackstore } from '../../src/storage/memory-backstore.ts';
 import { ObservedBackstore } from '../../src/storage/observed-backstore.ts';
 import type { LunView, SystemView } from '../../src/system/view.ts';
 import { fileBackstore, pattern, sha256Of, tempDir, waitFor } from '../unit/replication/helpers.ts';
+import { startEngines } from './support/system-view.ts';
 
 const MiB = 1024 * 1024;
 const SIZE = 16 * MiB;
@@ -70,12 +71,7 @@ t.test('a memory LUN is refused as a mirror target, naming it (a replica restart
   const options = { probeIntervalMs: 100, stallTimeoutMs: 3000 };
   const primary = systemView(dir, 'primary', '6001405aaaaaaaa1', await fileBackstore(t, dir, 'primary.img', SIZE));
   const peer = systemView(dir, 'peer', '6001405bbbbbbbb2', new ObservedBackstore(new MemoryBackstore({ sizeBytes: SIZE })));
-  const enginePrimary = new ReplicationEngine({ view: primary.view, redisUrl: redis.url, options, reconcileMs: 200 });
-  const enginePeer = new ReplicationEngine({ view: peer.view, redisUrl: redis.url, options, reconcileMs: 200 });
-  t.teardown(() => enginePrimary.close());
-  t.teardown(() => enginePeer.close());
-  await enginePrimary.start();
-  await enginePeer.start();
+  const [enginePrimary] = await startEngines(t, redis.url, [primary.view, peer.view], options);
   const { Redis } = await import('ioredis');
   const admin = new Redis(redis.url);
   t.teardown(() => admin.disconnect());

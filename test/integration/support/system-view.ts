@@ -3,6 +3,8 @@
  * in-process, without a `serve` process around them.
  */
 import { join } from 'node:path';
+import { ReplicationEngine } from '../../../src/replication/engine.ts';
+import type { ReplicationOptions } from '../../../src/replication/options.ts';
 import type { Backstore } from '../../../src/storage/backstore.ts';
 import type { LunView, SystemView } from '../../../src/system/view.ts';
 import { fileBackstore, type TapLike } from '../../unit/replication/helpers.ts';
@@ -19,4 +21,17 @@ export async function systemView(t: TapLike, dir: string, name: string, naa: str
     lun: (targetIqn, number) => (targetIqn === iqn && number === 0 ? lun : undefined),
   };
   return { view, lun, backstore };
+}
+
+/**
+ * Starts one in-process ReplicationEngine per view on `redisUrl` (closed at teardown, in reverse order)
+ * with the fast probe/reconcile intervals these tests use.
+ */
+export async function startEngines(
+  t: TapLike, redisUrl: string, views: readonly SystemView[], options: Partial<ReplicationOptions>,
+): Promise<ReplicationEngine[]> {
+  const engines = views.map((view) => new ReplicationEngine({ view, redisUrl, options, reconcileMs: 200 }));
+  for (const engine of engines) t.teardown(() => engine.close());
+  for (const engine of engines) await engine.start();
+  return engines;
 }
