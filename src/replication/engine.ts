@@ -311,6 +311,7 @@ export class ReplicationEngine {
     const status = this.status(pairId);
     // Only the current source speaks for the pair (an old source that just came back does not).
     if (status && this.sources.has(pairId) && this.entries.get(pairId)?.record.source.system === this.systemName && this.redis.status === 'ready') {
+      // A status not published expires: readers then report the lag as unknown, never a stale figure.
       await this.redis.set(pairKeys(pairId).status, JSON.stringify(status), 'PX', STATUS_TTL_MS).catch(() => undefined);
     }
   }

@@ -101,6 +101,7 @@ export class EpochApplier {
     await this.closeWorker();
     while (this.draining) await new Promise((resolve) => setTimeout(resolve, 5));
     // No longer applying: a source probing the link must not take this side for alive (failover).
+    // Best effort: without Redis the key cannot be deleted, but it expires after 4 probe intervals.
     await this.settings.redis.del(this.keys.replicaAlive).catch(() => undefined);
     await this.journal?.close();
   }
