@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(redis-server libiscsi-bin qemu-utils qemu-block-extra qemu-system-x86 tgt sblim-wbemcli openssl
-  busybox-static cpio e2fsprogs kmod xz-utils zstd iproute2)
+  busybox-static cpio e2fsprogs kmod xz-utils zstd iproute2 chromium)
 NODE_MAJOR_MIN=20
 
 say() { echo "setup: $*" >&2; }
