@@ -16,6 +16,7 @@ import { System, type SystemSummary } from '../system/system.ts';
 import { ensureFolder } from '../util/directories.ts';
 import { logger } from '../util/log.ts';
 import { defaultComponents } from './default-components.ts';
+import { httpExtensions } from './http-extensions.ts';
 import { withReplication, type AttachedReplication } from './with-replication.ts';
 
 /** A system that could not start; the message names the system and the part that failed. */
@@ -72,9 +73,14 @@ async function assemble(config: SystemConfig, stateLock: StateDirLock): Promise<
   if (config.metrics) {
     try {
       const engine = replication?.engine;
-      http = await startObservability(system, config.metrics, replication && engine && {
+      const extensions = httpExtensions({ system, config, replication });
+      const server = await startObservability(system, config.metrics, replication && engine && {
         metrics: replication.metrics, redisUrl: replication.redisUrl, redisConnected: () => engine.redisConnected,
+      }, extensions).catch(async (error: unknown) => {
+        await extensions.close();
+        throw error;
       });
+      http = { url: server.url, close: async () => { await server.close(); await extensions.close(); } };
     } catch (error) {
       await replication?.close();
       await system.stop();

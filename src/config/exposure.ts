@@ -26,7 +26,7 @@ export interface HttpSurface {
 /** Why this surface may not be served as configured, or undefined when it may. */
 export function exposureProblem(surface: HttpSurface): string | undefined {
   if (surface.authenticated || isLoopbackAddress(surface.address)) return undefined;
-  return `${surface.what} on ${surface.address} (not loopback) without authentication is reachable by anyone on the network; bind 127.0.0.1, set user and password, or set allowUnauthenticated: true`;
+  return `${surface.what} on ${surface.address} (not loopback) without authentication is reachable by anyone on the network; bind 127.0.0.1, set user and password (cim) or a token (metrics), or set allowUnauthenticated: true`;
 }
 
 export function exposureWarning(surface: HttpSurface): string {
@@ -37,6 +37,6 @@ export function exposureWarning(surface: HttpSurface): string {
 export function startupExposureWarnings(config: SystemConfig): string[] {
   const surfaces: HttpSurface[] = [];
   if (config.cim.enabled) surfaces.push({ field: 'cim', what: 'CIM-XML', address: config.cim.address, authenticated: config.cim.user !== undefined });
-  if (config.metrics !== undefined) surfaces.push({ field: 'metrics', what: 'Prometheus /metrics', address: config.metrics.address, authenticated: false });
+  if (config.metrics !== undefined) surfaces.push({ field: 'metrics', what: 'Prometheus /metrics', address: config.metrics.address, authenticated: config.metrics.token !== undefined });
   return surfaces.filter((surface) => exposureProblem(surface) !== undefined).map(exposureWarning);
 }

@@ -69,8 +69,10 @@ export interface CimConfig {
 export interface MetricsConfig {
   readonly address: string;
   readonly port: number;
-  /** /metrics has no authentication: a non-loopback address needs this set to true. */
+  /** GET needs no authentication: a non-loopback address needs a token or this set to true. */
   readonly allowUnauthenticated?: boolean;
+  /** Bearer token every non-GET request (fault and link controls) must carry; absent = none asked. */
+  readonly token?: string;
 }
 
 export interface PeerConfig {

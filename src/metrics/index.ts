@@ -10,6 +10,7 @@
 import { Registry } from 'prom-client';
 import type { MetricsConfig } from '../config/types.ts';
 import { type HealthCheck } from './health.ts';
+import type { HttpRoute } from './http-routes.ts';
 import { startSystemHttp, type SystemHttpServer } from './http-server.ts';
 import { systemMetrics, type MetricsSource } from './system-metrics.ts';
 
@@ -20,9 +21,18 @@ export interface ObservedReplication {
   redisConnected(): boolean;
 }
 
-export async function startObservability(system: MetricsSource, config: MetricsConfig, replication?: ObservedReplication): Promise<SystemHttpServer> {
+/** What the composition root adds to the system's HTTP server: routes and metrics of other parts. */
+export interface HttpExtensions {
+  /** Served beside /metrics (fault API, link API, dashboard); see http-routes.ts. */
+  readonly routes?: readonly HttpRoute[];
+  /** Merged into /metrics (e.g. the injected-fault counter). */
+  readonly registries?: readonly Registry[];
+}
+
+export async function startObservability(system: MetricsSource, config: MetricsConfig, replication?: ObservedReplication, extensions: HttpExtensions = {}): Promise<SystemHttpServer> {
   const own = systemMetrics(system);
-  const registry = replication ? Registry.merge([own.registry, replication.metrics]) : own.registry;
+  const registries = [own.registry, ...(replication ? [replication.metrics] : []), ...(extensions.registries ?? [])];
+  const registry = registries.length === 1 ? own.registry : Registry.merge(registries);
   const health: HealthCheck[] = [{
     name: 'system',
     check: () => {
@@ -39,6 +49,8 @@ export async function startObservability(system: MetricsSource, config: MetricsC
   try {
     const server = await startSystemHttp({
       address: config.address, port: config.port, systemName: system.name, registry, health, sessions: () => system.sessions(), targets: () => system.targets.map((t) => t.iqn),
+      ...(extensions.routes === undefined ? {} : { routes: extensions.routes }),
+      ...(config.token === undefined ? {} : { token: config.token }),
     });
     return { url: server.url, close: async () => { own.close(); await server.close(); } };
   } catch (error) {
@@ -48,3 +60,4 @@ export async function startObservability(system: MetricsSource, config: MetricsC
 }
 
 export type { SessionsListing, SystemHttpServer } from './http-server.ts';
+export { HttpError, type HttpMethod, type HttpRoute, type RouteReply, type RouteRequest } from './http-routes.ts';

@@ -168,3 +168,8 @@ t.test('backstore: memory LUNs have no file and need a size; memoryLimit is a si
   fails(t, lunDoc({ backstore: 'ram', size: '1M' }), /^targets\[0\]\.luns\[0\]\.backstore: "ram" is not a backstore \(known: file, memory\)$/);
   fails(t, { ...minimal(), memoryLimit: 'lots' }, /^memoryLimit: "lots" is not a size/);
 });
+
+t.test('metrics.token: non-loopback allowed with a token (controls need it); a short token is refused naming the field', async (t) => {
+  t.same(validateConfig({ ...minimal(), metrics: { address: '0.0.0.0', token: 'abcdefghijklmnop' } }, context).metrics, { address: '0.0.0.0', port: 9464, token: 'abcdefghijklmnop' });
+  fails(t, { ...minimal(), metrics: { address: '127.0.0.1', token: 'short' } }, /^metrics\.token: must be at least 16 printable characters/);
+});
