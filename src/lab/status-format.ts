@@ -27,6 +27,7 @@ export function statusLine(report: PairReport): string {
     `RPO ${formatSeconds(status.rpoSeconds)}`,
     status.whenSynced ? `synced ${status.whenSynced}` : 'never synced',
     `${formatBytes(status.throughputBytesPerSecond)}/s`,
+    status.link ? `link ${status.link.description}` : '',
     status.dirtyMapError ? `DIRTY MAP NOT PERSISTED (writes fail): ${status.dirtyMapError}` : '',
     status.splitBrain ? `SPLIT BRAIN (${Object.entries(status.splitBrain.changes).map(([system, grains]) => `${system} changed ${grains} grains`).join(', ')}): `
       + `nothing is overwritten until \`iscsi-sim pair resolve ${entry.record.pairId} --keep SYSTEM\`` : '',

@@ -14,6 +14,7 @@ import {
   afterHandover, autoResolve, mayWriteWithoutRedis, planOperation, planResolve, sourceDuty, targetDuty, type AdminState, type PairOperation, type Plan,
 } from './mirror/admin-transitions.ts';
 import { DirtyMap } from './capture/dirty-map.ts';
+import { LinkTable } from './link/link-table.ts';
 import { generationOf, PairRegistry, type EntryChanges, type PairEntry } from './mirror/pair-registry.ts';
 import { ReplicaPair } from './mirror/replica-pair.ts';
 import { SourcePair } from './mirror/source-pair.ts';
@@ -48,6 +49,8 @@ const HANDOVER_NAMES: Partial<Record<AdminState, string>> = { 'failing-over': 'f
 
 export class ReplicationEngine {
   readonly options: ReplicationOptions;
+  /** The emulated replication link of each pair (partition, latency, rate cap, loss); clear by default. */
+  readonly links: LinkTable;
   private readonly redis: Redis;
   private subscriber: Redis | undefined;
   private readonly registry: PairRegistry;
@@ -71,6 +74,7 @@ export class ReplicationEngine {
     });
     this.redis.on('error', () => undefined);
     this.registry = new PairRegistry(this.redis, settings.view.stateDir);
+    this.links = new LinkTable(settings.view.stateDir);
   }
 
   get systemName(): string { return this.settings.view.name; }
@@ -86,6 +90,7 @@ export class ReplicationEngine {
    * reversing) or a split brain keeps the LUN fenced until Redis is back.
    */
   async start(): Promise<void> {
+    await this.links.load();
     const local = await this.registry.loadLocal();
     for (const entry of local) {
       this.entries.set(entry.record.pairId, entry);
@@ -407,7 +412,7 @@ export class ReplicationEngine {
       // A hand-over starts held, so its snapshot (grains, bytes) is taken before anything ships.
       const initialPhase = held ?? (duty === 'drain' ? 'fractured' : undefined);
       pair = new SourcePair({
-        record, backstore: lun.backstore, redis: this.redis, redisUrl: this.settings.redisUrl, options: this.options,
+        record, backstore: lun.backstore, redis: this.redis, redisUrl: this.settings.redisUrl, options: this.options, link: this.links.shaper(record.pairId),
         dirtyMapPath: join(this.settings.view.stateDir, 'replication', `${record.pairId}.source.dirty`),
         ...(initialPhase ? { initialPhase } : {}),
       });

@@ -2,6 +2,7 @@
  * Shared vocabulary of the replication engine: what a mirror pair is (PairRecord, kept in Redis and
  * in the source's state dir) and how it is doing (PairStatus, what CIM, the CLI and metrics read).
  */
+import type { LinkConditions } from './link/link-conditions.ts';
 
 export type ReplicationMode = 'sync' | 'async';
 
@@ -104,6 +105,8 @@ export interface PairStatus {
   readonly whenSynced?: string;
   /** The dirty map could not be persisted (writes needing a new mark fail until it can); the error. */
   readonly dirtyMapError?: string;
+  /** The emulated replication link's conditions when any is set (src/replication/link). */
+  readonly link?: LinkConditions & { readonly description: string };
   /** false when nobody measured the lag (the source has not published a status lately): RPO unknown. */
   readonly lagKnown?: boolean;
   readonly bytesShipped: number;

@@ -16,6 +16,8 @@ import {
 } from '../pair-types.ts';
 import { AckListener } from '../pipeline/ack-listener.ts';
 import { EpochShipper } from '../pipeline/epoch-shipper.ts';
+import type { LinkShaper } from '../link/link-shaper.ts';
+import { shapedShipper, type ShippingPath } from '../link/shaped-shipper.ts';
 import { encodePayload, encodeSlabPayload } from '../pipeline/payload.ts';
 import { runResync } from '../sync/resync.ts';
 import { verifyPair, type VerifyOptions, type VerifyReport } from '../sync/verify.ts';
@@ -33,6 +35,8 @@ export interface SourcePairSettings {
   readonly initialPhase?: PairPhase;
   /** Called whenever the phase changes (the engine persists it). */
   readonly onPhase?: (phase: PairPhase) => void;
+  /** The emulated replication link the pair ships through (src/replication/link); none: direct. */
+  readonly link?: LinkShaper;
 }
 
 interface InFlightEpoch { readonly bytes: number; readonly firstWriteAt: number; readonly resyncGrains: number }
@@ -44,7 +48,7 @@ export class SourcePair {
   private phaseValue: PairPhase = 'initial-sync';
   private dirty: DirtyMap | undefined;
   private capture: ChangeCapture | undefined;
-  private readonly shipper: EpochShipper;
+  private readonly shipper: ShippingPath;
   private readonly acks: AckListener;
   private generation = 0;
   private acked = 0;
@@ -69,7 +73,8 @@ export class SourcePair {
   private readonly log = logger.child({ component: 'replication', role: 'source' });
 
   constructor(private readonly settings: SourcePairSettings) {
-    this.shipper = new EpochShipper(settings.record.pairId, settings.redis, settings.redisUrl, settings.options);
+    const direct = new EpochShipper(settings.record.pairId, settings.redis, settings.redisUrl, settings.options);
+    this.shipper = settings.link ? shapedShipper(direct, settings.link) : direct;
     this.acks = new AckListener(settings.record.pairId, settings.redis, (ack) => this.onAck(ack));
     this.record = settings.record;
   }
@@ -220,6 +225,7 @@ export class SourcePair {
       rpoSeconds: oldest === undefined ? 0 : Math.max(0.001, (now - oldest) / 1000),
       ...(this.whenSynced === undefined ? {} : { whenSynced: new Date(this.whenSynced).toISOString() }),
       ...(persistFailure === undefined ? {} : { dirtyMapError: persistFailure }),
+      ...(this.settings.link && !this.settings.link.clear ? { link: { ...this.settings.link.conditions, description: this.settings.link.describe() } } : {}),
       bytesShipped: this.bytesShipped,
       bytesResynced: this.bytesResynced,
       throughputBytesPerSecond: this.meter.rate(now),
