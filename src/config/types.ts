@@ -94,6 +94,10 @@ export interface SystemConfig {
   readonly discoveryChap?: ChapConfig;
   readonly cim: CimConfig;
   readonly peers: readonly PeerConfig[];
+  /**
+   * Where replication keeps its shared state: `redis://…`, or a Redis Cluster as
+   * `redis+cluster://h1:p1,h2:p2` (what config `redis: {cluster: [h1:p1, …]}` becomes).
+   */
   readonly redisUrl?: string;
   readonly metrics?: MetricsConfig;
   /** Bytes of RAM the system's memory LUNs may allocate together (default DEFAULTS.memoryLimit, 1 GiB). */

@@ -11,6 +11,7 @@ import { Fields, describe } from './fields.ts';
 import { iscsiNameProblem, normalizeIscsiName } from './names.ts';
 import { addressProblem, parseHostPort } from './portal-address.ts';
 import { formatSize, parseSize } from './size.ts';
+import { CLUSTER_SCHEME, clusterNode, clusterUrl, parseRedisEndpoint } from '../util/redis-endpoint.ts';
 import {
   BACKSTORE_KINDS, type BackstoreKind, type ChapConfig, type CimConfig, type CimTlsConfig, type LunConfig, type MetricsConfig,
   type PeerConfig, type PortalConfig, type SystemConfig, type TargetConfig,
@@ -50,7 +51,7 @@ export function existingFileSize(path: string): number | undefined {
 }
 
 export function validateConfig(document: unknown, context: ValidateContext): SystemConfig {
-  const root = Fields.of(document, '', ['name', 'stateDir', 'portals', 'targets', 'discoveryChap', 'cim', 'peers', 'redisUrl', 'metrics', 'memoryLimit']);
+  const root = Fields.of(document, '', ['name', 'stateDir', 'portals', 'targets', 'discoveryChap', 'cim', 'peers', 'redisUrl', 'redis', 'metrics', 'memoryLimit']);
   const name = root.string('name');
   if (!SYSTEM_NAME.test(name)) root.fail('name', `"${name}" must be 1-63 letters, digits, '.', '_' or '-'`);
   const stateDirText = root.optionalString('stateDir');
@@ -75,7 +76,7 @@ export function validateConfig(document: unknown, context: ValidateContext): Sys
     ...(root.has('discoveryChap') ? { discoveryChap: chap(root.raw('discoveryChap'), root.at('discoveryChap')) } : {}),
     cim: cim(root.raw('cim'), root.at('cim'), context.baseDir),
     peers: checkPeers(root.list('peers').map(({ value, path }) => peer(value, path, context.baseDir)), name, root.at('peers')),
-    ...(root.has('redisUrl') ? { redisUrl: url(root, 'redisUrl', ['redis:', 'rediss:']) } : {}),
+    ...redisUrlOf(root),
     ...(root.has('metrics') ? { metrics: metrics(root.raw('metrics'), root.at('metrics')) } : {}),
     ...(root.has('memoryLimit') ? { memoryLimit: size(root, 'memoryLimit') } : {}),
   };
@@ -328,6 +329,41 @@ function metrics(value: unknown, path: string): MetricsConfig {
   const exposure = exposureProblem({ field: path, what: 'Prometheus /metrics', address, authenticated: token !== undefined });
   if (exposure !== undefined && !allowUnauthenticated) throw new ConfigError(typeof value === 'string' ? path : `${path}.address`, exposure);
   return { address, port, ...(allowUnauthenticated ? { allowUnauthenticated } : {}), ...(token === undefined ? {} : { token }) };
+}
+
+/**
+ * `redisUrl: redis://…` (or `redis+cluster://h1:p1,h2:p2`), or `redis: {url: …}` / `redis: {cluster:
+ * [host:port, …]}`; carried on as one URL string (util/redis-endpoint.ts reads it).
+ */
+function redisUrlOf(root: Fields): { redisUrl?: string } {
+  if (root.has('redisUrl') && root.has('redis')) root.fail('redis', 'give either redis or redisUrl, not both');
+  if (root.has('redisUrl')) return { redisUrl: redisUrlField(root, 'redisUrl') };
+  if (!root.has('redis')) return {};
+  const fields = Fields.of(root.raw('redis'), root.at('redis'), ['url', 'cluster']);
+  if (fields.has('url') === fields.has('cluster')) fields.fail(fields.has('url') ? 'cluster' : 'url', 'give either url or cluster (a list of host:port)');
+  if (fields.has('url')) return { redisUrl: redisUrlField(fields, 'url') };
+  const nodes = fields.list('cluster').map(({ value, path }) => {
+    if (typeof value !== 'string') throw new ConfigError(path, `expected host:port, got ${describe(value)}`);
+    try {
+      clusterNode(value);
+    } catch {
+      throw new ConfigError(path, `${JSON.stringify(value)} is not host:port`);
+    }
+    return value.trim();
+  });
+  if (nodes.length === 0) fields.fail('cluster', 'name at least one node (host:port)');
+  return { redisUrl: clusterUrl(nodes) };
+}
+
+function redisUrlField(fields: Fields, key: string): string {
+  const text = fields.string(key);
+  if (!text.toLowerCase().startsWith(`${CLUSTER_SCHEME}//`)) return url(fields, key, ['redis:', 'rediss:', CLUSTER_SCHEME]);
+  try {
+    parseRedisEndpoint(text);
+  } catch (error) {
+    return fields.fail(key, (error as Error).message);
+  }
+  return text;
 }
 
 function url(fields: Fields, key: string, protocols: readonly string[]): string {

@@ -14,6 +14,8 @@ export interface EmbeddedRedisOptions {
   readonly appendOnly?: boolean;
   readonly binary?: string;
   readonly readyTimeoutMs?: number;
+  /** More redis-server arguments (e.g. `--cluster-enabled yes`). */
+  readonly extraArgs?: readonly string[];
 }
 
 export interface EmbeddedRedis {
@@ -58,7 +60,7 @@ export async function launchRedisServer(options: EmbeddedRedisOptions & { readon
   const args = [
     '--port', String(options.port), '--bind', '127.0.0.1', '--dir', options.dir, '--save', '',
     '--appendonly', options.appendOnly ? 'yes' : 'no', '--maxmemory-policy', 'noeviction',
-    '--protected-mode', 'yes', '--daemonize', 'no', '--loglevel', 'notice',
+    '--protected-mode', 'yes', '--daemonize', 'no', '--loglevel', 'notice', ...(options.extraArgs ?? []),
   ];
   const proc = spawnTied(options.binary ?? 'redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] }, 'TERM');
   const exited = new Promise<string>((resolve) => proc.once('exit', (code, signal) => resolve(signal ? `signal ${signal}` : `code ${code}`)));

@@ -69,15 +69,15 @@ export async function ensureCollection(client: CimClient, primary: SystemSummary
 }
 
 /**
- * CreateElementReplica (SyncType 6 Mirror) from the primary's LUN 0 to the peer's LUN 0. Returns the
- * job to follow, or undefined when the mirror was done at once.
+ * CreateElementReplica (SyncType 6 Mirror) from the primary's LUN `index` (of its first target) to the
+ * peer's. Returns the job to follow, or undefined when the mirror was done at once.
  */
-export async function createMirror(client: CimClient, primary: SystemSummary, peer: SystemSummary, collection: ObjectPath, mode: 'sync' | 'async'): Promise<ObjectPath | undefined> {
-  const sourceLun = primary.targets[0]?.luns[0];
-  const targetLun = peer.targets[0]?.luns[0];
-  if (!sourceLun || !targetLun) throw new Error('lab systems need one LUN each');
+export async function createMirror(client: CimClient, primary: SystemSummary, peer: SystemSummary, collection: ObjectPath, mode: 'sync' | 'async', index = 0): Promise<ObjectPath | undefined> {
+  const sourceLun = primary.targets[0]?.luns[index];
+  const targetLun = peer.targets[0]?.luns[index];
+  if (!sourceLun || !targetLun) throw new Error(`lab systems need a LUN ${index} each`);
   const result = await client.invokeMethod(withNs(servicePath(primary.name)), 'CreateElementReplica', {
-    ElementName: 'lab mirror',
+    ElementName: index === 0 ? 'lab mirror' : `lab mirror ${index}`,
     SyncType: 6,
     Mode: mode === 'sync' ? 2 : 3,
     SourceElement: withNs(volumePath(primary.name, sourceLun.naa)),

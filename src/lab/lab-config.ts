@@ -23,16 +23,18 @@ export interface LabPorts {
   readonly redis: number;
   readonly primaryMetrics: number;
   readonly peerMetrics: number;
+  /** First port of an embedded Redis Cluster (--redis-cluster): its nodes take this and the next ones. */
+  readonly redisCluster: number;
 }
 
 export function labPorts(basePort: number | undefined): LabPorts {
   if (basePort === undefined) {
     // CIM-XML over HTTPS: 5989 is its conventional port (5988 is plain HTTP's); the peer takes the next.
-    return { primaryIscsi: 3260, peerIscsi: 3261, primaryCim: 5989, peerCim: 5990, redis: 6390, primaryMetrics: 9464, peerMetrics: 9465 };
+    return { primaryIscsi: 3260, peerIscsi: 3261, primaryCim: 5989, peerCim: 5990, redis: 6390, primaryMetrics: 9464, peerMetrics: 9465, redisCluster: 7000 };
   }
   return {
     primaryIscsi: basePort, peerIscsi: basePort + 1, primaryCim: basePort + 2, peerCim: basePort + 3,
-    redis: basePort + 4, primaryMetrics: basePort + 5, peerMetrics: basePort + 6,
+    redis: basePort + 4, primaryMetrics: basePort + 5, peerMetrics: basePort + 6, redisCluster: basePort + 7,
   };
 }
 
@@ -53,8 +55,11 @@ export class LabFlagError extends Error {
   }
 }
 
-/** Writes <stateDir>/<name>/system.yaml for both systems and returns where. */
-export async function writeLabConfigs(stateDir: string, ports: LabPorts, redisUrl: string, lunSize?: string): Promise<LabSystemFiles[]> {
+/**
+ * Writes <stateDir>/<name>/system.yaml for both systems and returns where. `lunCount` > 1 repeats the
+ * fixture's first LUN as LUNs 0..n-1 (files disk0.img, disk1.img, …), one mirror each.
+ */
+export async function writeLabConfigs(stateDir: string, ports: LabPorts, redisUrl: string, lunSize?: string, lunCount = 1): Promise<LabSystemFiles[]> {
   const wantedBytes = lunSize === undefined ? undefined : parseSize(lunSize);
   if (lunSize !== undefined && (wantedBytes === undefined || wantedBytes === 0)) throw new LabFlagError(`--size ${lunSize} is not a size (e.g. 64M, 1G)`);
   const primary = await fixture('lab-primary.yaml');
@@ -78,7 +83,7 @@ export async function writeLabConfigs(stateDir: string, ports: LabPorts, redisUr
       metrics: { address: '127.0.0.1', port: metrics },
     };
     config.targets = await Promise.all((doc.targets as Doc[]).map(async (target) => ({
-      ...target, luns: await Promise.all((target.luns as Doc[]).map((lun) => lunWithSize(lun, systemDir, stateDir, lunSize, wantedBytes))),
+      ...target, luns: await Promise.all(repeated(target.luns as Doc[], lunCount).map((lun) => lunWithSize(lun, systemDir, stateDir, lunSize, wantedBytes))),
     })));
     await mkdir(systemDir, { recursive: true });
     const configPath = join(systemDir, 'system.yaml');
@@ -86,6 +91,12 @@ export async function writeLabConfigs(stateDir: string, ports: LabPorts, redisUr
     files.push({ name, role, configPath, stateDir: systemDir });
   }
   return files;
+}
+
+function repeated(luns: readonly Doc[], count: number): readonly Doc[] {
+  const first = luns[0];
+  if (count === 1 || first === undefined) return luns;
+  return Array.from({ length: count }, (_, i) => ({ ...first, lun: i, file: `disk${i}.img` }));
 }
 
 /**

@@ -1,20 +1,21 @@
 /**
- * `iscsi-sim lab`: an embedded Redis (or --redis), a primary and a peer system as separate processes,
- * the remote replication collection and the mirror created through CIM, the initial sync shown as a
- * progress bar, then connection hints, one `lab ready: {JSON}` line and a live status line until
- * Ctrl-C, which stops everything.
+ * `iscsi-sim lab`: an embedded Redis (or an embedded Redis Cluster, or --redis), a primary and a peer
+ * system as separate processes, the remote replication collection and the mirrors (one per LUN) created
+ * through CIM, the initial sync shown as a progress bar, then connection hints, one `lab ready: {JSON}`
+ * line and a live status line until Ctrl-C, which stops everything.
  */
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import { CimClient } from '../cim/client/client.ts';
-import { TARGET_NAMESPACE } from '../cim/types.ts';
+import { TARGET_NAMESPACE, type ObjectPath } from '../cim/types.ts';
 import type { AdminState } from '../replication/mirror/admin-transitions.ts';
 import { readPairReports, type PairReport } from '../replication/status-reader.ts';
 import { lockStateDir } from '../storage/file-lock.ts';
 import type { SystemSummary } from '../system/system.ts';
 import { ensureFolder } from '../util/directories.ts';
 import { assertRedisReachable } from '../util/redis-reachable.ts';
+import { connectRedis, type RedisClient } from '../util/redis-endpoint.ts';
+import { clusterNodes, clusterUrlOf, formCluster, launchClusterNode } from './embedded-cluster.ts';
 import { launchRedisServer } from './embedded-redis.ts';
 import { createMirror, ensureCollection, setMirrorMode, waitForJob } from './lab-cim-setup.ts';
 import { labPorts, writeLabConfigs } from './lab-config.ts';
@@ -29,7 +30,11 @@ export interface LabOptions {
   readonly stateDir: string;
   readonly basePort?: number;
   readonly redisUrl?: string;
+  /** Start an embedded Redis Cluster instead of one redis-server. */
+  readonly redisCluster?: { readonly masters: number; readonly replicasPerMaster: number; readonly nodeTimeoutMs?: number };
   readonly lunSize?: string;
+  /** LUNs per system, one mirror each. @defaultValue 1 */
+  readonly luns?: number;
   readonly mode: 'async' | 'sync';
   /** Stop after printing the ready line (scripts, tests). */
   readonly exitWhenReady?: boolean;
@@ -80,7 +85,7 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
   const ports = labPorts(options.basePort);
   if (!tiedToParent()) options.print('note: setpriv (util-linux) not found: if the lab is killed with SIGKILL, its redis-server and systems keep running');
   const supervisor = new Supervisor(options.onPartEvent ?? (() => undefined));
-  let client: Redis | undefined;
+  let client: RedisClient | undefined;
   let control: { close(): Promise<void> } | undefined;
   const stop = async (): Promise<void> => {
     await control?.close();
@@ -91,6 +96,22 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
   try {
     let redisUrl = options.redisUrl;
     if (redisUrl) await assertRedisReachable(redisUrl);
+    if (!redisUrl && options.redisCluster) {
+      const layout = { ...options.redisCluster, basePort: ports.redisCluster, dir: join(stateDir, 'redis-cluster') };
+      const nodes = clusterNodes(layout);
+      options.print(`starting a Redis Cluster: ${layout.masters} masters, ${layout.replicasPerMaster} replica(s) each, on 127.0.0.1:${nodes[0]!.port}..${nodes.at(-1)!.port} (AOF, data in ${layout.dir})`);
+      await Promise.all(nodes.map((node) => supervisor.add({
+        name: node.name,
+        stopLast: true,
+        launch: async () => {
+          const redis = await launchClusterNode(node, layout);
+          return { pid: redis.pid, exited: redis.exited, stop: () => redis.stop(), kill: () => redis.stop('SIGKILL') };
+        },
+      })));
+      const formed = await formCluster(nodes, layout);
+      options.print(formed === 'created' ? 'Redis Cluster created (redis-cli --cluster create)' : 'Redis Cluster found in the state dir: rejoined');
+      redisUrl = clusterUrlOf(nodes);
+    }
     if (!redisUrl) {
       const dir = join(stateDir, 'redis');
       options.print(`starting redis-server on 127.0.0.1:${ports.redis} (AOF, data in ${dir})`);
@@ -104,9 +125,9 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
       });
       redisUrl = `redis://127.0.0.1:${ports.redis}`;
     }
-    client = new Redis(redisUrl, { maxRetriesPerRequest: 2, retryStrategy: (times) => Math.min(times * 100, 1000) });
+    client = connectRedis(redisUrl, { maxRetriesPerRequest: 2, retryStrategy: (times) => Math.min(times * 100, 1000) });
     client.on('error', () => undefined);
-    const files = await writeLabConfigs(stateDir, ports, redisUrl, options.lunSize);
+    const files = await writeLabConfigs(stateDir, ports, redisUrl, options.lunSize, options.luns ?? 1);
     const summaries: SystemSummary[] = [];
     for (const file of files) {
       options.print(`starting ${file.role} system "${file.name}" (log: ${join(file.stateDir, 'system.log')})`);
@@ -129,38 +150,51 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
     const [primary, peer] = summaries as [SystemSummary, SystemSummary];
     if (!primary.cimUrl) throw new Error('the primary system has no CIM endpoint');
     const cim = new CimClient({ url: primary.cimUrl, caFile: primary.cimCertificate, timeoutMs: 30_000 });
-    // The lab's mirror in either orientation (after a failover or reverse the peer is its source).
-    const labNaa = primary.targets[0]?.luns[0]?.naa;
-    const reportFor = async () => (await readPairReports(client!)).find((r) => r.entry.record.source.naa === labNaa || r.entry.record.target.naa === labNaa);
-    if (!(await reportFor())) {
-      options.print('creating the remote replication collection and the mirror through CIM (CreateRemoteReplicationCollection, CreateElementReplica)');
+    // The lab's mirrors, one per LUN, in either orientation (after a failover or reverse the peer is the source).
+    const labNaas = (primary.targets[0]?.luns ?? []).map((l) => l.naa);
+    const mine = (report: PairReport, naa: string) => report.entry.record.source.naa === naa || report.entry.record.target.naa === naa;
+    const labReports = async () => {
+      const all = await readPairReports(client!);
+      return labNaas.flatMap((naa) => all.find((r) => mine(r, naa)) ?? []);
+    };
+    const existing = await labReports();
+    const missing = labNaas.flatMap((naa, index) => (existing.some((r) => mine(r, naa)) ? [] : [index]));
+    for (const { entry: { record } } of existing) {
+      if (record.mode === options.mode) continue;
+      // The flags win over the reused state dir, through the same CIM method an SMI-S client uses.
+      options.print(`mirror mode ${record.mode} → ${options.mode} (${options.mode === 'sync' ? '--sync given' : 'no --sync'}): ModifyReplicaSynchronization Reset To ${options.mode === 'sync' ? 'Sync' : 'Async'} (${record.pairId})`);
+      await setMirrorMode(cim, primary.name, record, options.mode);
+    }
+    for (const report of existing.filter((r) => HELD_ADMIN.has(r.entry.admin))) {
+      // The operator's state survives the restart; waiting for a sync that is not coming would hang.
+      options.print(`mirror ${report.entry.record.pairId} already exists (state dir reused) and is ${report.entry.admin}: kept as it is (iscsi-sim pair … changes it)`);
+    }
+    if (existing.length > 0) options.print(`${existing.length} mirror(s) already exist (state dir reused): waiting for them to be in sync`);
+    const jobs: ObjectPath[] = [];
+    if (missing.length > 0) {
+      const what = missing.length === 1 ? 'the mirror' : `${missing.length} mirrors`;
+      options.print(`creating the remote replication collection and ${what} through CIM (CreateRemoteReplicationCollection, CreateElementReplica)`);
       const collection = await ensureCollection(cim, primary, peer);
       await waitForPeerVolume(client, peer.name, 30_000);
-      const job = await createMirror(cim, primary, peer, collection, options.mode);
-      if (job) await followSync(options, reportFor, () => waitForJob(cim, job, options.syncTimeoutMs ?? 24 * 3600_000));
-    } else {
-      const { record } = (await reportFor())!.entry;
-      if (record.mode !== options.mode) {
-        // The flags win over the reused state dir, through the same CIM method an SMI-S client uses.
-        options.print(`mirror mode ${record.mode} → ${options.mode} (${options.mode === 'sync' ? '--sync given' : 'no --sync'}): ModifyReplicaSynchronization Reset To ${options.mode === 'sync' ? 'Sync' : 'Async'}`);
-        await setMirrorMode(cim, primary.name, record, options.mode);
+      const started = Date.now();
+      for (const index of missing) {
+        const job = await createMirror(cim, primary, peer, collection, options.mode, index);
+        if (job) jobs.push(job);
       }
-      const found = await reportFor();
-      if (found && HELD_ADMIN.has(found.entry.admin)) {
-        // The operator's state survives the restart; waiting for a sync that is not coming would hang.
-        options.print(`mirror already exists (state dir reused) and is ${found.entry.admin}: kept as it is (iscsi-sim pair … changes it)`);
-      } else {
-        options.print('mirror already exists (state dir reused): waiting for it to be in sync');
-        await followSync(options, reportFor, async () => {
-          const deadline = Date.now() + (options.syncTimeoutMs ?? 24 * 3600_000);
-          while (Date.now() < deadline) {
-            const current = await reportFor();
-            if (current?.status?.phase === 'streaming' || (current && HELD_ADMIN.has(current.entry.admin))) return;
-            await sleep(250);
-          }
-        });
-      }
+      if (missing.length > 1) options.print(`${missing.length} mirrors created in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
+    const syncTimeoutMs = options.syncTimeoutMs ?? 24 * 3600_000;
+    await followSync(options, labReports, labNaas.length, async () => {
+      await Promise.all(jobs.map((job) => waitForJob(cim, job, syncTimeoutMs)));
+      const deadline = Date.now() + syncTimeoutMs;
+      while (Date.now() < deadline) {
+        const reports = await labReports();
+        const settled = (r: PairReport) => r.status?.phase === 'streaming' || HELD_ADMIN.has(r.entry.admin);
+        if (reports.length === labNaas.length && reports.every(settled)) return;
+        await sleep(250);
+      }
+      throw new Error(`the mirrors were not in sync within ${syncTimeoutMs / 1000} s`);
+    });
     const pairs = (await readPairReports(client)).map((r) => ({
       pairId: r.entry.record.pairId,
       source: `${r.entry.record.source.system}:${r.entry.record.source.targetIqn}/${r.entry.record.source.lun}`,
@@ -199,14 +233,17 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
   }
 }
 
-/** Shows the initial sync as a progress bar while `work` runs. */
-async function followSync(options: LabOptions, report: () => Promise<PairReport | undefined>, work: () => Promise<void>): Promise<void> {
+/** Shows the initial sync of the lab's mirrors as one progress bar while `work` runs. */
+async function followSync(options: LabOptions, reports: () => Promise<PairReport[]>, expected: number, work: () => Promise<void>): Promise<void> {
   let done = false;
   const painter = (async () => {
     while (!done) {
-      const current = await report().catch(() => undefined);
-      const status = current?.status;
-      if (status) options.rewrite(`initial sync ${progressBar(status.percentSynced)}  ${status.phase}`);
+      const statuses = (await reports().catch(() => [])).flatMap((r) => r.status ?? []);
+      if (statuses.length > 0) {
+        const percent = statuses.reduce((sum, s) => sum + s.percentSynced, 0) / expected;
+        const phase = expected === 1 ? statuses[0]!.phase : `${statuses.filter((s) => s.phase === 'streaming').length}/${expected} streaming`;
+        options.rewrite(`initial sync ${progressBar(percent)}  ${phase}`);
+      }
       await sleep(200);
     }
   })();
@@ -220,7 +257,7 @@ async function followSync(options: LabOptions, report: () => Promise<PairReport 
   options.print('');
 }
 
-async function waitForPeerVolume(redis: Redis, peer: string, timeoutMs: number): Promise<void> {
+async function waitForPeerVolume(redis: RedisClient, peer: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if ((await redis.hlen(`iscsi-sim:volumes:${peer}`).catch(() => 0)) > 0) return;
@@ -262,7 +299,7 @@ export function connectHints(ready: LabReady): string {
  */
 export async function liveStatus(ready: LabReady, parts: () => PartStatus[], rewrite: (text: string) => void, stopped: () => boolean): Promise<void> {
   // Commands fail fast while disconnected and time out on a Redis that accepts but never answers.
-  const redis = new Redis(ready.redisUrl, { connectTimeout: 2000, commandTimeout: 2000, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 500 });
+  const redis = connectRedis(ready.redisUrl, { connectTimeout: 2000, commandTimeout: 2000, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 500 });
   redis.on('error', () => undefined);
   try {
     while (!stopped()) {

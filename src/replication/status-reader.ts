@@ -2,7 +2,7 @@
  * Reads every pair's entry and latest published status straight from Redis: what `iscsi-sim status`
  * and the lab's live line show, without asking either system process.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../util/redis-endpoint.ts';
 import { pairKeys } from './keys.ts';
 import { ALL_PAIRS_KEY, type PairEntry } from './mirror/pair-registry.ts';
 import { agedStatus, type PairStatus } from './pair-types.ts';
@@ -13,7 +13,7 @@ export interface PairReport {
   readonly status?: PairStatus;
 }
 
-export async function readPairReports(redis: Redis): Promise<PairReport[]> {
+export async function readPairReports(redis: RedisClient): Promise<PairReport[]> {
   const ids = (await redis.smembers(ALL_PAIRS_KEY)).sort();
   const reports: PairReport[] = [];
   for (const id of ids) {

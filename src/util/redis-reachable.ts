@@ -1,21 +1,14 @@
 /**
- * One bounded PING to a Redis URL, so a Redis that is not there is reported within seconds naming the
- * URL (ioredis alone retries and then says only "Reached the max retries per request limit").
+ * One bounded PING to a Redis URL (or a Redis Cluster URL), so a Redis that is not there is reported
+ * within seconds naming the URL (ioredis alone retries and then says only "Reached the max retries per
+ * request limit").
  */
-import { Redis } from 'ioredis';
+import { connectRedis, redactRedisUrl } from './redis-endpoint.ts';
 
-export function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    return url;
-  }
-}
+export { redactRedisUrl } from './redis-endpoint.ts';
 
 export async function assertRedisReachable(url: string, timeoutMs = 3000): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const redis = connectRedis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   let lastError: Error | undefined;
   redis.on('error', (error: Error) => { lastError = error; });
   const timer = new Promise<never>((_resolve, reject) => {

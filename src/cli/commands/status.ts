@@ -6,12 +6,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
 import { loadConfigFile } from '../../config/load.ts';
 import { labSystems, type LabReady } from '../../lab/lab-runner.ts';
 import { localStatusLines, readLocalStatus, type LocalSystem } from '../../lab/local-status.ts';
 import { statusTable } from '../../lab/status-format.ts';
 import { readPairReports, type PairReport } from '../../replication/status-reader.ts';
+import { connectRedis } from '../../util/redis-endpoint.ts';
 import { exitSoon, fail } from '../lifecycle.ts';
 import { httpBaseOf, readSessions, sessionsLines, type SystemSessions } from '../system-sessions.ts';
 
@@ -64,7 +64,7 @@ async function status(flags: StatusFlags): Promise<void> {
   // A dead Redis (refused) or a hung one (accepts, never answers) is said in seconds: connecting (with
   // the ready check) within the deadline, then each command within it — many pairs on a healthy Redis
   // take what they take, a Redis that stops answering midway is still caught.
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: REDIS_DEADLINE_MS, commandTimeout: REDIS_DEADLINE_MS, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  const redis = connectRedis(url, { lazyConnect: true, connectTimeout: REDIS_DEADLINE_MS, commandTimeout: REDIS_DEADLINE_MS, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
   let lastError: string | undefined;
   redis.on('error', (err: Error) => { lastError = err.message; });
   let reports: PairReport[];

@@ -173,3 +173,17 @@ t.test('metrics.token: non-loopback allowed with a token (controls need it); a s
   t.same(validateConfig({ ...minimal(), metrics: { address: '0.0.0.0', token: 'abcdefghijklmnop' } }, context).metrics, { address: '0.0.0.0', port: 9464, token: 'abcdefghijklmnop' });
   fails(t, { ...minimal(), metrics: { address: '127.0.0.1', token: 'short' } }, /^metrics\.token: must be at least 16 printable characters/);
 });
+
+// Issue 13: a Redis Cluster is named as `redis: {cluster: [...]}` or a redis+cluster:// URL.
+t.test('a Redis Cluster: redis.cluster nodes or a redis+cluster:// URL, carried as one URL', async (t) => {
+  t.equal(validateConfig({ ...minimal(), redis: { cluster: ['127.0.0.1:7000', '[::1]:7001'] } }, context).redisUrl, 'redis+cluster://127.0.0.1:7000,[::1]:7001');
+  t.equal(validateConfig({ ...minimal(), redis: { url: 'redis://127.0.0.1:6379' } }, context).redisUrl, 'redis://127.0.0.1:6379');
+  t.equal(validateConfig({ ...minimal(), redisUrl: 'redis+cluster://h1:7000,h2:7001' } , context).redisUrl, 'redis+cluster://h1:7000,h2:7001');
+  fails(t, { ...minimal(), redis: { cluster: ['127.0.0.1'] } }, /^redis\.cluster\[0\]: "127\.0\.0\.1" is not host:port/);
+  fails(t, { ...minimal(), redis: { cluster: [] } }, /^redis\.cluster: name at least one node/);
+  fails(t, { ...minimal(), redis: { cluster: ['a:1'], url: 'redis://x' } }, /^redis\.cluster: give either url or cluster/);
+  fails(t, { ...minimal(), redis: {} }, /^redis\.url: give either url or cluster/);
+  fails(t, { ...minimal(), redis: { cluster: ['a:1'] }, redisUrl: 'redis://x' }, /^redis: give either redis or redisUrl/);
+  fails(t, { ...minimal(), redisUrl: 'redis+cluster://h1:70000' }, /^redisUrl: .*cluster node "h1:70000" is not host:port/);
+  fails(t, { ...minimal(), redisUrl: 'redis+cluster://' }, /^redisUrl: .*names at least one node/);
+});
