@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # THE test command (README, .ci/run): set-up, type check, lint, then every test file under test/unit
 # and test/integration through tap. The output ends with exactly one line `N passed, N failed`,
-# counting leaf test points (see scripts/tap-summary.js); the type check, lint and layer rule
-# (.dependency-cruiser.cjs, docs/architecture.md) count as one point
-# each. Raw TAP and test stderr are kept in .tap/ for inspection.
+# counting leaf test points (see scripts/tap-summary.js); the type check, lint, layer rule
+# (.dependency-cruiser.cjs, docs/architecture.md) and test layout (scripts/check-test-mirror.js:
+# test/unit mirrors src/) count as one point each. Raw TAP and test stderr are kept in .tap/ for
+# inspection.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -28,6 +29,7 @@ run_check() {
 run_check typecheck npx --no-install tsc --noEmit -p .
 run_check lint npx --no-install eslint .
 run_check layers npx --no-install depcruise src --config .dependency-cruiser.cjs --output-type err
+run_check test-layout node scripts/check-test-mirror.js
 
 # The benchmarks run too (CI tracks the hot path over time) but only print figures: timing never
 # decides a test. BENCH=0 skips them.
