@@ -36,7 +36,7 @@ run_check test-layout node scripts/check-test-mirror.js
 if [ "${BENCH:-1}" != 0 ]; then
   echo "# benchmarks (figures only; ratios against tgtd come from the same run)"
   timeout 120 npx --no-install tsx bench/micro-pdu.ts 2>&1 | grep -v 'npm warn' | sed 's/^/#   /' || echo "#   micro-pdu did not run"
-  SCALE="${BENCH_SCALE:-0.1}" timeout 300 bash bench/run.sh 2>&1 | sed 's/^/#   /' || echo "#   bench/run.sh did not run"
+  ROUNDS="${BENCH_ROUNDS:-1}" SCALE="${BENCH_SCALE:-0.1}" timeout 300 bash bench/run.sh 2>&1 | sed 's/^/#   /' || echo "#   bench/run.sh did not run"
 fi
 
 mapfile -t files < <(find test/unit test/integration -name '*.test.ts' 2>/dev/null | sort)
