@@ -7,9 +7,44 @@
 // static ones would be hoisted). Two threads per CPU: more only contend for the file's inode lock
 // and the CPUs (measured on 2 CPUs: 4 threads did 4 KiB writes ~1.3x faster than 16).
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { URL } from 'node:url';
 process.env.UV_THREADPOOL_SIZE ??= String(Math.min(16, Math.max(4, 2 * availableParallelism())));
+
+// V8 flags for the I/O hot path, which V8 accepts only on the node command line (setting them at run
+// time aborts; NODE_OPTIONS refuses them). --single-threaded-gc: V8's concurrent marking and sweeping
+// threads cost more CPU than they save on a busy 2-CPU host (measured: 64 KiB writes at ~0.55x the
+// target CPU-seconds per GiB; bench/RESULTS.md). When they are missing, the process replaces itself
+// (execve: same pid, so supervisors, kill and the parent-death signal still see one process) with
+// node + the flags + the same arguments. ISCSI_SIM_NODE_FLAGS=keep skips this (A/B measurements).
+const NODE_FLAGS = ['--single-threaded-gc'];
+reexecWithNodeFlags();
+
+function reexecWithNodeFlags() {
+  const missing = NODE_FLAGS.filter((flag) => !process.execArgv.includes(flag));
+  // NODE_CHANNEL_FD: an IPC child (fork) holds a channel descriptor node has marked close-on-exec.
+  if (missing.length === 0 || process.platform !== 'linux' || process.env.ISCSI_SIM_NODE_FLAGS === 'keep' || process.env.NODE_CHANNEL_FD) return;
+  let koffi;
+  try {
+    koffi = createRequire(import.meta.url)('koffi');
+  } catch {
+    return; // no FFI: run without the flags
+  }
+  try {
+    const libc = koffi.load('libc.so.6');
+    const fcntl = libc.func('int fcntl(int fd, int cmd, ...)');
+    const execve = libc.func('int execve(const char *path, const char **argv, const char **envp)');
+    const F_SETFD = 2;
+    // node marks stdin/stdout/stderr close-on-exec at start-up; the new image must keep them.
+    for (const fd of [0, 1, 2]) fcntl(fd, F_SETFD, 'int', 0);
+    const argv = [process.execPath, ...missing, ...process.execArgv, ...process.argv.slice(1), null];
+    const envp = [...Object.entries(process.env).map(([key, value]) => `${key}=${value}`), null];
+    execve(process.execPath, argv, envp);
+  } catch {
+    // fall through: execve returned (it failed) or libc could not be loaded; run without the flags
+  }
+}
 
 const source = new URL('../src/cli/main.ts', import.meta.url);
 const compiled = new URL('../dist/cli/main.js', import.meta.url);
