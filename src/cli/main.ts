@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { configureLogging } from '../util/log.ts';
 import { registerCim } from './commands/cim.ts';
 import { registerLab } from './commands/lab.ts';
+import { registerLink } from './commands/link.ts';
 import { registerPair } from './commands/pair.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerSessions } from './commands/sessions.ts';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerSite(program);
   registerVerify(program);
   registerPair(program);
+  registerLink(program);
 
   return program;
 }
