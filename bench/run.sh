@@ -12,8 +12,9 @@
 #        ROUNDS=3     rounds (medians reported)
 #        PORT_BASE=13310  targets listen on PORT_BASE, PORT_BASE+1, PORT_BASE+2
 #        SIM_NODE_OPTIONS  extra node flags for iscsi-sim (e.g. "--max-semi-space-size=16")
-#        SIM_B_ROOT=DIR / SIM_B_NODE_OPTIONS  add a second iscsi-sim (another checkout, e.g. an older
-#                     commit from `git archive`, and/or other node flags) to the same alternating run
+#        SIM_B_ROOT=DIR / SIM_B_NODE_OPTIONS / SIM_B_ENV  add a second iscsi-sim (another checkout, e.g.
+#                     an older commit from `git archive`, other node flags, and/or environment
+#                     assignments such as "UV_THREADPOOL_SIZE=2") to the same alternating run
 #        ONLY=REGEX   run only the workloads whose name matches (e.g. ONLY=write)
 #        KEEP_TMP=1   keep the temp dir (LUN files, server logs, raw results)
 # Needs qemu-utils + qemu-block-extra and libiscsi-bin; tgt is optional.
@@ -76,10 +77,10 @@ descendants() {
 
 # ---- the targets: names[i], urls[i], tpids[i]
 names=(); urls=(); tpids=()
-start_sim() {   # start_sim NAME ROOT NODE_OPTIONS PORT
-  local name=$1 dir=$2 opts=$3 port=$4
-  # shellcheck disable=SC2086  # NODE_OPTIONS-style flags are word-split on purpose
-  node $opts "$dir/bin/iscsi-sim.js" serve --listen "127.0.0.1:$port" --iqn "$iqn_sim" \
+start_sim() {   # start_sim NAME ROOT NODE_OPTIONS PORT [ENV assignments]
+  local name=$1 dir=$2 opts=$3 port=$4 assignments=${5:-}
+  # shellcheck disable=SC2086  # flags and assignments are word-split on purpose
+  env $assignments node $opts "$dir/bin/iscsi-sim.js" serve --listen "127.0.0.1:$port" --iqn "$iqn_sim" \
     --lun "$tmp/$name.img:1G" --state-dir "$tmp/$name.state" > "$tmp/$name.log" 2>&1 &
   local pid=$!
   pids+=("$pid"); disown
@@ -87,9 +88,9 @@ start_sim() {   # start_sim NAME ROOT NODE_OPTIONS PORT
   names+=("$name"); urls+=("iscsi://127.0.0.1:$port/$iqn_sim/0"); tpids+=("$pid")
 }
 start_sim iscsi-sim "$root" "${SIM_NODE_OPTIONS:-}" "$port_base"
-if [[ -n ${SIM_B_ROOT:-}${SIM_B_NODE_OPTIONS:-} ]]; then
-  start_sim iscsi-sim-B "${SIM_B_ROOT:-$root}" "${SIM_B_NODE_OPTIONS:-}" $((port_base + 1))
-  say "iscsi-sim-B: ${SIM_B_ROOT:-$root} node ${SIM_B_NODE_OPTIONS:-(no extra flags)}"
+if [[ -n ${SIM_B_ROOT:-}${SIM_B_NODE_OPTIONS:-}${SIM_B_ENV:-} ]]; then
+  start_sim iscsi-sim-B "${SIM_B_ROOT:-$root}" "${SIM_B_NODE_OPTIONS:-}" $((port_base + 1)) "${SIM_B_ENV:-}"
+  say "iscsi-sim-B: ${SIM_B_ROOT:-$root} ${SIM_B_ENV:-} node ${SIM_B_NODE_OPTIONS:-(no extra flags)}"
 fi
 
 port_tgt=$((port_base + 2))
