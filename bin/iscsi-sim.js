@@ -35,9 +35,15 @@ function reexecWithNodeFlags() {
     const libc = koffi.load('libc.so.6');
     const fcntl = libc.func('int fcntl(int fd, int cmd, ...)');
     const execve = libc.func('int execve(const char *path, const char **argv, const char **envp)');
+    const signal = libc.func('intptr_t signal(int signum, intptr_t handler)');
     const F_SETFD = 2;
+    const SIGPROF = 27;
+    const SIG_IGN = 1;
     // node marks stdin/stdout/stderr close-on-exec at start-up; the new image must keep them.
     for (const fd of [0, 1, 2]) fcntl(fd, F_SETFD, 'int', 0);
+    // Under --cpu-prof a SIGPROF sent before the new image's profiler is set up would kill it (the
+    // default action); ignored is inherited until the new profiler installs its handler.
+    signal(SIGPROF, SIG_IGN);
     const argv = [process.execPath, ...missing, ...process.execArgv, ...process.argv.slice(1), null];
     const envp = [...Object.entries(process.env).map(([key, value]) => `${key}=${value}`), null];
     execve(process.execPath, argv, envp);
