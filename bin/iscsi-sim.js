@@ -4,13 +4,15 @@
 // tests and development never run a stale build; with tsx absent it falls back to dist/.
 // The libuv thread pool runs the backstores' pwrite (and the reads the page cache cannot answer):
 // size it before anything uses it (hence the dynamic imports below, which run after this line;
-// static ones would be hoisted). Two threads per CPU: more only contend for the file's inode lock
-// and the CPUs (measured on 2 CPUs: 4 threads did 4 KiB writes ~1.3x faster than 16).
+// static ones would be hoisted). One thread per CPU, at least 2 (a flush or a cache miss must not
+// stall every write): more only contend for the pool's mutex, the file's inode lock and the CPUs.
+// Measured on 2 CPUs (bench/RESULTS.md): 2 threads against 4, target CPU-seconds per GiB 64 KiB
+// writes 1.66 vs 2.08, 4 KiB writes 9.5 vs 11.7; earlier 4 threads did 4 KiB writes ~1.3x faster than 16.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { URL } from 'node:url';
-process.env.UV_THREADPOOL_SIZE ??= String(Math.min(16, Math.max(4, 2 * availableParallelism())));
+process.env.UV_THREADPOOL_SIZE ??= String(Math.min(16, Math.max(2, availableParallelism())));
 
 // V8 flags for the I/O hot path, which V8 accepts only on the node command line (setting them at run
 // time aborts; NODE_OPTIONS refuses them). --single-threaded-gc: V8's concurrent marking and sweeping
