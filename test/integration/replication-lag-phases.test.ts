@@ -53,7 +53,8 @@ t.test('resyncing with 12 MiB behind: RPO > 0 and out of sync ≥ 12 MiB until t
   t.equal((await cim.modifyReplicaSynchronization(12, sync)).returnValue, 0, 'Fracture');
   const writtenAt = Date.now();
   await primary.backstore.write(4 * MiB, [pattern(12 * MiB, 7)], { fua: false });
-  await new Promise((resolve) => setTimeout(resolve, 300)); // so the write is measurably old
+  // The write must be measurably old before the resync starts (RPO counts from it, not from the resync).
+  t.ok(await waitFor(() => enginePrimary.status(pairId)!.rpoSeconds >= 0.3, 20_000), 'fractured: RPO grows from the write');
   await enginePeer.close(); // the replica's system is down: nothing is applied or acknowledged
   const resume = await cim.modifyReplicaSynchronization(16, sync);
   t.equal(resume.returnValue, 4096, 'Resume');
@@ -87,13 +88,12 @@ t.test('Reset To Sync / Reset To Async on a running pair', async (t) => {
   t.ok(await waitFor(() => enginePeer.entry(pairId)?.record.mode === 'sync'));
   t.equal(cim.synchronizations()[0].mode, 2, 'CIM Mode 2 Synchronous');
   await enginePeer.close(); // the replica's system is down: nothing is acknowledged
-  let done = false;
-  const write = primary.backstore.write(MiB, [pattern(64 * 1024, 3)], { fua: false }).then(() => { done = true; });
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  t.notOk(done, 'sync: the write waits for the replica');
+  let peerStarted = false;
+  // The order of events proves it: the write settles only after the replica's system was started again.
+  const write = primary.backstore.write(MiB, [pattern(64 * 1024, 3)], { fua: false }).then(() => peerStarted);
+  peerStarted = true;
   const peerAgain = await startPeer();
-  await write;
-  t.ok(done, 'and completes once the replica has it');
+  t.equal(await write, true, 'sync: the write waited for the replica and completed once it had it');
   t.equal((await cim.modifyReplicaSynchronization(18, sync)).returnValue, 0, 'Reset To Async');
   t.ok(await waitFor(() => enginePrimary.status(pairId)?.record.mode === 'async'));
   t.ok(await waitFor(() => peerAgain.entry(pairId)?.record.mode === 'async'));

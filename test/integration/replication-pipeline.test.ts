@@ -149,14 +149,13 @@ t.test('sync mode: a write completes only after the replica applied it', async (
   const { source, replica, pair, applier } = await rig(t, {}, 'sync');
   t.ok(await pair.drained(30_000));
   applier.pause();
-  let completed = false;
-  const write = source.write(4096, [Buffer.alloc(4096, 0x5a)], { fua: false }).then(() => { completed = true; });
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  t.equal(completed, false, 'status held while the replica is stalled');
-  t.equal((await replica.read(4096, 1))[0], 0);
+  let resumed = false;
+  // The order of events proves it: the write settles only after the stalled applier was resumed.
+  const write = source.write(4096, [Buffer.alloc(4096, 0x5a)], { fua: false }).then(() => resumed);
+  t.equal((await replica.read(4096, 1))[0], 0, 'not applied while the replica is stalled');
+  resumed = true;
   applier.resume();
-  await write;
-  t.equal(completed, true);
+  t.equal(await write, true, 'status held while the replica is stalled, given once it applied');
   t.equal((await replica.read(4096, 1))[0], 0x5a, 'replica had it before the write completed');
 });
 
@@ -204,7 +203,9 @@ t.test('write-order fidelity: paused at random epoch boundaries, the replica equ
     return image;
   };
   for (let round = 0; round < 5; round++) {
-    await new Promise((resolve) => setTimeout(resolve, 50 + rand(150)));
+    // A random boundary: wait for 20-199 more acknowledged writes (a counter, not a time).
+    const more = acked.length + 20 + rand(180);
+    t.ok(await waitFor(() => acked.length >= more, 30_000), `round ${round}: ${more} writes acknowledged`);
     applier.pause();
     await waitFor(() => applier.idle);
     const boundary = applier.applied;

@@ -14,6 +14,8 @@ export interface TargetProcess {
   iqn: string;
   /** Everything the server printed so far (JSON log lines); empty for an external target. */
   log(): string;
+  /** Resolves true once the server printed `text` (an output event), false at the bound; false for an external target. */
+  printed(text: string, timeoutMs?: number): Promise<boolean>;
   /** True while the server process runs (always true for an external target). */
   alive(): boolean;
   external: boolean;
@@ -34,7 +36,7 @@ function externalTarget(spec: string): TargetProcess {
   const m = /^([^:/]+):(\d+)\/(.+)$/.exec(spec);
   if (!m) throw new Error(`ISCSI_SIM_TEST_TARGET must be HOST:PORT/IQN, got ${spec}`);
   const [, host, port, iqn] = m;
-  return { host, port: Number(port), iqn, external: true, log: () => '', alive: () => true, stop: async () => undefined };
+  return { host, port: Number(port), iqn, external: true, log: () => '', printed: async () => false, alive: () => true, stop: async () => undefined };
 }
 
 export async function startTarget(options: StartOptions = {}): Promise<TargetProcess> {
@@ -44,7 +46,7 @@ export async function startTarget(options: StartOptions = {}): Promise<TargetPro
   const portal = system.summary.portals[0];
   return {
     host: portal.address, port: portal.port, iqn, external: false,
-    log: () => system.output(), alive: () => system.alive(),
+    log: () => system.output(), printed: (text, timeoutMs) => system.printed(text, timeoutMs), alive: () => system.alive(),
     stop: async () => {
       await system.stop();
     },

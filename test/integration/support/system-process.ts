@@ -26,6 +26,8 @@ export interface RunningSystem {
   portal(index?: number): string;
   /** Everything the process printed so far (stdout then stderr, JSON log lines). */
   output(): string;
+  /** Resolves true once the output contains `text` (on the output event), false at the bound or exit. */
+  printed(text: string, timeoutMs?: number): Promise<boolean>;
   alive(): boolean;
   /** SIGTERM, wait (bounded), SIGKILL if needed; resolves the exit code (null when killed). */
   stop(): Promise<number | null>;
@@ -86,12 +88,23 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     exitCode = code;
     done(code);
   }));
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const outputWaiters = new Set<() => void>();
+  const outputGrew = (): void => { for (const check of [...outputWaiters]) check(); };
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    outputGrew();
+  });
+  let outputClosed = false;
+  child.once('close', () => {
+    outputClosed = true;
+    outputGrew();
+  });
 
   const summary = await new Promise<SystemSummary>((done, fail) => {
     const timer = setTimeout(() => fail(new Error(`iscsi-sim serve not ready within ${options.readyTimeoutMs ?? 60_000} ms:\n${stderr.slice(-3000)}`)), options.readyTimeoutMs ?? 60_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
+      outputGrew();
       for (const line of stdout.split('\n')) {
         const parsed = parseReadyLine(line);
         if (parsed !== undefined) {
@@ -133,6 +146,29 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     },
     portal: (index = 0) => hostPort(summary.portals[index].address, summary.portals[index].port),
     output: () => `${stdout}${stderr}`,
+    printed: (text, timeoutMs = 30_000) => new Promise<boolean>((resolve) => {
+      // Each stream is searched from where the last search left off (less the text's length).
+      let seenOut = 0;
+      let seenErr = 0;
+      const found = (): boolean => {
+        const hit = stdout.includes(text, Math.max(0, seenOut - text.length)) || stderr.includes(text, Math.max(0, seenErr - text.length));
+        seenOut = stdout.length;
+        seenErr = stderr.length;
+        return hit;
+      };
+      const finish = (result: boolean): void => {
+        clearTimeout(timer);
+        outputWaiters.delete(check);
+        resolve(result);
+      };
+      const check = (): void => {
+        if (found()) finish(true);
+        else if (outputClosed) finish(false);
+      };
+      const timer = setTimeout(() => finish(found()), timeoutMs);
+      outputWaiters.add(check);
+      check();
+    }),
     alive: () => exitCode === undefined,
     stop,
   };

@@ -1,6 +1,8 @@
 import t from 'tap';
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { BLOCK } from './helpers/fake-device.ts';
-import { read10, startDuplexFabric, startFabric, TestInitiator, write10 } from './helpers/initiator.ts';
+import { read10, startDuplexFabric, TestInitiator, write10 } from './helpers/initiator.ts';
 import type { Pdu } from '../../../src/iscsi/pdu.ts';
 
 const pattern = (n: number, seed: number) => {
@@ -136,12 +138,15 @@ t.test('CmdSN: out-of-window commands are ignored, early ones wait for the gap',
   const i = h.connect();
   await i.loginNormal();
   const tur = Buffer.alloc(6);
+  const executed = h.device.commands.length;
   i.command(tur, { edtl: 0, cmdSN: i.cmdSN - 1 });
   i.command(tur, { edtl: 0, cmdSN: i.cmdSN + 100000 });
-  t.ok(await i.silentFor(100), 'no answer to stale or far-future CmdSN');
+  t.same(await i.pdusBeforePing(), [], 'no answer to stale or far-future CmdSN');
+  t.equal(h.device.commands.length, executed, 'neither reached the device');
   const base = i.cmdSN;
   const late = i.command(tur, { edtl: 0, cmdSN: base + 1 });
-  t.ok(await i.silentFor(50), 'held until CmdSN base arrives');
+  t.same(await i.pdusBeforePing(), [], 'held until CmdSN base arrives');
+  t.equal(h.device.commands.length, executed, 'the early command waits before the device');
   const first = i.command(tur, { edtl: 0, cmdSN: base });
   const a = await i.next();
   const b = await i.next();
@@ -158,7 +163,7 @@ t.test('writes beyond the session write budget wait for their R2T until earlier 
   t.equal(r2tA?.bhs[0], 0x31);
   t.equal(r2tA?.bhs.readUInt32BE(16), a);
   const b = i.command(write10(16, 16), { write: true, edtl: 8192 });
-  t.ok(await i.silentFor(50), 'no R2T for the second write while the first holds the budget');
+  t.same(await i.pdusBeforePing(), [], 'no R2T for the second write while the first holds the budget');
   i.dataOut(a, r2tA!.bhs.readUInt32BE(20), 0, 0, Buffer.alloc(8192, 0xaa), true);
   const seen: number[] = [];
   let r2tB: Buffer | undefined;
@@ -176,24 +181,46 @@ t.test('writes beyond the session write budget wait for their R2T until earlier 
 
 t.test('an initiator that stops reading responses stops the target reading its commands', async (t) => {
   // Over TCP on purpose: this is about socket buffers filling up. Over a duplex pair the 200 commands
-  // (beyond the 128-command window) reach the target as one in-memory chunk, parsed at once.
-  const h = await startFabric(t, { blocks: 4096, fabric: { sendBacklogBytes: 256 * 1024 } });
-  const i = await TestInitiator.connect(t, h.port);
+  // (beyond the 128-command window) reach the target as one in-memory chunk, parsed at once. The test
+  // holds the target's end of the socket (fabric.handle) to see the moment the target stops reading.
+  const h = startDuplexFabric(t, { blocks: 4096, fabric: { sendBacklogBytes: 256 * 1024 } });
+  const server = createServer();
+  const targetEnd = new Promise<Socket>((resolve) => server.once('connection', (socket) => {
+    socket.setNoDelay(true);
+    h.fabric.handle(socket, { peer: `${socket.remoteAddress}:${socket.remotePort}`, localAddress: socket.localAddress }, h.portal);
+    resolve(socket);
+  }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const i = await TestInitiator.connect(t, (server.address() as AddressInfo).port);
   await i.loginNormal(undefined, [['MaxRecvDataSegmentLength', '262144']]);
+  const socket = await targetEnd;
   i.stream.pause();
-  const settle = async (): Promise<number> => {
-    let before = -1;
-    for (let n = 0; n < 100 && before !== h.device.commands.length; n++) {
-      before = h.device.commands.length;
-      await new Promise((r) => setTimeout(r, 50));
+  const paused = once(socket, 'pause');
+  /**
+   * Deliberate time, to prove a negative: the count of commands taken must stay still for 4 × 50 ms
+   * while the target's socket is paused. The kernel absorbs a few MiB before the backlog stays above
+   * the limit, so the target may pause and resume (on 'drain') a few times first; a target that kept
+   * reading would take the rest of a batch within one period. Bounded by 100 periods.
+   */
+  const settled = async (): Promise<number> => {
+    let still = 0;
+    let before = h.device.commands.length;
+    for (let n = 0; n < 100 && still < 4; n++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const now = h.device.commands.length;
+      still = now === before && socket.isPaused() ? still + 1 : 0;
+      before = now;
     }
-    return h.device.commands.length;
+    return before;
   };
   const batch = 100; // 100 × 1 MiB of Data-In: far more than loopback socket buffers hold
   for (let n = 0; n < batch; n++) i.command(read10(0, 2048), { read: true, edtl: 1 << 20 });
-  const first = await settle();
+  await paused;
+  const first = await settled();
   for (let n = 0; n < batch; n++) i.command(read10(0, 2048), { read: true, edtl: 1 << 20 });
-  const second = await settle();
+  const second = await settled();
+  t.equal(socket.isPaused(), true, 'the target stopped reading once its send backlog passed the limit');
   t.ok(second < 2 * batch, `target stopped reading: ${first} then ${second} of ${2 * batch} commands taken`);
   i.stream.resume();
   let finished = 0;

@@ -105,7 +105,8 @@ t.test('a part taken down on purpose stays down until brought up', async (t) => 
   await supervisor.add(peer.spec);
   t.match(await supervisor.takeDown('peer', true), /^peer taken down on purpose \(SIGKILL\), pid 101; it stays down until `iscsi-sim site up peer`$/);
   t.ok(peer.alive[0]!.stopped);
-  await new Promise((resolve) => setTimeout(resolve, 50)); // 10× the first back-off: no restart may come
+  // Deliberate time, to prove a negative: 10× the first back-off passes and no restart came.
+  await new Promise((resolve) => setTimeout(resolve, 50));
   t.equal(peer.launches(), 1, 'not restarted');
   t.same(supervisor.status().map((s) => [s.state, s.deaths]), [['down', 0]], 'not counted as a death');
   t.match(await supervisor.takeDown('peer', false), /already down/);

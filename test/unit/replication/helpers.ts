@@ -38,15 +38,7 @@ export function pattern(length: number, seed: number): Buffer {
   return data;
 }
 
-/** Polls `check` until true or the bound; never depends on timing for correctness, only for giving up. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 20_000, stepMs = 20): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, stepMs));
-  }
-  return check();
-}
+export { waitFor } from '../../support/wait-for.ts';
 
 export const repoRoot = join(import.meta.dirname, '..', '..', '..');
 

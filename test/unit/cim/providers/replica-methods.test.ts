@@ -6,6 +6,7 @@ import { startCimServer } from '../../../../src/cim/index.ts';
 import { CLS, servicePath, volumePath } from '../../../../src/cim/model/paths.ts';
 import type { CreateReplicaRequest, ReplicationEngine, SynchronizationView } from '../../../../src/cim/providers/replication-engine.ts';
 import type { ObjectPath } from '../../../../src/cim/types.ts';
+import { waitFor } from '../../../support/wait-for.ts';
 import { fakeView } from '../support/fake-view.ts';
 import { classParam, imethod, instanceNameXml, NS, post } from '../support/raw.ts';
 
@@ -73,7 +74,7 @@ t.test('replica methods delegate to the registered engine', async (t) => {
   t.equal(rel.returnValue, 0);
   t.match(rel.out.Synchronizations, { kind: 'refarray', paths: [{ className: CLS.synchronized }] });
   engine.finishSync?.();
-  for (let i = 0; i < 2400 && (await state()) === '4'; i++) await new Promise((done) => setTimeout(done, 25));
+  t.ok(await waitFor(async () => (await state()) !== '4', 60_000), 'the job left Running once the engine reported Synchronized');
   t.equal(await state(), '7');
 
   const ss = await client.enumerateInstances('root/cimv2/storage/iscsitarget', 'CIM_StorageSynchronized');

@@ -11,6 +11,7 @@ import { startCimServer, type CimServerHandle } from '../../../../src/cim/index.
 import { endpointPath, servicePath, systemPath } from '../../../../src/cim/model/paths.ts';
 import { discoveryProber } from '../../../../src/cim/providers/probe.ts';
 import { getKey, type ObjectPath } from '../../../../src/cim/types.ts';
+import { waitFor } from '../../../support/wait-for.ts';
 import { fakeView } from './fake-view.ts';
 import { refusedPortal, startFakeTarget } from './fake-discovery-target.ts';
 
@@ -50,14 +51,15 @@ export async function startTwoSystems(opts: { stateDir?: string; user?: string; 
     { probe: discoveryProber(30_000), peerRefreshMs: 3_600_000, peerTimeoutMs: 60_000 });
   const client = new CimClient({ url: a.url, user: opts.user, password: opts.password, timeoutMs: 60_000 });
   const finish = async (job: ObjectPath): Promise<number> => {
-    for (let i = 0; i < 2400; i++) {
+    let jobState = 0;
+    const finished = await waitFor(async () => {
       const inst = await client.getInstance(job);
       const state = inst.properties.find((p) => p.name === 'JobState');
-      const v = state?.value.kind === 'value' ? Number(state.value.text) : 0;
-      if (v !== 4) return v;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`job ${String(getKey(job, 'InstanceID'))} never finished`);
+      jobState = state?.value.kind === 'value' ? Number(state.value.text) : 0;
+      return jobState !== 4;
+    }, 60_000, 25);
+    if (!finished) throw new Error(`job ${String(getKey(job, 'InstanceID'))} never finished`);
+    return jobState;
   };
   return {
     a, b, client, stateDir, finish,

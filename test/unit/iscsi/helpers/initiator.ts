@@ -208,10 +208,22 @@ export class TestInitiator {
     });
   }
 
-  /** Resolves true if nothing arrives within `ms` (used only to check silence, never for timing). */
-  async silentFor(ms: number): Promise<boolean> {
-    await new Promise((r) => setTimeout(r, ms));
-    return this.queue.length === 0;
+  /**
+   * Sends an immediate NOP-Out ping and resolves with the PDUs that arrived before its NOP-In echo.
+   * The target handles a connection's PDUs one at a time in order, so whatever it sends when it
+   * handles an earlier PDU (an R2T, a response) precedes the echo: an empty list proves the target
+   * stayed silent, through an event rather than a wait. The PDUs are consumed.
+   */
+  async pdusBeforePing(): Promise<Pdu[]> {
+    const itt = this.itt++;
+    this.send(bhs({ opcode: 0x00, immediate: true, flags: 0x80, itt, f20: 0xffffffff, f24: this.cmdSN }, 0));
+    const before: Pdu[] = [];
+    while (true) {
+      const pdu = await this.next();
+      if (!pdu) throw new Error('connection closed before the NOP-In echo');
+      if (pdu.bhs[0] === 0x20 && pdu.bhs.readUInt32BE(16) === itt) return before;
+      before.push(pdu);
+    }
   }
 
   waitClosed(timeoutMs = 30_000): Promise<boolean> {
