@@ -7,6 +7,7 @@ import type { SystemConfig } from '../config/types.ts';
 import type { HttpExtensions, HttpRoute } from '../metrics/index.ts';
 import type { Registry } from 'prom-client';
 import type { System } from '../system/system.ts';
+import { dashboardFeature } from './dashboard-feature.ts';
 import { linkFeature } from './link-routes.ts';
 import type { AttachedReplication } from './with-replication.ts';
 
@@ -28,7 +29,7 @@ export interface HttpFeature {
 export type HttpFeatureFactory = (context: HttpContext) => HttpFeature;
 
 /** The features every system serves (add yours here). */
-export const HTTP_FEATURES: readonly HttpFeatureFactory[] = [linkFeature];
+export const HTTP_FEATURES: readonly HttpFeatureFactory[] = [linkFeature, dashboardFeature];
 
 export function httpExtensions(context: HttpContext, factories: readonly HttpFeatureFactory[] = HTTP_FEATURES): HttpExtensions & { close(): Promise<void> } {
   const features = factories.map((factory) => factory(context));

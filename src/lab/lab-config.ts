@@ -23,6 +23,8 @@ export interface LabPorts {
   readonly redis: number;
   readonly primaryMetrics: number;
   readonly peerMetrics: number;
+  /** The lab's own dashboard (both systems on one page). */
+  readonly dashboard: number;
   /** First port of an embedded Redis Cluster (--redis-cluster): its nodes take this and the next ones. */
   readonly redisCluster: number;
 }
@@ -30,11 +32,12 @@ export interface LabPorts {
 export function labPorts(basePort: number | undefined): LabPorts {
   if (basePort === undefined) {
     // CIM-XML over HTTPS: 5989 is its conventional port (5988 is plain HTTP's); the peer takes the next.
-    return { primaryIscsi: 3260, peerIscsi: 3261, primaryCim: 5989, peerCim: 5990, redis: 6390, primaryMetrics: 9464, peerMetrics: 9465, redisCluster: 7000 };
+    // Each system's HTTP server on 9464 (Prometheus exporters' port) and the next; the lab's page after them.
+    return { primaryIscsi: 3260, peerIscsi: 3261, primaryCim: 5989, peerCim: 5990, redis: 6390, primaryMetrics: 9464, peerMetrics: 9465, dashboard: 9466, redisCluster: 7000 };
   }
   return {
     primaryIscsi: basePort, peerIscsi: basePort + 1, primaryCim: basePort + 2, peerCim: basePort + 3,
-    redis: basePort + 4, primaryMetrics: basePort + 5, peerMetrics: basePort + 6, redisCluster: basePort + 7,
+    redis: basePort + 4, primaryMetrics: basePort + 5, peerMetrics: basePort + 6, dashboard: basePort + 7, redisCluster: basePort + 8,
   };
 }
 

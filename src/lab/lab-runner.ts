@@ -18,6 +18,7 @@ import { connectRedis, type RedisClient } from '../util/redis-endpoint.ts';
 import { clusterNodes, clusterUrlOf, formCluster, launchClusterNode } from './embedded-cluster.ts';
 import { launchRedisServer } from './embedded-redis.ts';
 import { createMirror, ensureCollection, setMirrorMode, waitForJob } from './lab-cim-setup.ts';
+import { startLabDashboard, type LabDashboard } from './lab-dashboard.ts';
 import { labPorts, writeLabConfigs } from './lab-config.ts';
 import { serveLabControl } from './lab-control.ts';
 import { localStatusLines, readLocalStatus, type LocalSystem } from './local-status.ts';
@@ -67,7 +68,11 @@ export interface LabReady {
     readonly cimCertificate: string | undefined;
     readonly namespace: string;
     readonly metricsUrl: string;
+    /** The system's own dashboard page. */
+    readonly dashboardUrl: string;
   }>;
+  /** The lab's dashboard: both systems, their pair, plots and events on one page. */
+  readonly dashboardUrl: string;
   readonly pairs: ReadonlyArray<{ readonly pairId: string; readonly source: string; readonly target: string; readonly mode: string }>;
 }
 
@@ -87,8 +92,10 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
   const supervisor = new Supervisor(options.onPartEvent ?? (() => undefined));
   let client: RedisClient | undefined;
   let control: { close(): Promise<void> } | undefined;
+  let dashboard: LabDashboard | undefined;
   const stop = async (): Promise<void> => {
     await control?.close();
+    await dashboard?.close();
     client?.disconnect();
     await supervisor.stop();
     await stateLock.release();
@@ -148,6 +155,13 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
       });
     }
     const [primary, peer] = summaries as [SystemSummary, SystemSummary];
+    const httpUrls = summaries.map((summary, index) => summary.httpUrl ?? `http://127.0.0.1:${index === 0 ? ports.primaryMetrics : ports.peerMetrics}`);
+    // Up before the mirror is made, so the initial sync can be watched on it.
+    dashboard = await startLabDashboard({
+      address: '127.0.0.1', port: ports.dashboard,
+      systems: summaries.map((summary, index) => ({ name: summary.name, role: index === 0 ? 'primary' : 'peer', httpUrl: httpUrls[index]! })),
+    });
+    options.print(`lab dashboard: ${dashboard.url}/dashboard/`);
     if (!primary.cimUrl) throw new Error('the primary system has no CIM endpoint');
     const cim = new CimClient({ url: primary.cimUrl, caFile: primary.cimCertificate, timeoutMs: 30_000 });
     // The lab's mirrors, one per LUN, in either orientation (after a failover or reverse the peer is the source).
@@ -213,9 +227,11 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
         cimUrl: summary.cimUrl,
         cimCertificate: summary.cimCertificate,
         namespace: TARGET_NAMESPACE,
-        metricsUrl: `http://127.0.0.1:${index === 0 ? ports.primaryMetrics : ports.peerMetrics}/metrics`,
+        metricsUrl: `${httpUrls[index]!}/metrics`,
+        dashboardUrl: `${httpUrls[index]!}/dashboard/`,
       })),
       pairs,
+      dashboardUrl: `${dashboard.url}/dashboard/`,
     };
     await writeFile(join(stateDir, 'lab.json'), JSON.stringify(ready, null, 2));
     control = await serveLabControl(stateDir, {
@@ -288,7 +304,9 @@ export function connectHints(ready: LabReady): string {
       lines.push(`  wbemcli ${trust}ein '${system.cimUrl}/${system.namespace}:CIM_StorageSynchronized'`);
     }
     lines.push(`  metrics: ${system.metricsUrl}`);
+    if (system.dashboardUrl) lines.push(`  dashboard: ${system.dashboardUrl}`);
   }
+  if (ready.dashboardUrl) lines.push(`lab dashboard (both systems): ${ready.dashboardUrl}`);
   lines.push(`status: npx iscsi-sim status --state-dir ${ready.stateDir}   (or --redis ${ready.redisUrl})`);
   return lines.join('\n');
 }

@@ -1,7 +1,8 @@
 /**
  * The system's HTTP server (the `metrics:` address): `/metrics` (Prometheus text), `/healthz` (200
- * ready / 503 with what is not), `/api/sessions` (JSON), `/` (a JSON index), plus the routes the
- * composition root adds (http-routes.ts: faults, links, dashboard). GET needs no authentication;
+ * ready / 503 with what is not), `/api/sessions` (JSON), `/` (a JSON index; a browser is sent to
+ * the dashboard page), plus the routes the composition root adds (http-routes.ts: faults, links,
+ * dashboard). GET needs no authentication;
  * every other method needs `Authorization: Bearer <token>` when a token is configured (a
  * non-loopback bind needs a token or allowUnauthenticated, see src/config/exposure.ts).
  */
@@ -40,6 +41,9 @@ export interface SystemHttpServer {
   readonly url: string;
   close(): Promise<void>;
 }
+
+/** Where a browser asking for `/` is sent, when a route serves it (the dashboard page). */
+export const BROWSER_INDEX = '/dashboard/';
 
 export const ENDPOINTS = {
   '/metrics': 'Prometheus metrics (text exposition format)',
@@ -84,6 +88,10 @@ async function route(options: SystemHttpOptions, req: IncomingMessage, res: Serv
   }
   switch (builtIn ? path : '') {
     case '/':
+      if ((req.headers.accept ?? '').includes('text/html') && 'route' in findRoute(options.routes ?? [], 'GET', BROWSER_INDEX)) {
+        res.writeHead(302, { location: BROWSER_INDEX }).end();
+        return;
+      }
       sendJson(res, 200, { system: options.systemName, endpoints: endpointIndex(options.routes ?? []) });
       return;
     case '/metrics': {

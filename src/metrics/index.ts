@@ -60,4 +60,8 @@ export async function startObservability(system: MetricsSource, config: MetricsC
 }
 
 export type { SessionsListing, SystemHttpServer } from './http-server.ts';
-export { HttpError, type HttpMethod, type HttpRoute, type RouteReply, type RouteRequest } from './http-routes.ts';
+export { HttpError, findRoute, type HttpMethod, type HttpRoute, type RouteReply, type RouteRequest } from './http-routes.ts';
+export type { DashboardSnapshot, DashboardState, SystemState } from './dashboard/dashboard-types.ts';
+export { DashboardFeed } from './dashboard/feed.ts';
+export { SystemStateCollector, type DashboardSystem, type ObservedPair } from './dashboard/system-state.ts';
+export { dashboardRoutes } from './dashboard/web.ts';

@@ -29,6 +29,6 @@ export function readySummaryText(summary: SystemSummary): string {
     .map((t) => `${t.iqn} [${t.luns.map((l) => `LUN ${l.lun} ${formatSize(l.sizeBytes)}`).join(', ')}]`)
     .join('; ');
   const cim = summary.cimUrl === undefined ? '' : ` cim ${summary.cimUrl}`;
-  const http = summary.httpUrl === undefined ? '' : ` http ${summary.httpUrl} (/metrics, /healthz, /api/sessions)`;
+  const http = summary.httpUrl === undefined ? '' : ` http ${summary.httpUrl} (/metrics, /healthz, /api/sessions, dashboard /dashboard/)`;
   return `system ${summary.name} ready: portals ${portals} targets ${targets}${cim}${http}`;
 }

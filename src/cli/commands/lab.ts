@@ -23,7 +23,7 @@ interface LabFlags {
 function parsePort(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const port = Number(text);
-  if (!Number.isInteger(port) || port < 1 || port > 65535 - 6) fail(`--base-port must be an integer from 1 to ${65535 - 6}`, 2);
+  if (!Number.isInteger(port) || port < 1 || port > 65535 - 7) fail(`--base-port must be an integer from 1 to ${65535 - 7}`, 2);
   return port;
 }
 
@@ -105,9 +105,9 @@ export function registerLab(program: Command): void {
     .command('lab')
     .description('run the replication lab: embedded Redis, a primary and a peer system, a mirror created through CIM; Ctrl-C stops it')
     .option('--state-dir <dir>', 'where the lab keeps configs, LUN files, Redis data and logs', 'state/lab')
-    .option('--base-port <n>', 'derive every port from N: iSCSI N/N+1, CIM-XML over HTTPS N+2/N+3, Redis N+4, metrics N+5/N+6 (default: 3260/3261, 5989/5990, 6390, 9464/9465)')
+    .option('--base-port <n>', 'derive every port from N: iSCSI N/N+1, CIM-XML over HTTPS N+2/N+3, Redis N+4, metrics and dashboards N+5/N+6, the lab\'s dashboard N+7 (default: 3260/3261, 5989/5990, 6390, 9464/9465, 9466)')
     .option('--redis <url>', 'use this Redis instead of starting an embedded one (a Redis Cluster: redis+cluster://host:port,host:port)')
-    .option('--redis-cluster <masters>', 'start an embedded Redis Cluster of N masters (3 or more) instead of one redis-server, on ports from 7000 (or base port + 7)')
+    .option('--redis-cluster <masters>', 'start an embedded Redis Cluster of N masters (3 or more) instead of one redis-server, on ports from 7000 (or base port + 8)')
     .option('--redis-replicas <n>', 'with --redis-cluster: replicas per master (default 0); a killed master fails over to its replica')
     .option('--redis-node-timeout <ms>', 'with --redis-cluster: cluster-node-timeout, how long a master may be silent before its replica takes over (default 5000)')
     .option('--luns <n>', 'LUNs per system, one mirror each (default 1)')

@@ -1,32 +1,8 @@
 import t from 'tap';
 import { Registry } from 'prom-client';
 import { startObservability, type ObservedReplication } from '../../../src/metrics/index.ts';
-import type { MetricsSource } from '../../../src/metrics/system-metrics.ts';
-import type { IoCompletion } from '../../../src/scsi/io-counters.ts';
 import type { SessionInfo } from '../../../src/system/session-info.ts';
-
-const IQN = 'iqn.2026-11.org.example:a';
-
-function fakeSource(): MetricsSource & { listening: boolean; complete(c: IoCompletion): void; sessionList: SessionInfo[] } {
-  let listener: ((iqn: string, c: IoCompletion) => void) | undefined;
-  const totals = { readOps: 0, readBytes: 0, writeOps: 0, writeBytes: 0, errors: 0 };
-  const source = {
-    name: 'sim',
-    listening: true,
-    sessionList: [] as SessionInfo[],
-    targets: [{ iqn: IQN, portalGroupTags: [1], luns: [{ lun: 0 }] }] as unknown as MetricsSource['targets'],
-    lunIo: () => [{ targetIqn: IQN, lun: 0, ...totals }],
-    observeIo(l: (iqn: string, c: IoCompletion) => void) { listener = l; return () => { listener = undefined; }; },
-    complete(c: IoCompletion) {
-      if (c.kind === 'write') { totals.writeOps += 1; totals.writeBytes += c.bytes; }
-      listener?.(IQN, c);
-    },
-    sessions: () => source.sessionList,
-    counters: () => [{ iqn: IQN, copyOperations: { count: 1, bytes: 4096 } }],
-    readiness: () => (source.listening ? { ready: true, problems: [] } : { ready: false, problems: ['portal 127.0.0.1:3260 is not listening'] }),
-  };
-  return source;
-}
+import { fakeSource, IQN } from './fake-system.ts';
 
 const session: SessionInfo = {
   target: IQN, sessionType: 'Normal', initiatorName: 'iqn.1994-05.com.redhat:client', initiatorAddress: '127.0.0.1:40000',

@@ -42,7 +42,7 @@ export { waitFor } from '../../support/wait-for.ts';
 
 export const repoRoot = join(import.meta.dirname, '..', '..', '..');
 
-/** A base port N such that N..N+6 (the lab's ports) are all free on 127.0.0.1 right now. */
+/** A base port N such that N..N+7 (the lab's ports) are all free on 127.0.0.1 right now. */
 export function freeLabBasePort(): Promise<number> {
-  return freeLoopbackPortRange(7);
+  return freeLoopbackPortRange(8);
 }

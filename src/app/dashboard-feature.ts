@@ -1,0 +1,20 @@
+/**
+ * The system's dashboard on its HTTP server (src/metrics/dashboard): the page, the snapshot and the
+ * live stream of this system's state, with the replication engine's pairs when replication runs.
+ */
+import { DashboardFeed, dashboardRoutes, SystemStateCollector } from '../metrics/index.ts';
+import type { HttpFeature, HttpContext } from './http-extensions.ts';
+
+export function dashboardFeature({ system, replication }: HttpContext): HttpFeature {
+  const engine = replication?.engine;
+  const collector = new SystemStateCollector({ system, ...(engine ? { pairs: () => engine.pairs() } : {}) });
+  const feed = new DashboardFeed({ title: system.name, collect: () => [collector.collect()] });
+  feed.start();
+  return {
+    routes: dashboardRoutes(feed),
+    close: async () => {
+      collector.close();
+      await feed.stop();
+    },
+  };
+}
