@@ -16,11 +16,27 @@ t.test('every config in fixtures/ validates', async (t) => {
   }
 });
 
+t.test('every fixture follows the CIM-XML port convention: 5989 HTTPS, 5988 plain HTTP; an https peer is trusted', async (t) => {
+  for (const file of readdirSync(fixtures).filter((f) => f.endsWith('.yaml'))) {
+    const config = await loadConfigFile(join(fixtures, file), '/tmp/fixture-cwd');
+    if (!config.cim.enabled) continue;
+    if (config.cim.port === 5989) t.ok(config.cim.https, `${file}: port 5989 serves HTTPS`);
+    if (config.cim.port === 5988) t.notOk(config.cim.https, `${file}: port 5988 serves plain HTTP`);
+    for (const peer of config.peers) {
+      if (peer.cimUrl.startsWith('https:')) t.ok(peer.ca !== undefined || peer.insecure === true, `${file}: peer ${peer.name} over HTTPS has a ca or insecure`);
+      const port = new URL(peer.cimUrl).port;
+      if (port === '5989') t.match(peer.cimUrl, /^https:/, `${file}: peer ${peer.name} on 5989 is reached over HTTPS`);
+      if (port === '5988') t.match(peer.cimUrl, /^http:/, `${file}: peer ${peer.name} on 5988 is reached over plain HTTP`);
+    }
+  }
+});
+
 t.test('pair-sim1/pair-sim2: each names the other as a peer at its CIM port, as docs/cim.md uses them', async (t) => {
   const sim1 = await loadConfigFile(join(fixtures, 'pair-sim1.yaml'), '/tmp/fixture-cwd');
   const sim2 = await loadConfigFile(join(fixtures, 'pair-sim2.yaml'), '/tmp/fixture-cwd');
-  t.same(sim1.peers.map((p) => [p.name, p.cimUrl]), [[sim2.name, `http://${sim2.cim.address}:${sim2.cim.port}`]]);
-  t.same(sim2.peers.map((p) => [p.name, p.cimUrl]), [[sim1.name, `http://${sim1.cim.address}:${sim1.cim.port}`]]);
+  const url = (c: typeof sim1) => `${c.cim.https ? 'https' : 'http'}://${c.cim.address}:${c.cim.port}`;
+  t.same(sim1.peers.map((p) => [p.name, p.cimUrl]), [[sim2.name, url(sim2)]]);
+  t.same(sim2.peers.map((p) => [p.name, p.cimUrl]), [[sim1.name, url(sim1)]]);
   const listens = [...sim1.portals, ...sim2.portals].map((p) => `${p.address}:${p.port}`).concat([sim1.cim, sim2.cim].map((c) => `${c.address}:${c.port}`));
   t.equal(new Set(listens).size, listens.length, 'no two listeners share an address:port');
   const docs = readFileSync(join(fixtures, '..', 'docs', 'cim.md'), 'utf8');
