@@ -40,8 +40,9 @@ t.test('npm pack → npm install --omit=dev → the installed iscsi-sim runs', a
   const files = packed.files.map((f) => f.path);
   t.ok(files.includes('dist/cli/main.js'), 'the tarball has the compiled CLI');
   t.ok(files.includes('fixtures/lab-primary.yaml') && files.includes('fixtures/lab-peer.yaml'), 'and the lab fixtures');
-  const stray = files.filter((f) => !/^(dist|bin|fixtures|docs)\//.test(f) && !['package.json', 'README.md', 'LICENSE'].includes(f));
-  t.same(stray, [], 'nothing but dist, bin, fixtures, docs, package.json, README and LICENSE ships');
+  t.ok(['web/dashboard/index.html', 'web/dashboard/dashboard.js', 'web/dashboard/dashboard.css'].every((f) => files.includes(f)), 'and the dashboard page');
+  const stray = files.filter((f) => !/^(dist|bin|fixtures|docs|web)\//.test(f) && !['package.json', 'README.md', 'LICENSE'].includes(f));
+  t.same(stray, [], 'nothing but dist, bin, fixtures, docs, web, package.json, README and LICENSE ships');
   t.same(files.filter((f) => f.endsWith('.ts')), [], 'no TypeScript sources or tests ship');
   t.comment(`tarball: ${files.length} files`);
 
@@ -69,6 +70,22 @@ t.test('npm pack → npm install --omit=dev → the installed iscsi-sim runs', a
     t.match(ls.stdout, system.summary.targets[0].iqn, 'the target is listed');
     t.match(ls.stdout, /Lun:0/, 'and its LUN 0 (after a login)');
     t.equal(await system.stop(), 0, 'serve exits 0 on SIGTERM');
+  });
+
+  t.test('serve --metrics: the dashboard page and uPlot come from the installed package', async (t) => {
+    const system = await startSystem({ cli: bin, luns: ['16M'], extraArgs: ['--metrics', '127.0.0.1:0'] });
+    t.teardown(() => system.stop());
+    const httpUrl = system.summary.httpUrl!;
+    t.ok(httpUrl, 'serve printed its HTTP URL');
+    const page = await fetch(`${httpUrl}/dashboard/`);
+    t.equal(page.status, 200, 'GET /dashboard/');
+    const html = await page.text();
+    for (const asset of html.matchAll(/(?:src|href)="(\/dashboard\/[^"]+)"/g)) {
+      const response = await fetch(`${httpUrl}${asset[1]}`);
+      t.equal(response.status, 200, `GET ${asset[1]}`);
+      t.ok((await response.text()).length > 100, 'not empty');
+    }
+    t.match(html, 'uPlot.iife.min.js', 'the page loads uPlot');
   });
 
   t.test('lab --exit-when-ready', { skip: missingTools({ 'redis-server': 'redis-server' }) }, async (t) => {

@@ -87,10 +87,10 @@ function renderSystems(state) {
     const luns = system.targets.flatMap((target) => target.luns.map((lun) => el('tr', {},
       el('td', { title: target.alias ?? '' }, target.iqn), el('td', { class: 'num' }, lun.lun), el('td', { class: 'num' }, bytes(lun.sizeBytes)),
       el('td', {}, lun.writeProtected ? badge('write protected', 'warn') : badge('read-write', 'ok')),
-      el('td', { class: 'num' }, rate(lun.readBytesPerSecond)), el('td', { class: 'num' }, perSecond(lun.readOpsPerSecond)),
-      el('td', { class: 'num' }, rate(lun.writeBytesPerSecond)), el('td', { class: 'num' }, perSecond(lun.writeOpsPerSecond)))));
-    const table = el('table', {}, el('thead', {}, el('tr', {}, ['Target', 'LUN', 'Size', 'Access', 'Read', 'Read ops', 'Write', 'Write ops'].map((h) => el('th', {}, h)))), el('tbody'));
-    rows(table.tBodies[0], luns, 8, 'no targets');
+      el('td', { class: 'num' }, `${rate(lun.readBytesPerSecond)} · ${perSecond(lun.readOpsPerSecond)}`),
+      el('td', { class: 'num' }, `${rate(lun.writeBytesPerSecond)} · ${perSecond(lun.writeOpsPerSecond)}`))));
+    const table = el('table', {}, el('thead', {}, el('tr', {}, ['Target', 'LUN', 'Size', 'Access', 'Read (bytes · ops)', 'Write (bytes · ops)'].map((h) => el('th', {}, h)))), el('tbody'));
+    rows(table.tBodies[0], luns, 6, 'no targets');
     card.append(table);
     return card;
   });
@@ -176,7 +176,7 @@ function renderCharts() {
       height: 200,
       scales: { x: { time: true } },
       series: [{}, ...ids.map((id, i) => ({ label: id, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: false, value: (_u, v) => chart.format(v) }))],
-      axes: [{}, { size: 70, values: (_u, ticks) => ticks.map((v) => chart.format(v)) }],
+      axes: [{}, { size: 90, values: (_u, ticks) => ticks.map((v) => chart.format(v)) }],
     }, data, container);
     dashboard.charts[chart.name] = { ids, plot, data };
   }
