@@ -91,6 +91,18 @@ t.test('wbemcli and iscsi-sim cim over HTTPS with basic auth', { skip: missingTo
     const verify = await cli(['verify', '--cim', url, '--system', 'tls1', '-k']);
     t.match(verify.stderr, /answered HTTP 401/, 'verify -k gets through TLS');
   });
+
+  await t.test('iscsi-sim pair and verify send --user/--password (basic auth, as cim does)', async (t) => {
+    const auth = ['--user', USER, '--password', PASSWORD];
+    const list = await cli(['pair', 'list', '--cim', url, '--system', 'tls1', '-k', ...auth]);
+    t.equal(list.code, 0, 'pair list with the credentials exits 0', { stderr: list.stderr });
+    t.notMatch(list.stderr, /401/);
+    const verify = await cli(['verify', '--cim', url, '--system', 'tls1', '--cacert', certificate, ...auth]);
+    t.notMatch(verify.stderr, /401/, 'verify with the credentials is not refused', { stderr: verify.stderr });
+    t.equal(verify.code, 0, 'verify exits 0', { stdout: verify.stdout, stderr: verify.stderr });
+    const wrong = await cli(['pair', 'list', '--cim', url, '--system', 'tls1', '-k', '--user', USER, '--password', 'wrong']);
+    t.match(wrong.stderr, /answered HTTP 401/, 'a wrong password is refused');
+  });
 });
 
 t.test('basic auth over plain HTTP: refused at start unless allowBasicAuthOverHttp', { skip: missingTools({ wbemcli: 'sblim-wbemcli' }) }, async (t) => {

@@ -43,6 +43,8 @@ interface PairFlags {
   timeout: string;
   cacert?: string;
   insecure?: boolean;
+  user?: string;
+  password?: string;
 }
 
 interface Endpoint { readonly url: string; readonly system: string; /** A lab system's certificate (https). */ readonly caFile?: string }
@@ -78,7 +80,7 @@ async function endpoints(flags: PairFlags): Promise<Endpoint[]> {
 async function connect(flags: PairFlags): Promise<{ client: CimClient; endpoint: Endpoint; pairs: PairView[] }> {
   const errors: string[] = [];
   for (const endpoint of await endpoints(flags)) {
-    const client = new CimClient({ url: endpoint.url, caFile: endpoint.caFile, insecure: flags.insecure, timeoutMs: Number(flags.timeout) || 30_000 });
+    const client = new CimClient({ url: endpoint.url, user: flags.user, password: flags.password, caFile: endpoint.caFile, insecure: flags.insecure, timeoutMs: Number(flags.timeout) || 30_000 });
     try {
       const instances = await client.enumerateInstances(TARGET_NAMESPACE, CLS.synchronized);
       return { client, endpoint, pairs: instances.map(({ path, instance }) => pairView(path, instance)) };
@@ -211,6 +213,8 @@ export function registerPair(program: Command): void {
     .option('--system <name>', 'name of the system that --cim belongs to')
     .option('--cacert <file>', 'https --cim: trust this PEM certificate (a self-signed server\'s is <state dir>/cim-tls/cert.pem)')
     .option('-k, --insecure', 'https --cim: accept any certificate')
+    .option('--user <user>', 'basic auth user (a CIM server with user/password)')
+    .option('--password <password>', 'basic auth password')
     .option('--state-dir <dir>', 'lab state dir to find the lab in', 'state/lab')
     .option('--timeout <ms>', 'per-request timeout', '30000')
     .action((words: string[], flags: PairFlags) => pairCommand(words, flags));

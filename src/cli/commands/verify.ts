@@ -19,6 +19,8 @@ interface VerifyFlags {
   json?: boolean;
   cacert?: string;
   insecure?: boolean;
+  user?: string;
+  password?: string;
 }
 
 interface LabSystem { name: string; role: string; cimUrl?: string; cimCertificate?: string }
@@ -49,7 +51,7 @@ function volumeId(path: unknown): string {
 
 async function verify(flags: VerifyFlags): Promise<void> {
   const { url, system, caFile } = await endpoint(flags);
-  const cim = new CimClient({ url, caFile, insecure: flags.insecure, timeoutMs: 15 * 60_000 });
+  const cim = new CimClient({ url, user: flags.user, password: flags.password, caFile, insecure: flags.insecure, timeoutMs: 15 * 60_000 });
   const service = { ...servicePath(system), namespace: TARGET_NAMESPACE };
   let divergentTotal = 0;
   const results: unknown[] = [];
@@ -93,6 +95,8 @@ export function registerVerify(program: Command): void {
     .option('--system <name>', 'name of that system (with --cim)')
     .option('--cacert <file>', 'https --cim: trust this PEM certificate (a self-signed server\'s is <state dir>/cim-tls/cert.pem)')
     .option('-k, --insecure', 'https --cim: accept any certificate')
+    .option('--user <user>', 'basic auth user (a CIM server with user/password)')
+    .option('--password <password>', 'basic auth password')
     .option('--state-dir <dir>', 'lab state dir to find the lab in', 'state/lab')
     .action((flags: VerifyFlags) => verify(flags));
 }
