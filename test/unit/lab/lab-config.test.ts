@@ -7,7 +7,7 @@ import { progressBar, statusLine } from '../../../src/lab/status-format.ts';
 import { tempDir } from '../replication/helpers.ts';
 
 t.test('every lab port derives from the base port', async (t) => {
-  t.same(labPorts(20000), { primaryIscsi: 20000, peerIscsi: 20001, primaryCim: 20002, peerCim: 20003, redis: 20004, primaryMetrics: 20005, peerMetrics: 20006, dashboard: 20007 });
+  t.same(labPorts(20000), { primaryIscsi: 20000, peerIscsi: 20001, primaryCim: 20002, peerCim: 20003, redis: 20004, primaryMetrics: 20005, peerMetrics: 20006, dashboard: 20007, redisCluster: 20008 });
   t.equal(labPorts(undefined).dashboard, 9466, "the lab's dashboard after the systems' 9464/9465");
   t.equal(labPorts(undefined).primaryIscsi, 3260, 'fixture ports without --base-port');
   t.same([labPorts(undefined).primaryCim, labPorts(undefined).peerCim], [5989, 5990], 'CIM-XML over HTTPS from its conventional port 5989');
