@@ -67,14 +67,33 @@ async function drained(rig: Rig, since: number): Promise<boolean> {
   }, 180_000, 250);
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Bytes the primary's LUN acknowledged as written (GOOD), from its /metrics; 0 while unreachable. */
+async function acknowledgedBytes(rig: Rig): Promise<number> {
+  const text = await fetch(rig.metricsUrl('primary')).then((response) => response.text()).catch(() => '');
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('iscsi_sim_lun_write_bytes_total')) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
+/**
+ * The deterministic kill point: resolves once the primary acknowledged `bytes` written bytes, and
+ * asserts the writer is still writing then (a fault placed there lands mid-write in every run).
+ */
+async function afterAcknowledged(t: Test, rig: Rig, writer: { process: ChildProcess }, bytes: number): Promise<void> {
+  let seen = 0;
+  const reached = await waitFor(async () => (seen = await acknowledgedBytes(rig)) >= bytes, 120_000, 10);
+  t.ok(reached && writer.process.exitCode === null && seen < DATA_BYTES,
+    `${(seen / MiB).toFixed(1)} MiB of ${DATA_BYTES / MiB} MiB acknowledged (≥ ${bytes / MiB} MiB) and the writer still writing`);
+}
 
 t.test('the peer process is killed and restarted during writes', async (t) => {
   const r = await rig(t);
   const writer = qemuWrite(t, r);
-  await sleep(300);
+  await afterAcknowledged(t, r, writer, 8 * MiB);
   r.peer.process.kill('SIGKILL');
-  await sleep(1000);
+  await afterAcknowledged(t, r, writer, 24 * MiB); // 16 MiB written while the peer is down
   await r.restart('peer');
   t.equal(await writer.done, 0, 'initiator I/O never failed');
   t.ok(await drained(r, Date.now()), 'pipeline drained');
@@ -85,9 +104,9 @@ t.test('the peer process is killed and restarted during writes', async (t) => {
 t.test('Redis is killed and restarted during writes', async (t) => {
   const r = await rig(t);
   const writer = qemuWrite(t, r);
-  await sleep(300);
+  await afterAcknowledged(t, r, writer, 8 * MiB);
   await r.redis.kill();
-  await sleep(1500);
+  await afterAcknowledged(t, r, writer, 24 * MiB); // 16 MiB written while Redis is down
   await r.redis.restart();
   t.equal(await writer.done, 0, 'initiator I/O never failed (the pair went ahead)');
   t.ok(await drained(r, Date.now()), 'resynced and drained');
@@ -98,7 +117,7 @@ t.test('Redis is killed and restarted during writes', async (t) => {
 t.test('the primary is SIGKILLed mid-write and restarted: dirty map recovered, replica converges', async (t) => {
   const r = await rig(t);
   const writer = qemuWrite(t, r);
-  await sleep(500);
+  await afterAcknowledged(t, r, writer, 16 * MiB);
   r.primary.process.kill('SIGKILL');
   // libiscsi reconnects for ever: this initiator's fate is not the point, stop it.
   writer.process.kill('SIGKILL');
