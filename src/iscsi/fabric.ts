@@ -5,6 +5,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { formatHostPort } from '../config/portal-address.ts';
 import { logger } from '../util/log.ts';
 import type { PortalAddress, TargetCatalog } from './catalog.ts';
 import { Connection, type ConnectionContext, type TransportInfo } from './connection.ts';
@@ -116,7 +117,8 @@ export class IscsiFabric {
   /** A portal's accepted socket: the socket niceties here, the protocol in handle(). */
   private accept(socket: Socket, ctx: ConnectionContext): void {
     socket.setNoDelay(true);
-    this.attach(socket, { peer: `${socket.remoteAddress}:${socket.remotePort}`, localAddress: socket.localAddress }, ctx);
+    // "[::1]:40000" for IPv6, as portals are written (sessions listing, logs).
+    this.attach(socket, { peer: formatHostPort(socket.remoteAddress ?? '?', socket.remotePort ?? 0), localAddress: socket.localAddress }, ctx);
   }
 
   /**

@@ -102,3 +102,19 @@ t.test('sessions: a held login is listed with initiator, address:port, ISID, TSI
   t.equal(nothing.code, 1, 'a system not answering: exit 1');
   t.match(nothing.stdout, `system at http://127.0.0.1:${closed}\n  not answering on http://127.0.0.1:${closed}/api/sessions (ECONNREFUSED)`);
 });
+
+t.test('sessions over IPv6: the initiator address is bracketed ([::1]:port), as portals are', async (t) => {
+  const system = await startSystem({ config: { name: 'sess6', portals: ['[::1]:0'], targets: [{ iqn: IQN_A, luns: [{ size: '16M' }] }], metrics: '127.0.0.1:0' } });
+  t.teardown(() => system.stop());
+  const portal = system.summary.portals[0];
+  const session = await TestSession.login(portal.address, portal.port, { targetName: IQN_A, initiatorName: INITIATOR });
+  t.teardown(() => session.conn.destroy());
+  const address = `[::1]:${session.conn.localPort}`;
+  const json = await cli(['sessions', '--url', system.summary.httpUrl ?? '', '--json']);
+  t.equal(json.code, 0, 'sessions --json exits 0', { stderr: json.stderr });
+  const listed = JSON.parse(json.stdout) as { systems: Array<{ listing: { sessions: Array<Record<string, unknown>> } }> };
+  t.match(listed.systems[0].listing.sessions, [{ initiatorAddress: address, portal: `[::1]:${portal.port},1` }], 'address and portal both bracketed');
+  const text = await cli(['sessions', '--url', system.summary.httpUrl ?? '']);
+  t.match(text.stdout, `      address: ${address} via [::1]:${portal.port},1`);
+  await session.logout();
+});
