@@ -12,6 +12,7 @@ import { startupExposureWarnings } from '../config/exposure.ts';
 import type { SystemConfig } from '../config/types.ts';
 import { startObservability, type SystemHttpServer } from '../metrics/index.ts';
 import { lockStateDir, type StateDirLock } from '../storage/file-lock.ts';
+import { FaultBoard } from '../scsi/faults/fault-board.ts';
 import { System, type SystemSummary } from '../system/system.ts';
 import { ensureFolder } from '../util/directories.ts';
 import { logger } from '../util/log.ts';
@@ -30,6 +31,8 @@ export interface RunningSystem {
   readonly replication: AttachedReplication | undefined;
   /** undefined without `metrics:`. */
   readonly http: SystemHttpServer | undefined;
+  /** Every LUN's fault rules (config `faults:`, /api/faults). */
+  readonly faults: FaultBoard;
   /** The system's summary plus the HTTP server's URL (what the ready line prints). */
   summary(): SystemSummary;
   /** HTTP server, replication, then the system (backstores last); releases the state folder. */
@@ -55,7 +58,8 @@ export async function startSystem(config: SystemConfig): Promise<RunningSystem> 
 
 async function assemble(config: SystemConfig, stateLock: StateDirLock): Promise<RunningSystem> {
   // Replication runs only when the config names a Redis (redisUrl); otherwise this is a no-op.
-  const replicated = withReplication(defaultComponents(), config);
+  const faults = new FaultBoard();
+  const replicated = withReplication(defaultComponents(faults), config);
   const system = new System(config, replicated.components);
   try {
     await system.start();
@@ -73,7 +77,7 @@ async function assemble(config: SystemConfig, stateLock: StateDirLock): Promise<
   if (config.metrics) {
     try {
       const engine = replication?.engine;
-      const extensions = httpExtensions({ system, config, replication });
+      const extensions = httpExtensions({ system, config, replication, faults });
       const server = await startObservability(system, config.metrics, replication && engine && {
         metrics: replication.metrics, redisUrl: replication.redisUrl, redisConnected: () => engine.redisConnected,
       }, extensions).catch(async (error: unknown) => {
@@ -91,6 +95,7 @@ async function assemble(config: SystemConfig, stateLock: StateDirLock): Promise<
     system,
     replication,
     http,
+    faults,
     summary: () => ({ ...system.summary(), ...(http ? { httpUrl: http.url } : {}) }),
     stop: async () => {
       await http?.close();

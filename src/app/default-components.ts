@@ -1,5 +1,11 @@
-/** The real parts of a system: the backstore plug-ins, the SCSI core, the iSCSI fabric, CIM. */
+/**
+ * The real parts of a system: the backstore plug-ins (each wrapped for fault injection), the SCSI
+ * core, the iSCSI fabric, CIM. Each LUN's fault rules live on the board (its config `faults:` are
+ * added when the LUN opens; a bad rule fails the start naming the field).
+ */
 import { startCimServer } from '../cim/index.ts';
+import type { FaultBoard } from '../scsi/faults/fault-board.ts';
+import { FaultyBackstore } from '../scsi/faults/faulty-backstore.ts';
 import { IscsiFabric } from '../iscsi/fabric.ts';
 import { LogicalUnit } from '../scsi/logical-unit.ts';
 import { createScsiTarget } from '../scsi/scsi-target.ts';
@@ -7,11 +13,23 @@ import { BufferPool } from '../storage/buffer-pool.ts';
 import { openBackstore } from '../system/backstore-registry.ts';
 import type { SystemComponents, UnitHandle } from '../system/components.ts';
 
-export function defaultComponents(): SystemComponents {
+export function defaultComponents(faultBoard?: FaultBoard): SystemComponents {
   // Data-In buffers shared by every LUN of the system (the read path returns them after sending).
   const readBuffers = new BufferPool();
   return {
-    openBackstore,
+    openBackstore: async (lun, context) => {
+      const inner = await openBackstore(lun, context);
+      if (faultBoard === undefined) return inner;
+      const iqn = context.targetIqn ?? '';
+      const faults = faultBoard.register(iqn, lun.lun, () => Math.floor(inner.sizeBytes / inner.blockSize));
+      try {
+        for (const configured of lun.faults ?? []) faultBoard.addTo(iqn, lun.lun, configured.rule, configured.path);
+      } catch (error) {
+        await inner.close();
+        throw error;
+      }
+      return new FaultyBackstore(inner, faults);
+    },
     buildTarget: (target, specs) => {
       const units = specs.map((spec) => new LogicalUnit({
         lun: spec.config.lun,
@@ -20,6 +38,7 @@ export function defaultComponents(): SystemComponents {
         serial: spec.serial,
         ...(spec.persistentReservationFile === undefined ? {} : { persistentReservationFile: spec.persistentReservationFile }),
         readBuffers,
+        ...(faultBoard === undefined ? {} : { faults: faultBoard.faultsOf(target.iqn, spec.config.lun) }),
         writeProtected: spec.config.readOnly,
         ...(spec.config.thinProvisioning === undefined ? {} : { thinProvisioning: spec.config.thinProvisioning }),
       }));

@@ -6,8 +6,10 @@
 import type { SystemConfig } from '../config/types.ts';
 import type { HttpExtensions, HttpRoute } from '../metrics/index.ts';
 import type { Registry } from 'prom-client';
+import type { FaultBoard } from '../scsi/faults/fault-board.ts';
 import type { System } from '../system/system.ts';
 import { dashboardFeature } from './dashboard-feature.ts';
+import { faultApi } from './fault-api.ts';
 import { linkFeature } from './link-routes.ts';
 import type { AttachedReplication } from './with-replication.ts';
 
@@ -17,6 +19,8 @@ export interface HttpContext {
   readonly config: SystemConfig;
   /** undefined without redisUrl. */
   readonly replication: AttachedReplication | undefined;
+  /** Every LUN's fault rules. */
+  readonly faults: FaultBoard;
 }
 
 /** One feature's contribution; `close` runs when the system stops (after the HTTP server closed). */
@@ -29,7 +33,7 @@ export interface HttpFeature {
 export type HttpFeatureFactory = (context: HttpContext) => HttpFeature;
 
 /** The features every system serves (add yours here). */
-export const HTTP_FEATURES: readonly HttpFeatureFactory[] = [linkFeature, dashboardFeature];
+export const HTTP_FEATURES: readonly HttpFeatureFactory[] = [faultApi, linkFeature, dashboardFeature];
 
 export function httpExtensions(context: HttpContext, factories: readonly HttpFeatureFactory[] = HTTP_FEATURES): HttpExtensions & { close(): Promise<void> } {
   const features = factories.map((factory) => factory(context));

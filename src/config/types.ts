@@ -35,6 +35,15 @@ export interface LunConfig {
   readonly thinProvisioning?: boolean;
   /** Create missing folders of `file` outside the state dir (otherwise a missing one is an error). */
   readonly createParents?: boolean;
+  /** Fault rules active from start (src/scsi/faults/fault-rule.ts checks them when the LUN opens). */
+  readonly faults?: readonly ConfiguredFault[];
+}
+
+/** One entry of a LUN's `faults:` list, as written, with its path for error messages. */
+export interface ConfiguredFault {
+  /** `targets[0].luns[1].faults[2]` */
+  readonly path: string;
+  readonly rule: Readonly<Record<string, unknown>>;
 }
 
 export interface TargetConfig {

@@ -13,7 +13,7 @@ import { addressProblem, parseHostPort } from './portal-address.ts';
 import { formatSize, parseSize } from './size.ts';
 import { CLUSTER_SCHEME, clusterNode, clusterUrl, parseRedisEndpoint } from '../util/redis-endpoint.ts';
 import {
-  BACKSTORE_KINDS, type BackstoreKind, type ChapConfig, type CimConfig, type CimTlsConfig, type LunConfig, type MetricsConfig,
+  BACKSTORE_KINDS, type BackstoreKind, type ChapConfig, type CimConfig, type CimTlsConfig, type ConfiguredFault, type LunConfig, type MetricsConfig,
   type PeerConfig, type PortalConfig, type SystemConfig, type TargetConfig,
 } from './types.ts';
 
@@ -178,7 +178,7 @@ function backstoreKind(fields: Fields): BackstoreKind {
 }
 
 function lun(value: unknown, path: string, index: number, iqn: string, context: TargetContext): LunConfig {
-  const fields: Fields = Fields.of(value, path, ['lun', 'backstore', 'file', 'size', 'blockSize', 'serial', 'readOnly', 'thinProvisioning', 'createParents']);
+  const fields: Fields = Fields.of(value, path, ['lun', 'backstore', 'file', 'size', 'blockSize', 'serial', 'readOnly', 'thinProvisioning', 'createParents', 'faults']);
   const lunNumber = fields.integer('lun', 0, MAX_LUN, index);
   const backstore = backstoreKind(fields);
   if (backstore === 'memory') {
@@ -213,7 +213,16 @@ function lun(value: unknown, path: string, index: number, iqn: string, context: 
     readOnly: fields.boolean('readOnly', false),
     ...(fields.has('thinProvisioning') ? { thinProvisioning: fields.boolean('thinProvisioning', true) } : {}),
     ...(fields.boolean('createParents', false) ? { createParents: true } : {}),
+    ...(fields.has('faults') ? { faults: faultList(fields) } : {}),
   };
+}
+
+/** The rules themselves are checked when the LUN opens (src/scsi/faults knows the sense names). */
+function faultList(fields: Fields): ConfiguredFault[] {
+  return fields.list('faults').map(({ value, path }) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(path, `expected a fault rule ({action, ...}), got ${describe(value)}`);
+    return { path, rule: value as Record<string, unknown> };
+  });
 }
 
 function checkDuplicateLuns(luns: readonly LunConfig[], path: string): void {

@@ -217,6 +217,13 @@ export class FullFeaturePhase {
       response.release?.();
       return;
     }
+    if (response.dropConnection !== undefined) {
+      // Fault injection: the connection goes without an answer (the initiator recovers by logging in again).
+      response.release?.();
+      this.log.warn({ itt: task.itt, opcode: task.cdb[0], why: response.dropConnection }, 'dropping the connection (fault injection)');
+      this.port.drop(`fault injection: ${response.dropConnection}`);
+      return;
+    }
     this.session.tasks.delete(task.itt);
     this.session.window.taskFinished();
     this.session.releaseWriteBudget(task);

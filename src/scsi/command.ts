@@ -74,6 +74,11 @@ export interface ScsiResponse {
   readonly transferLength?: number;
   /** Called by the fabric once dataIn has been written to the socket (returns pooled buffers). */
   readonly release?: () => void;
+  /**
+   * Fault injection (a drop-connection rule): the fabric closes the connection instead of answering,
+   * as a target that lost its link does; the reason is logged.
+   */
+  readonly dropConnection?: string;
 }
 
 export const enum TaskManagementFunction {

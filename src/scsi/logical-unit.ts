@@ -5,6 +5,7 @@
  */
 import type { Backstore } from '../storage/backstore.ts';
 import { BufferPool } from '../storage/buffer-pool.ts';
+import type { LunFaults } from './faults/lun-faults.ts';
 import { deriveNaa, deriveSerial } from './identity.ts';
 import { PersistentReservations } from './pr/persistent-reservations.ts';
 import { RangeLock } from './range-lock.ts';
@@ -32,6 +33,8 @@ export interface LogicalUnitOptions {
   readonly persistentReservationFile?: string;
   /** Buffers for Data-In (shared by the units of a system); a pool of its own when absent. */
   readonly readBuffers?: BufferPool;
+  /** Fault rules injected into this LUN's commands (src/scsi/faults); none when absent. */
+  readonly faults?: LunFaults;
 }
 
 export class LogicalUnit {
@@ -51,6 +54,7 @@ export class LogicalUnit {
   readonly rangeLock = new RangeLock();
   readonly persistentReservations: PersistentReservations;
   readonly readBuffers: BufferPool;
+  readonly faults: LunFaults | undefined;
   /** SPC-2 RESERVE(6/10) holder. */
   reservationHolder: string | undefined;
   /** Nexuses that issued PREVENT ALLOW MEDIUM REMOVAL with PREVENT=1. */
@@ -71,6 +75,7 @@ export class LogicalUnit {
     // APTPL state (SPC-4 §5.12.5: survives power loss) where the LUN's identity says.
     this.persistentReservations = new PersistentReservations(options.persistentReservationFile);
     this.readBuffers = options.readBuffers ?? new BufferPool();
+    this.faults = options.faults;
   }
 
   get blockSize(): number {

@@ -3,9 +3,10 @@
  * (SAM-5 order: LUN → unit attention → reservation → CDB parse → shared range / protection /
  * data-out checks → execute). Every failure becomes a CHECK CONDITION; nothing throws to the fabric.
  */
-import { SpaceAllocationError, WriteRecordError } from '../storage/backstore.ts';
+import { MediumError, SpaceAllocationError, WriteRecordError } from '../storage/backstore.ts';
 import { logger } from '../util/log.ts';
 import { ScsiStatus, type ItNexus, type ScsiCommand, type ScsiResponse, type ScsiTargetDevice } from './command.ts';
+import { injectFault } from './faults/inject.ts';
 import { TargetIoCounters, type IoKind } from './io-counters.ts';
 import type { LogicalUnit } from './logical-unit.ts';
 import {
@@ -86,6 +87,8 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
     try {
       return await this.dispatch(command);
     } catch (error) {
+      // An injected bad block (logged and counted where it fired).
+      if (error instanceof MediumError) return checkCondition(senseFailure('unrecovered-read-error', { information: error.lba }));
       scsiLog().error({ err: error, lun: command.lun, opcode: command.cdb[0] }, 'SCSI command failed');
       if (error instanceof WriteRecordError) return checkCondition(senseFailure('hardware-write-error'));
       if (error instanceof SpaceAllocationError) return checkCondition(senseFailure('space-allocation-failed-write-protect'));
@@ -157,10 +160,14 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
       // Data-Out length differs from what the CDB announces: refuse without writing (SAM-5 §5.4.3 option b).
       return withTransfer(checkCondition(senseFailure('invalid-field-in-information-unit')), transferLength);
     }
-    // Aborted by task management while queued: never touch the medium (SAM-5 §5.6, TAS=1).
-    if (command.aborted ?? command.signal.aborted) return { status: ScsiStatus.TaskAborted };
     const kind: IoKind | undefined = parsed.writesMedium ? 'write' : parsed.readsMedium ? 'read' : undefined;
     const range = parsed.range;
+    if (unit.faults?.active === true) {
+      const injected = await injectFault(unit.faults, { command, kind, range, raiseAll: (reason) => unit.unitAttentions.raiseAll(this.nexuses.keys(), reason) });
+      if (injected !== undefined) return withTransfer(injected, transferLength);
+    }
+    // Aborted by task management while queued: never touch the medium (SAM-5 §5.6, TAS=1).
+    if (command.aborted ?? command.signal.aborted) return { status: ScsiStatus.TaskAborted };
     if (kind === undefined || range === undefined) return withTransfer(toResponse(await parsed.run({ command, unit, target: this })), transferLength);
     const started = performance.now();
     let response: ScsiResponse | undefined;

@@ -5,6 +5,7 @@
 
 export const enum SenseKey {
   NoSense = 0x0,
+  RecoveredError = 0x1,
   NotReady = 0x2,
   MediumError = 0x3,
   HardwareError = 0x4,
@@ -52,6 +53,12 @@ const SENSE_TABLE = {
   'data-phase-error': [SenseKey.AbortedCommand, 0x4b, 0x00],
   'miscompare-during-verify': [SenseKey.Miscompare, 0x1d, 0x00],
   'read-error': [SenseKey.MediumError, 0x11, 0x00],
+  // The names a fault rule may use (src/scsi/faults): MEDIUM ERROR / UNRECOVERED READ ERROR is read-error.
+  'unrecovered-read-error': [SenseKey.MediumError, 0x11, 0x00],
+  'not-ready-becoming-ready': [SenseKey.NotReady, 0x04, 0x01],
+  'not-ready-cause-not-reportable': [SenseKey.NotReady, 0x04, 0x00],
+  'thin-provisioning-soft-threshold-reached': [SenseKey.UnitAttention, 0x38, 0x07],
+  'recovered-read-error': [SenseKey.RecoveredError, 0x17, 0x00],
   'write-error': [SenseKey.MediumError, 0x0c, 0x00],
   // The target could not durably record a write (its write-intent metadata failed), not a flaw of the
   // medium at that LBA: HARDWARE ERROR + WRITE ERROR, so hosts fail the I/O without remapping the block.
@@ -62,6 +69,13 @@ const SENSE_TABLE = {
 } as const satisfies Record<string, readonly [SenseKey, number, number]>;
 
 export type SenseReason = keyof typeof SENSE_TABLE;
+
+/** Every named sense (fault rules accept these names). */
+export const SENSE_REASONS = Object.keys(SENSE_TABLE) as SenseReason[];
+
+export function isSenseReason(name: string): name is SenseReason {
+  return Object.hasOwn(SENSE_TABLE, name);
+}
 
 /** Where in the CDB (or parameter list) the offending field is (sense-key specific, SPC-4 §4.5.2.4.2). */
 export interface FieldPointer {
@@ -103,7 +117,12 @@ export const FIXED_SENSE_LENGTH = 18;
 
 /** Fixed-format sense data (response code 0x70, current error). */
 export function buildSense(failure: SenseFailure): Buffer {
-  const { key, asc, ascq } = senseCodes(failure.reason);
+  return buildSenseFromCodes(senseCodes(failure.reason), failure);
+}
+
+/** Fixed-format sense from raw codes (fault rules may give key/ASC/ASCQ instead of a name). */
+export function buildSenseFromCodes(codes: { key: number; asc: number; ascq: number }, failure: Omit<SenseFailure, 'kind' | 'reason'> = {}): Buffer {
+  const { key, asc, ascq } = codes;
   const sense = Buffer.alloc(FIXED_SENSE_LENGTH);
   sense[0] = 0x70;
   sense[2] = key;

@@ -117,3 +117,14 @@ export class SpaceAllocationError extends Error {
     this.name = 'SpaceAllocationError';
   }
 }
+
+/**
+ * Rejected by a read that met a bad block (fault injection, dm-dust): nothing was read; the SCSI layer
+ * answers MEDIUM ERROR / UNRECOVERED READ ERROR with the block's LBA in the sense INFORMATION field.
+ */
+export class MediumError extends Error {
+  constructor(readonly lba: number, message = `unrecovered read error at LBA ${lba}`) {
+    super(message);
+    this.name = 'MediumError';
+  }
+}

@@ -14,6 +14,8 @@ export interface BackstoreOpenContext {
   readonly label: string;
   /** RAM the system's memory LUNs share (config memoryLimit). */
   readonly memoryBudget: MemoryBudget;
+  /** The target the LUN belongs to (decorators key per-LUN state by it: fault rules). */
+  readonly targetIqn?: string;
 }
 
 export type BackstoreFactory = (lun: LunConfig, context: BackstoreOpenContext) => Promise<Backstore>;

@@ -236,7 +236,7 @@ export class System implements SystemView {
     const which = `LUN ${lunConfig.lun} of ${iqn} (${lunConfig.file ?? lunConfig.backstore})`;
     try {
       if (lunConfig.file !== undefined) await this.prepareFolder(lunConfig.file, lunConfig.createParents === true);
-      const backstore = await components.openBackstore(lunConfig, { label: `LUN ${lunConfig.lun} of ${iqn}`, memoryBudget: this.memoryBudget });
+      const backstore = await components.openBackstore(lunConfig, { label: `LUN ${lunConfig.lun} of ${iqn}`, memoryBudget: this.memoryBudget, targetIqn: iqn });
       return new ObservedBackstore(backstore);
     } catch (error) {
       const reason = error instanceof FileLockedError ? `the file is in use by ${error.holder}` : (error as Error).message;

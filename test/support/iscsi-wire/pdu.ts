@@ -158,6 +158,18 @@ export function textRequest(f: { itt: number; cmdSN: number; expStatSN: number; 
   return h;
 }
 
+/** RFC 7143 §11.5 Task Management Function Request (immediate): ABORT TASK = 1, LOGICAL UNIT RESET = 5. */
+export function taskManagement(f: { fn: number; itt: number; referencedTag?: number; refCmdSN?: number; cmdSN: number; expStatSN: number; lun?: number }): Buffer {
+  const h = header(Op.TaskMgmt, true, 0x80 | (f.fn & 0x7f));
+  setLun(h, f.lun ?? 0);
+  h.writeUInt32BE(f.itt, 16);
+  h.writeUInt32BE(f.referencedTag ?? NO_TAG, 20);
+  h.writeUInt32BE(f.cmdSN, 24);
+  h.writeUInt32BE(f.expStatSN, 28);
+  h.writeUInt32BE(f.refCmdSN ?? 0, 32);
+  return h;
+}
+
 /** A BHS with any opcode (also reserved ones) and otherwise plausible fields. */
 export function anyOpcode(opcode: number, f: { itt: number; cmdSN: number; expStatSN: number }, dataLength = 0): Buffer {
   const h = setLengths(header(opcode, false, 0x80), dataLength);

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { WireConnection } from './connection.ts';
 import {
-  NO_TAG, Op, dataOut, decodeKeys, encodeKeys, frame, loginRequest, nopOut, logoutRequest, scsiCommand, textRequest, type Pdu,
+  NO_TAG, Op, dataOut, decodeKeys, encodeKeys, frame, loginRequest, nopOut, logoutRequest, scsiCommand, taskManagement, textRequest, type Pdu,
 } from './pdu.ts';
 
 export interface LoginOptions {
@@ -195,6 +195,32 @@ export class TestSession {
       }, piece.length);
       this.conn.send(frame(bhs, piece, { digests: this.conn.stream.digests }));
     }
+  }
+
+  /**
+   * Sends a read-type command without waiting for its answer (a hung command to abort); returns its
+   * ITT and CmdSN for ABORT TASK.
+   */
+  sendCommand(cdb: Buffer, inLength: number, lun = this.lun): { itt: number; cmdSN: number } {
+    const itt = this.itt++;
+    const cmdSN = this.cmdSN++;
+    const bhs = scsiCommand({ itt, cmdSN, expStatSN: this.expStatSN, lun, read: inLength > 0, write: false, final: true, expectedLength: inLength, cdb }, 0);
+    this.conn.send(frame(bhs, Buffer.alloc(0), { digests: this.conn.stream.digests }));
+    return { itt, cmdSN };
+  }
+
+  /**
+   * A task management function (RFC 7143 §11.5); resolves the TMF response code (0 = function
+   * complete). Any SCSI response that arrives meanwhile fails it: an aborted task gets none.
+   */
+  async taskManagement(fn: number, options: { referencedTag?: number; refCmdSN?: number; lun?: number } = {}): Promise<number> {
+    const itt = this.itt++;
+    // Immediate: carries the next CmdSN without advancing it (RFC 7143 §3.2.2.1).
+    const bhs = taskManagement({ fn, itt, cmdSN: this.cmdSN, expStatSN: this.expStatSN, lun: options.lun ?? this.lun, ...options });
+    this.conn.send(frame(bhs, Buffer.alloc(0), { digests: this.conn.stream.digests }));
+    const reply = await this.expect(Op.TaskMgmtResponse, itt);
+    this.expStatSN = reply.statSN + 1;
+    return reply.header[2];
   }
 
   /** TEST UNIT READY until GOOD, consuming the power-on/reset unit attention (SAM-5 §5.14). */
