@@ -16,7 +16,7 @@ import type { SystemConfig } from '../config/types.ts';
 import type { SystemComponents } from '../system/components.ts';
 import type { SystemView } from '../system/view.ts';
 import { logger } from '../util/log.ts';
-import { startReplication, type ReplicationHandle } from '../replication/index.ts';
+import { RedisTransport, startReplication, type ReplicationHandle } from '../replication/index.ts';
 import { localMemberNaas } from '../replication/mirror/pair-registry.ts';
 import { CimReplicationAdapter } from './replication-cim-adapter.ts';
 
@@ -56,7 +56,7 @@ export function withReplication(base: SystemComponents, config?: SystemConfig): 
     components,
     attach: async (view, config) => {
       if (!config.redisUrl) return undefined;
-      const handle = await startReplication(view, config.redisUrl);
+      const handle = await startReplication(view, new RedisTransport(config.redisUrl));
       cim?.setReplicationEngine(new CimReplicationAdapter(handle.engine));
       const redisUrl = redactUrl(config.redisUrl);
       logger.child({ component: 'replication' }).info({ redis: redisUrl }, 'replication engine running');

@@ -6,7 +6,6 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import type { LunView, SystemView } from '../system/view.ts';
 import { logger } from '../util/log.ts';
 import { PAIR_EVENTS_CHANNEL, pairKeys } from './keys.ts';
@@ -21,6 +20,7 @@ import { SourcePair } from './mirror/source-pair.ts';
 import { replicationOptions, type ReplicationOptions } from './options.ts';
 import type { SplitBrainPolicy } from './mirror/admin-transitions.ts';
 import type { VerifyOptions, VerifyReport } from './sync/verify.ts';
+import type { KeyValueStore, ReplicationTransport, Subscription } from './transport/transport.ts';
 import {
   agedStatus, copyStateOf, syncStateOf, type LunAddress, type PairPhase, type PairRecord, type PairStatus, type ReplicationMode,
 } from './pair-types.ts';
@@ -35,7 +35,8 @@ export interface CreateMirrorRequest {
 
 export interface ReplicationEngineSettings {
   readonly view: SystemView;
-  readonly redisUrl: string;
+  /** Where the pairs, epochs and acks travel; the engine closes it on close(). */
+  readonly transport: ReplicationTransport;
   readonly options?: Partial<ReplicationOptions>;
   /** How often every pair is reconciled even without an announcement. @defaultValue 2000 */
   readonly reconcileMs?: number;
@@ -51,8 +52,9 @@ export class ReplicationEngine {
   readonly options: ReplicationOptions;
   /** The emulated replication link of each pair (partition, latency, rate cap, loss); clear by default. */
   readonly links: LinkTable;
-  private readonly redis: Redis;
-  private subscriber: Redis | undefined;
+  private readonly transport: ReplicationTransport;
+  private readonly store: KeyValueStore;
+  private subscription: Subscription | undefined;
   private readonly registry: PairRegistry;
   private readonly sources = new Map<string, SourcePair>();
   private readonly replicas = new Map<string, ReplicaPair>();
@@ -67,19 +69,15 @@ export class ReplicationEngine {
 
   constructor(private readonly settings: ReplicationEngineSettings) {
     this.options = replicationOptions(settings.options);
-    this.redis = new Redis(settings.redisUrl, {
-      maxRetriesPerRequest: 1,
-      enableOfflineQueue: false,
-      retryStrategy: (times) => Math.min(100 * times, 1000),
-    });
-    this.redis.on('error', () => undefined);
-    this.registry = new PairRegistry(this.redis, settings.view.stateDir);
+    this.transport = settings.transport;
+    this.store = settings.transport.store;
+    this.registry = new PairRegistry(this.store, settings.view.stateDir);
     this.links = new LinkTable(settings.view.stateDir);
   }
 
   get systemName(): string { return this.settings.view.name; }
   /** Whether the Redis connection is up right now (health checks). */
-  get redisConnected(): boolean { return this.redis.status === 'ready'; }
+  get redisConnected(): boolean { return this.transport.connected; }
 
   /**
    * Learns the pairs before any member LUN takes a write. Every member LUN is fenced first; with Redis
@@ -99,14 +97,11 @@ export class ReplicationEngine {
         if (lun && entry.admin !== 'detached') lun.writeProtected = true;
       }
     }
-    await this.waitForRedis(5000);
-    if (this.redis.status !== 'ready') {
+    await this.transport.whenConnected(5000);
+    if (!this.transport.connected) {
       for (const entry of local) void this.reconcileQueued(entry.record.pairId);
     }
-    this.subscriber = this.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
-    this.subscriber.on('error', () => undefined);
-    this.subscriber.on('message', (_channel: string, pairId: string) => void this.reconcileQueued(pairId));
-    void this.subscriber.subscribe(PAIR_EVENTS_CHANNEL).catch(() => undefined);
+    this.subscription = this.transport.subscribe(PAIR_EVENTS_CHANNEL, (pairId) => void this.reconcileQueued(pairId));
     this.timer = setInterval(() => void this.periodic(), this.settings.reconcileMs ?? 2000);
     await this.periodic();
   }
@@ -181,7 +176,7 @@ export class ReplicationEngine {
     const wantedSource = published.record.source.system;
     let sourceSeenAt = since;
     while (!this.closed && Date.now() < deadline) {
-      const entry = this.redis.status === 'ready' ? await this.registry.fetch(pairId).catch(() => undefined) : undefined;
+      const entry = this.transport.connected ? await this.registry.fetch(pairId).catch(() => undefined) : undefined;
       const status = entry ? await this.publishedStatus(pairId) : undefined;
       if (status) sourceSeenAt = Math.max(sourceSeenAt, Date.parse(status.updatedAt));
       if (entry && afterHandover(entry.admin) && entry.admin === published.admin && Date.now() - sourceSeenAt > HANDOVER_SILENCE_MS) {
@@ -273,8 +268,8 @@ export class ReplicationEngine {
     for (const pair of this.replicas.values()) await pair.close();
     this.sources.clear();
     this.replicas.clear();
-    this.subscriber?.disconnect();
-    this.redis.disconnect();
+    await this.subscription?.close();
+    await this.transport.close();
   }
 
   private async allEntries(): Promise<PairEntry[]> {
@@ -286,7 +281,7 @@ export class ReplicationEngine {
   private async periodic(): Promise<void> {
     if (this.closed) return;
     try {
-      if (this.redis.status !== 'ready') return;
+      if (!this.transport.connected) return;
       await this.registry.registerVolumes(this.systemName, this.settings.view.targets.flatMap((t) => t.luns.map((l) => ({
         targetIqn: t.iqn, lun: l.lun, sizeBytes: l.sizeBytes, naa: l.naa, persistent: l.backstore.capabilities.persistent,
       }))));
@@ -315,14 +310,14 @@ export class ReplicationEngine {
   private async publishStatus(pairId: string): Promise<void> {
     const status = this.status(pairId);
     // Only the current source speaks for the pair (an old source that just came back does not).
-    if (status && this.sources.has(pairId) && this.entries.get(pairId)?.record.source.system === this.systemName && this.redis.status === 'ready') {
+    if (status && this.sources.has(pairId) && this.entries.get(pairId)?.record.source.system === this.systemName && this.transport.connected) {
       // A status not published expires: readers then report the lag as unknown, never a stale figure.
-      await this.redis.set(pairKeys(pairId).status, JSON.stringify(status), 'PX', STATUS_TTL_MS).catch(() => undefined);
+      await this.store.set(pairKeys(pairId).status, JSON.stringify(status), { ttlMs: STATUS_TTL_MS }).catch(() => undefined);
     }
   }
 
   private async publishedStatus(pairId: string): Promise<PairStatus | undefined> {
-    const text = await this.redis.get(pairKeys(pairId).status).catch(() => null);
+    const text = await this.store.get(pairKeys(pairId).status).catch(() => null);
     if (!text) return undefined;
     try { return JSON.parse(text) as PairStatus; } catch { return undefined; }
   }
@@ -340,7 +335,7 @@ export class ReplicationEngine {
 
   private async reconcile(pairId: string): Promise<void> {
     if (this.closed) return;
-    const fromRedis = this.redis.status === 'ready' ? await this.registry.fetch(pairId).catch(() => undefined) : undefined;
+    const fromRedis = this.transport.connected ? await this.registry.fetch(pairId).catch(() => undefined) : undefined;
     const entry = fromRedis ?? this.entries.get(pairId);
     if (!entry) return;
     this.entries.set(pairId, entry);
@@ -386,7 +381,7 @@ export class ReplicationEngine {
     if (!lun) { this.log.warn({ pair: record.pairId }, 'replica LUN not found on this system'); return; }
     let replica = this.replicas.get(record.pairId);
     if (!replica) {
-      replica = new ReplicaPair({ record, lun, stateDir: this.settings.view.stateDir, redis: this.redis, redisUrl: this.settings.redisUrl, options: this.options });
+      replica = new ReplicaPair({ record, lun, stateDir: this.settings.view.stateDir, transport: this.transport, options: this.options });
       this.replicas.set(record.pairId, replica);
     }
     await replica.reconcile(targetDuty(admin));
@@ -412,7 +407,7 @@ export class ReplicationEngine {
       // A hand-over starts held, so its snapshot (grains, bytes) is taken before anything ships.
       const initialPhase = held ?? (duty === 'drain' ? 'fractured' : undefined);
       pair = new SourcePair({
-        record, backstore: lun.backstore, redis: this.redis, redisUrl: this.settings.redisUrl, options: this.options, link: this.links.shaper(record.pairId),
+        record, backstore: lun.backstore, transport: this.transport, options: this.options, link: this.links.shaper(record.pairId),
         dirtyMapPath: join(this.settings.view.stateDir, 'replication', `${record.pairId}.source.dirty`),
         ...(initialPhase ? { initialPhase } : {}),
       });
@@ -538,7 +533,7 @@ export class ReplicationEngine {
     const path = join(this.settings.view.stateDir, 'replication', `${pairId}.source.dirty`);
     const dirty = await DirtyMap.open(path, sizeBytes, this.options.grainBytes, { extentBytes: this.options.activityExtentBytes });
     const grains = dirty.pendingGrains();
-    if (grains.length > 0 && this.redis.status === 'ready') await this.redis.sadd(pairKeys(pairId).handoverGrains, ...grains.map(String));
+    if (grains.length > 0 && this.transport.connected) await this.store.sadd(pairKeys(pairId).handoverGrains, ...grains.map(String));
     await dirty.forgetAll();
     await dirty.close();
     return grains.length;
@@ -550,7 +545,7 @@ export class ReplicationEngine {
     this.sources.delete(pairId);
     const dirty = pair.dirtyMap;
     if (handOver && dirty && dirty.pendingCount > 0) {
-      await this.redis.sadd(pairKeys(pairId).handoverGrains, ...dirty.pendingGrains().map(String));
+      await this.store.sadd(pairKeys(pairId).handoverGrains, ...dirty.pendingGrains().map(String));
       await dirty.forgetAll();
     }
     await pair.close();
@@ -586,19 +581,11 @@ export class ReplicationEngine {
   }
 
   private async takeHandover(pairId: string): Promise<number[]> {
-    if (this.redis.status !== 'ready') return [];
+    if (!this.transport.connected) return [];
     const key = pairKeys(pairId).handoverGrains;
-    const members = await this.redis.smembers(key);
-    if (members.length > 0) await this.redis.del(key);
+    const members = await this.store.smembers(key);
+    if (members.length > 0) await this.store.del(key);
     return members.map(Number).filter(Number.isSafeInteger).sort((a, b) => a - b);
-  }
-
-  private async waitForRedis(timeoutMs: number): Promise<void> {
-    if (this.redis.status === 'ready') return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      this.redis.once('ready', () => { clearTimeout(timer); resolve(); });
-    });
   }
 }
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { startEmbeddedRedis } from '../../src/lab/embedded-redis.ts';
 import { CimReplicationAdapter } from '../../src/app/replication-cim-adapter.ts';
 import { ReplicationEngine } from '../../src/replication/engine.ts';
+import { RedisTransport } from '../../src/replication/transport/redis-transport.ts';
 import type { ObjectPath } from '../../src/cim/types.ts';
 import { pattern, tempDir, waitFor, type TapLike } from '../unit/replication/helpers.ts';
 import { systemView } from './support/system-view.ts';
@@ -22,12 +23,12 @@ async function rig(t: TapLike) {
   const primary = await systemView(t, dir, 'primary', '6001405aaaaaaaa1', SIZE);
   const peer = await systemView(t, dir, 'peer', '6001405bbbbbbbb2', SIZE);
   const options = { probeIntervalMs: 100, stallTimeoutMs: 60_000, syncTimeoutMs: 60_000 };
-  const enginePrimary = new ReplicationEngine({ view: primary.view, redisUrl: redis.url, options, reconcileMs: 200 });
+  const enginePrimary = new ReplicationEngine({ view: primary.view, transport: new RedisTransport(redis.url), options, reconcileMs: 200 });
   t.teardown(() => enginePrimary.close());
   await enginePrimary.start();
   /** The peer system's engine; restartable (a stopped peer applies and acknowledges nothing). */
   const startPeer = async (): Promise<ReplicationEngine> => {
-    const engine = new ReplicationEngine({ view: peer.view, redisUrl: redis.url, options, reconcileMs: 200 });
+    const engine = new ReplicationEngine({ view: peer.view, transport: new RedisTransport(redis.url), options, reconcileMs: 200 });
     t.teardown(() => engine.close());
     await engine.start();
     return engine;

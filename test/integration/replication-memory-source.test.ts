@@ -7,6 +7,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { startEmbeddedRedis } from '../../src/lab/embedded-redis.ts';
 import { ReplicationEngine } from '../../src/replication/engine.ts';
+import { RedisTransport } from '../../src/replication/transport/redis-transport.ts';
 import type { ObservableBackstore } from '../../src/storage/backstore.ts';
 import { MemoryBackstore } from '../../src/storage/memory-backstore.ts';
 import { ObservedBackstore } from '../../src/storage/observed-backstore.ts';
@@ -38,8 +39,8 @@ t.test('memory source: streamed like a file LUN; after a restart (blank medium) 
   const peerBackstore = await fileBackstore(t, dir, 'peer.img', SIZE);
   const peer = systemView(dir, 'peer', '6001405bbbbbbbb2', peerBackstore);
   await memory.write(MiB, [pattern(2 * MiB, 1)], { fua: false });
-  const enginePrimary = new ReplicationEngine({ view: primary.view, redisUrl: redis.url, options, reconcileMs: 200 });
-  const enginePeer = new ReplicationEngine({ view: peer.view, redisUrl: redis.url, options, reconcileMs: 200 });
+  const enginePrimary = new ReplicationEngine({ view: primary.view, transport: new RedisTransport(redis.url), options, reconcileMs: 200 });
+  const enginePeer = new ReplicationEngine({ view: peer.view, transport: new RedisTransport(redis.url), options, reconcileMs: 200 });
   t.teardown(() => enginePeer.close());
   await enginePrimary.start();
   await enginePeer.start();
@@ -57,7 +58,7 @@ t.test('memory source: streamed like a file LUN; after a restart (blank medium) 
   await memory.close();
   const blank = new ObservedBackstore(new MemoryBackstore({ sizeBytes: SIZE }));
   const restarted = systemView(dir, 'primary', '6001405aaaaaaaa1', blank);
-  const engineAgain = new ReplicationEngine({ view: restarted.view, redisUrl: redis.url, options, reconcileMs: 200 });
+  const engineAgain = new ReplicationEngine({ view: restarted.view, transport: new RedisTransport(redis.url), options, reconcileMs: 200 });
   t.teardown(() => engineAgain.close());
   await engineAgain.start();
   t.ok(await engineAgain.waitSynchronized(status.pairId, 20_000), 'synchronized again after the restart');

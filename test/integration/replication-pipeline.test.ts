@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/lab/embedded-redis.ts';
 import { EpochApplier } from '../../src/replication/apply/epoch-applier.ts';
 import { SourcePair } from '../../src/replication/mirror/source-pair.ts';
+import { RedisTransport } from '../../src/replication/transport/redis-transport.ts';
 import { pairKeys } from '../../src/replication/keys.ts';
 import { replicationOptions, type ReplicationOptions } from '../../src/replication/options.ts';
 import type { PairRecord } from '../../src/replication/pair-types.ts';
@@ -25,12 +26,20 @@ async function redisFor(t: TapLike, dir: string): Promise<EmbeddedRedis> {
   return redis;
 }
 
+/** A raw client: this test plays the source's part by hand. */
 async function client(t: TapLike, url: string): Promise<Redis> {
   const redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => 100 });
   redis.on('error', () => undefined);
   t.teardown(() => redis.disconnect());
   await new Promise((resolve) => redis.once('ready', resolve));
   return redis;
+}
+
+async function transport(t: TapLike, url: string): Promise<RedisTransport> {
+  const connection = new RedisTransport(url);
+  t.teardown(() => connection.close());
+  await connection.whenConnected(10_000);
+  return connection;
 }
 
 function record(pairId: string, mode: 'sync' | 'async' = 'async'): PairRecord {
@@ -58,10 +67,10 @@ async function rig(t: TapLike, options: Partial<ReplicationOptions> = {}, mode: 
   if (prepare) await prepare(source);
   const opts = replicationOptions({ probeIntervalMs: 100, stallTimeoutMs: 2000, syncTimeoutMs: 60_000, ...options });
   const pairId = `p${Math.random().toString(16).slice(2, 10)}`;
-  const applier = new EpochApplier({ pairId, backstore: replica, journalBase: join(dir, 'replica'), redis: await client(t, redis.url), redisUrl: redis.url, options: opts });
+  const applier = new EpochApplier({ pairId, backstore: replica, journalBase: join(dir, 'replica'), transport: await transport(t, redis.url), options: opts });
   await applier.start();
   t.teardown(() => applier.close());
-  const pair = new SourcePair({ record: record(pairId, mode), backstore: source, dirtyMapPath: join(dir, 'source.dirty'), redis: await client(t, redis.url), redisUrl: redis.url, options: opts });
+  const pair = new SourcePair({ record: record(pairId, mode), backstore: source, dirtyMapPath: join(dir, 'source.dirty'), transport: await transport(t, redis.url), options: opts });
   await pair.start(true);
   t.teardown(() => pair.close());
   return { source, replica, pair, applier, redis, dir };
@@ -104,7 +113,7 @@ t.test('the replica applies in epoch order whatever BullMQ delivers, and redeliv
   t.teardown(() => queue.close());
   const job = (epoch: number) => ({ pair: pairId, generation, epoch, key: keys.payload(generation, epoch), bytes: 0, resync: false });
   for (const epoch of [4, 2, 6, 1, 3]) await queue.add('epoch', job(epoch), { jobId: `${pairId}-g${generation}-e${epoch}-x` });
-  const applier = new EpochApplier({ pairId, backstore: replica, journalBase: join(dir, 'replica'), redis: await client(t, redis.url), redisUrl: redis.url, options: replicationOptions({ probeIntervalMs: 60_000, applyConcurrency: 3 }) });
+  const applier = new EpochApplier({ pairId, backstore: replica, journalBase: join(dir, 'replica'), transport: await transport(t, redis.url), options: replicationOptions({ probeIntervalMs: 60_000, applyConcurrency: 3 }) });
   await applier.start();
   t.teardown(() => applier.close());
   t.ok(await waitFor(() => applier.applied === 4), 'applied 1..4, waiting for 5');

@@ -1,34 +1,25 @@
 /**
- * The replica side of one mirror pair: a BullMQ Worker whose jobs only announce "epoch (g, N) is in
- * Redis"; the payloads stay in their keys until applied, so a crash of this process loses nothing (on
+ * The replica side of one mirror pair: a queue consumer whose jobs only announce "epoch (g, N) is in
+ * the store"; the payloads stay in their keys until applied, so a crash of this process loses nothing (on
  * restart, and periodically, the applier probes for the next epoch's key itself). Epochs are applied
  * strictly in order through the journal, then acknowledged back to the source through an ack key and
  * a pub/sub message.
  */
-import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Backstore } from '../../storage/backstore.ts';
 import { logger } from '../../util/log.ts';
 import { pairKeys, type PairKeys } from '../keys.ts';
 import type { ReplicationOptions } from '../options.ts';
-import { withTimeout } from '../pipeline/epoch-shipper.ts';
+import type { EpochConsumer, EpochJob, KeyValueStore, ReplicationTransport } from '../transport/transport.ts';
+import { withTimeout } from '../transport/with-timeout.ts';
 import { payloadVerifyRequest } from '../pipeline/payload.ts';
 import { chunkDigests } from '../sync/digests.ts';
 import { ApplyJournal } from './apply-journal.ts';
 import { ReorderBuffer } from './reorder-buffer.ts';
 
-/** The job data: small, JSON (BullMQ). */
-export interface EpochJobData {
-  readonly pair: string;
-  readonly generation: number;
-  readonly epoch: number;
-  readonly key: string;
-  readonly bytes: number;
-  readonly resync: boolean;
-}
+export type { EpochJobData } from '../transport/transport.ts';
 
 const VERIFY_RESULT_TTL_MS = 10 * 60_000;
-/** How long shutdown waits for the BullMQ worker before going on without it. */
+/** How long shutdown waits for the queue consumer before going on without it. */
 const WORKER_CLOSE_BOUND_MS = 2000;
 
 export interface AckMessage {
@@ -43,17 +34,16 @@ export interface EpochApplierSettings {
   readonly backstore: Backstore;
   /** Path prefix of the journal and applied-position files. */
   readonly journalBase: string;
-  /** Own command connection (payload GET/DEL, acks). */
-  readonly redis: Redis;
-  readonly redisUrl: string;
+  readonly transport: ReplicationTransport;
   readonly options: Pick<ReplicationOptions, 'probeIntervalMs' | 'applyConcurrency'>;
 }
 
 export class EpochApplier {
   private readonly keys: PairKeys;
+  private readonly store: KeyValueStore;
   private journal: ApplyJournal | undefined;
   private reorder = new ReorderBuffer(0, 0);
-  private worker: Worker<EpochJobData> | undefined;
+  private worker: EpochConsumer | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private draining = false;
   private paused = false;
@@ -63,6 +53,7 @@ export class EpochApplier {
 
   constructor(private readonly settings: EpochApplierSettings) {
     this.keys = pairKeys(settings.pairId);
+    this.store = settings.transport.store;
   }
 
   get generation(): number { return this.reorder.generation; }
@@ -76,13 +67,10 @@ export class EpochApplier {
     const position = await this.journal.recover(this.settings.backstore);
     this.reorder = new ReorderBuffer(position.generation, position.epoch);
     this.log.info({ pair: this.settings.pairId, ...position }, 'replica applier starting');
-    this.worker = new Worker<EpochJobData>(this.keys.queueName, (job) => this.onJob(job), {
-      connection: { url: this.settings.redisUrl, maxRetriesPerRequest: null },
-      prefix: this.keys.queuePrefix,
+    this.worker = this.settings.transport.epochConsumer(this.settings.pairId, (job) => this.onJob(job), {
       concurrency: this.settings.options.applyConcurrency,
-      autorun: true,
+      onError: (err) => this.log.warn({ err: err.message }, 'replica worker error'),
     });
-    this.worker.on('error', (err) => this.log.warn({ err: err.message }, 'replica worker error'));
     this.probeTimer = setInterval(() => void this.probe(), this.settings.options.probeIntervalMs);
     void this.probe();
   }
@@ -102,12 +90,12 @@ export class EpochApplier {
     while (this.draining) await new Promise((resolve) => setTimeout(resolve, 5));
     // No longer applying: a source probing the link must not take this side for alive (failover).
     // Best effort: without Redis the key cannot be deleted, but it expires after 4 probe intervals.
-    await this.settings.redis.del(this.keys.replicaAlive).catch(() => undefined);
+    await this.store.del(this.keys.replicaAlive).catch(() => undefined);
     await this.journal?.close();
   }
 
   /**
-   * A graceful Worker.close() QUITs its own connection, and with Redis gone that QUIT waits forever
+   * A graceful close of a BullMQ Worker QUITs its own connection, and with Redis gone that QUIT waits forever
    * (maxRetriesPerRequest null queues it until Redis returns): the system then never stopped on SIGTERM.
    * Without Redis the worker is force-closed (disconnected), and any close is bounded. Nothing is lost:
    * an epoch job not marked completed is redelivered later and found stale, what was applied is in
@@ -116,22 +104,22 @@ export class EpochApplier {
   private async closeWorker(): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
-    const force = this.settings.redis.status !== 'ready';
+    const force = !this.settings.transport.connected;
     await withTimeout(worker.close(force), 'worker close', WORKER_CLOSE_BOUND_MS).catch((err: Error) => {
       this.log.warn({ pair: this.settings.pairId, err: err.message }, 'replica worker did not close cleanly; stopping without it');
     });
   }
 
-  private async onJob(job: Job<EpochJobData>): Promise<void> {
+  private async onJob(job: EpochJob): Promise<void> {
     const { generation, epoch } = job.data ?? {};
-    if (!Number.isFinite(generation) || !Number.isSafeInteger(epoch) || epoch < 1) {
+    if (generation === undefined || epoch === undefined || !Number.isFinite(generation) || !Number.isSafeInteger(epoch) || epoch < 1) {
       this.log.warn({ jobId: job.id }, 'dropping malformed epoch job');
       return;
     }
     const result = this.reorder.offer(generation, epoch);
     if (result === 'stale') {
       // Redelivery of something already recorded (or superseded): exactly-once effect, just tidy up.
-      await this.settings.redis.del(this.keys.payload(generation, epoch)).catch(() => undefined);
+      await this.store.del(this.keys.payload(generation, epoch)).catch(() => undefined);
       return;
     }
     if (result === 'new-generation') this.log.info({ generation }, 'source started a new stream generation');
@@ -148,7 +136,7 @@ export class EpochApplier {
       for (let next = this.reorder.next(); next !== undefined && !this.paused && !this.closed; next = this.reorder.next()) {
         const generation = this.reorder.generation;
         const key = this.keys.payload(generation, next);
-        const payload = await this.settings.redis.getBuffer(key);
+        const payload = await this.store.getBuffer(key);
         if (!payload) { this.reorder.drop(next); break; }
         try {
           await this.journal!.apply(this.settings.backstore, generation, next, payload);
@@ -156,14 +144,14 @@ export class EpochApplier {
           // A payload we cannot apply stalls the stream; the source notices and starts a resync.
           this.log.error({ err, generation, epoch: next }, 'cannot apply epoch');
           this.reorder.drop(next);
-          await this.settings.redis.del(key).catch(() => undefined);
+          await this.store.del(key).catch(() => undefined);
           break;
         }
         this.reorder.recorded(generation, next);
         this.appliedBytes += payload.length;
         await this.answerVerify(payload);
         await this.acknowledge(generation, next);
-        await this.settings.redis.del(key);
+        await this.store.del(key);
       }
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'replica drain interrupted');
@@ -177,26 +165,29 @@ export class EpochApplier {
     const request = payloadVerifyRequest(payload);
     if (!request) return;
     const digests = await chunkDigests(this.settings.backstore, request.chunkBytes);
-    await this.settings.redis.set(this.keys.verifyDigests(request.id), JSON.stringify(digests), 'PX', VERIFY_RESULT_TTL_MS);
+    await this.store.set(this.keys.verifyDigests(request.id), JSON.stringify(digests), { ttlMs: VERIFY_RESULT_TTL_MS });
   }
 
   private async acknowledge(generation: number, applied: number): Promise<void> {
     const message = JSON.stringify({ generation, applied, at: Date.now() } satisfies AckMessage);
-    await this.settings.redis.multi().set(this.keys.ack, message).publish(this.keys.ackChannel, message).exec();
+    await this.store.batch([
+      { op: 'set', key: this.keys.ack, value: message },
+      { op: 'publish', channel: this.keys.ackChannel, message },
+    ]);
   }
 
   /** Finds epochs whose job we never saw (crash, lost notification) and keeps the heartbeat up. */
   private async probe(): Promise<void> {
     if (this.closed) return;
-    const redis = this.settings.redis;
+    const store = this.store;
     try {
-      await redis.set(this.keys.replicaAlive, String(Date.now()), 'PX', this.settings.options.probeIntervalMs * 4);
-      const announced = Number(await redis.get(this.keys.generation));
+      await store.set(this.keys.replicaAlive, String(Date.now()), { ttlMs: this.settings.options.probeIntervalMs * 4 });
+      const announced = Number(await store.get(this.keys.generation));
       if (Number.isFinite(announced) && announced > this.reorder.generation) this.reorder.offer(announced, 1);
       const next = this.reorder.applied + 1;
-      if (await redis.exists(this.keys.payload(this.reorder.generation, next))) this.reorder.offer(this.reorder.generation, next);
+      if (await store.exists(this.keys.payload(this.reorder.generation, next))) this.reorder.offer(this.reorder.generation, next);
       if (this.reorder.applied > 0 || this.reorder.generation > 0) {
-        const ack = await redis.get(this.keys.ack);
+        const ack = await store.get(this.keys.ack);
         if (!ack) await this.acknowledge(this.reorder.generation, this.reorder.applied);
       }
       this.kick();

@@ -5,10 +5,10 @@
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import { readStateFile, readStateFileSync } from '../../util/state-file.ts';
 import { PAIR_EVENTS_CHANNEL, pairKeys } from '../keys.ts';
 import type { PairRecord } from '../pair-types.ts';
+import type { KeyValueStore } from '../transport/transport.ts';
 import type { AdminState, SplitBrainPolicy } from './admin-transitions.ts';
 
 export type { AdminState } from './admin-transitions.ts';
@@ -103,7 +103,7 @@ export class PairRegistry {
   private local = new Map<string, PairEntry>();
   private readonly file: string;
 
-  constructor(private readonly redis: Redis, stateDir: string) {
+  constructor(private readonly store: KeyValueStore, stateDir: string) {
     this.file = localPairsFile(stateDir);
   }
 
@@ -128,7 +128,7 @@ export class PairRegistry {
   }
 
   async fetch(pairId: string): Promise<PairEntry | undefined> {
-    const text = await this.redis.get(pairKeys(pairId).config);
+    const text = await this.store.get(pairKeys(pairId).config);
     if (!text) return undefined;
     try {
       return JSON.parse(text) as PairEntry;
@@ -138,7 +138,7 @@ export class PairRegistry {
   }
 
   async allPairIds(): Promise<string[]> {
-    return this.redis.smembers(ALL_PAIRS_KEY);
+    return this.store.smembers(ALL_PAIRS_KEY);
   }
 
   /** Writes the entry to Redis (revision bumped) and tells every system to reconcile it. */
@@ -147,40 +147,40 @@ export class PairRegistry {
     const merged: Record<string, unknown> = { ...previous, ...changes, record, admin, revision: (previous?.revision ?? 0) + 1 };
     for (const [key, value] of Object.entries(changes)) if (value === null) delete merged[key];
     const entry = merged as unknown as PairEntry;
-    await this.redis.multi()
-      .set(pairKeys(record.pairId).config, JSON.stringify(entry))
-      .sadd(ALL_PAIRS_KEY, record.pairId)
-      .publish(PAIR_EVENTS_CHANNEL, record.pairId)
-      .exec();
+    await this.store.batch([
+      { op: 'set', key: pairKeys(record.pairId).config, value: JSON.stringify(entry) },
+      { op: 'sadd', key: ALL_PAIRS_KEY, members: [record.pairId] },
+      { op: 'publish', channel: PAIR_EVENTS_CHANNEL, message: record.pairId },
+    ]);
     return entry;
   }
 
   /** Puts an entry known locally back into Redis as it was (same revision). */
   async restore(entry: PairEntry): Promise<void> {
-    await this.redis.multi()
-      .set(pairKeys(entry.record.pairId).config, JSON.stringify(entry), 'NX')
-      .sadd(ALL_PAIRS_KEY, entry.record.pairId)
-      .publish(PAIR_EVENTS_CHANNEL, entry.record.pairId)
-      .exec();
+    await this.store.batch([
+      { op: 'set', key: pairKeys(entry.record.pairId).config, value: JSON.stringify(entry), options: { ifAbsent: true } },
+      { op: 'sadd', key: ALL_PAIRS_KEY, members: [entry.record.pairId] },
+      { op: 'publish', channel: PAIR_EVENTS_CHANNEL, message: entry.record.pairId },
+    ]);
   }
 
   async registerVolumes(system: string, volumes: readonly VolumeEntry[]): Promise<void> {
     if (volumes.length === 0) return;
-    const fields: string[] = [];
-    for (const volume of volumes) fields.push(volume.naa, JSON.stringify(volume));
-    await this.redis.hset(volumesKey(system), ...fields);
-    await this.redis.sadd('iscsi-sim:systems', system);
+    const fields: Record<string, string> = {};
+    for (const volume of volumes) fields[volume.naa] = JSON.stringify(volume);
+    await this.store.hset(volumesKey(system), fields);
+    await this.store.sadd('iscsi-sim:systems', system);
   }
 
   async volumesOf(system: string): Promise<VolumeEntry[]> {
-    const all = await this.redis.hgetall(volumesKey(system));
+    const all = await this.store.hgetall(volumesKey(system));
     return Object.values(all).flatMap((text) => {
       try { return [JSON.parse(text) as VolumeEntry]; } catch { return []; }
     });
   }
 
   async systems(): Promise<string[]> {
-    return this.redis.smembers('iscsi-sim:systems');
+    return this.store.smembers('iscsi-sim:systems');
   }
 
   private async saveLocal(): Promise<void> {

@@ -5,19 +5,18 @@
  * target side never has anything of its own to hand over.
  */
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import type { LunView } from '../../system/view.ts';
 import { EpochApplier } from '../apply/epoch-applier.ts';
 import type { ReplicationOptions } from '../options.ts';
 import type { PairRecord } from '../pair-types.ts';
+import type { ReplicationTransport } from '../transport/transport.ts';
 import type { TargetDuty } from './admin-transitions.ts';
 
 export interface ReplicaPairSettings {
   readonly record: PairRecord;
   readonly lun: LunView;
   readonly stateDir: string;
-  readonly redis: Redis;
-  readonly redisUrl: string;
+  readonly transport: ReplicationTransport;
   readonly options: ReplicationOptions;
 }
 
@@ -66,13 +65,12 @@ export class ReplicaPair {
 
   private async startApplier(): Promise<void> {
     if (this.applier) return;
-    const { record, lun, stateDir, redis, redisUrl, options } = this.settings;
+    const { record, lun, stateDir, transport, options } = this.settings;
     this.applier = new EpochApplier({
       pairId: record.pairId,
       backstore: lun.backstore,
       journalBase: join(stateDir, 'replication', `${record.pairId}.replica`),
-      redis,
-      redisUrl,
+      transport,
       options,
     });
     await this.applier.start();

@@ -1,9 +1,8 @@
 /**
- * The source side of one mirror pair: change capture → epochs → Redis, acks back, and the pair's
+ * The source side of one mirror pair: change capture → epochs → the store, acks back, and the pair's
  * life: initial sync, streaming, ahead (link down or too much in flight: dirty map only, the initiator
  * never waits), incremental resync, fracture/suspend/resume, sync-mode waits.
  */
-import type { Redis } from 'ioredis';
 import type { ObservableBackstore } from '../../storage/backstore.ts';
 import { logger } from '../../util/log.ts';
 import type { AckMessage } from '../apply/epoch-applier.ts';
@@ -20,6 +19,7 @@ import type { LinkShaper } from '../link/link-shaper.ts';
 import { shapedShipper, type ShippingPath } from '../link/shaped-shipper.ts';
 import { encodePayload, encodeSlabPayload } from '../pipeline/payload.ts';
 import { runResync } from '../sync/resync.ts';
+import type { ReplicationTransport } from '../transport/transport.ts';
 import { verifyPair, type VerifyOptions, type VerifyReport } from '../sync/verify.ts';
 import { ThroughputMeter } from './throughput-meter.ts';
 
@@ -28,8 +28,7 @@ export interface SourcePairSettings {
   readonly backstore: ObservableBackstore;
   /** Path of the persisted dirty map. */
   readonly dirtyMapPath: string;
-  readonly redis: Redis;
-  readonly redisUrl: string;
+  readonly transport: ReplicationTransport;
   readonly options: ReplicationOptions;
   /** Phase to come back in after a restart (an operator's fracture/suspend survives restarts). */
   readonly initialPhase?: PairPhase;
@@ -73,9 +72,9 @@ export class SourcePair {
   private readonly log = logger.child({ component: 'replication', role: 'source' });
 
   constructor(private readonly settings: SourcePairSettings) {
-    const direct = new EpochShipper(settings.record.pairId, settings.redis, settings.redisUrl, settings.options);
+    const direct = new EpochShipper(settings.record.pairId, settings.transport, settings.options);
     this.shipper = settings.link ? shapedShipper(direct, settings.link) : direct;
-    this.acks = new AckListener(settings.record.pairId, settings.redis, (ack) => this.onAck(ack));
+    this.acks = new AckListener(settings.record.pairId, settings.transport, (ack) => this.onAck(ack));
     this.record = settings.record;
   }
 
@@ -152,7 +151,7 @@ export class SourcePair {
       pairId: this.pairId,
       backstore: this.settings.backstore,
       dirty: this.dirty,
-      redis: this.settings.redis,
+      store: this.settings.transport.store,
       reserveEpoch: () => capture.reserveEpoch(),
       shipEpoch: (epoch, payload) => this.ship(epoch, payload, Date.now(), 0),
       resyncGrains: (grains) => this.resyncGrains(grains),

@@ -2,30 +2,27 @@
  * Source side: learns how far the replica got. Pub/sub gives low latency (sync mode waits on it);
  * polling the ack key covers messages lost while the subscriber was disconnected.
  */
-import type { Redis } from 'ioredis';
 import type { AckMessage } from '../apply/epoch-applier.ts';
 import { pairKeys, type PairKeys } from '../keys.ts';
+import type { ReplicationTransport, Subscription } from '../transport/transport.ts';
 
 export class AckListener {
   private readonly keys: PairKeys;
-  private subscriber: Redis | undefined;
+  private subscription: Subscription | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
 
-  constructor(pairId: string, private readonly redis: Redis, private readonly onAck: (ack: AckMessage) => void) {
+  constructor(pairId: string, private readonly transport: ReplicationTransport, private readonly onAck: (ack: AckMessage) => void) {
     this.keys = pairKeys(pairId);
   }
 
   start(pollMs: number): void {
-    this.subscriber = this.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
-    this.subscriber.on('error', () => undefined);
-    this.subscriber.on('message', (_channel: string, message: string) => this.handle(message));
-    void this.subscriber.subscribe(this.keys.ackChannel).catch(() => undefined);
+    this.subscription = this.transport.subscribe(this.keys.ackChannel, (message) => this.handle(message));
     this.pollTimer = setInterval(() => void this.poll(), pollMs);
   }
 
   async poll(): Promise<void> {
-    if (this.redis.status !== 'ready') return;
-    const message = await this.redis.get(this.keys.ack).catch(() => null);
+    if (!this.transport.connected) return;
+    const message = await this.transport.store.get(this.keys.ack).catch(() => null);
     if (message) this.handle(message);
   }
 
@@ -42,6 +39,6 @@ export class AckListener {
 
   async close(): Promise<void> {
     if (this.pollTimer) clearInterval(this.pollTimer);
-    this.subscriber?.disconnect();
+    await this.subscription?.close();
   }
 }

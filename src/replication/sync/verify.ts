@@ -1,15 +1,15 @@
 /**
  * Online verify (DRBD-style, at an epoch boundary): the source ships an empty epoch carrying a verify
  * request; the replica digests its LUN when it reaches that epoch (nothing later applied meanwhile)
- * and leaves the digests in Redis; the source digests its own LUN and compares chunk by chunk.
+ * and leaves the digests in the store; the source digests its own LUN and compares chunk by chunk.
  * Chunks written since the request are reported "in flux", not divergent.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { Backstore } from '../../storage/backstore.ts';
 import type { DirtyMap } from '../capture/dirty-map.ts';
 import { pairKeys } from '../keys.ts';
 import { encodePayload } from '../pipeline/payload.ts';
+import type { KeyValueStore } from '../transport/transport.ts';
 import { chunkDigests } from './digests.ts';
 
 export interface VerifyOptions {
@@ -34,7 +34,7 @@ export interface VerifyContext {
   readonly pairId: string;
   readonly backstore: Backstore;
   readonly dirty: DirtyMap;
-  readonly redis: Redis;
+  readonly store: KeyValueStore;
   reserveEpoch(): number;
   shipEpoch(epoch: number, payload: Buffer): Promise<void>;
   resyncGrains(grains: readonly number[]): Promise<void>;
@@ -56,11 +56,11 @@ export async function verifyPair(ctx: VerifyContext, options: VerifyOptions = {}
     const key = pairKeys(ctx.pairId).verifyDigests(id);
     const deadline = Date.now() + (options.timeoutMs ?? 600_000);
     while (!remote && Date.now() < deadline) {
-      const text = await ctx.redis.get(key);
+      const text = await ctx.store.get(key);
       if (text) remote = JSON.parse(text) as string[];
       else await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    await ctx.redis.del(key).catch(() => undefined);
+    await ctx.store.del(key).catch(() => undefined);
   } finally {
     ctx.dirty.observe(undefined);
   }

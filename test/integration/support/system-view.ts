@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { ReplicationEngine } from '../../../src/replication/engine.ts';
+import { RedisTransport } from '../../../src/replication/transport/redis-transport.ts';
 import type { ReplicationOptions } from '../../../src/replication/options.ts';
 import type { Backstore } from '../../../src/storage/backstore.ts';
 import type { LunView, SystemView } from '../../../src/system/view.ts';
@@ -30,7 +31,7 @@ export async function systemView(t: TapLike, dir: string, name: string, naa: str
 export async function startEngines(
   t: TapLike, redisUrl: string, views: readonly SystemView[], options: Partial<ReplicationOptions>,
 ): Promise<ReplicationEngine[]> {
-  const engines = views.map((view) => new ReplicationEngine({ view, redisUrl, options, reconcileMs: 200 }));
+  const engines = views.map((view) => new ReplicationEngine({ view, transport: new RedisTransport(redisUrl), options, reconcileMs: 200 }));
   for (const engine of engines) t.teardown(() => engine.close());
   for (const engine of engines) await engine.start();
   return engines;
