@@ -13,6 +13,7 @@ import {
   afterHandover, autoResolve, mayWriteWithoutRedis, planOperation, planResolve, sourceDuty, targetDuty, type AdminState, type PairOperation, type Plan,
 } from './mirror/admin-transitions.ts';
 import { DirtyMap } from './capture/dirty-map.ts';
+import { systemClock, type Clock } from './clock.ts';
 import { LinkTable } from './link/link-table.ts';
 import { generationOf, PairRegistry, type EntryChanges, type PairEntry } from './mirror/pair-registry.ts';
 import { ReplicaPair } from './mirror/replica-pair.ts';
@@ -40,6 +41,8 @@ export interface ReplicationEngineSettings {
   readonly options?: Partial<ReplicationOptions>;
   /** How often every pair is reconciled even without an announcement. @defaultValue 2000 */
   readonly reconcileMs?: number;
+  /** @defaultValue systemClock */
+  readonly clock?: Clock;
 }
 
 const STATUS_TTL_MS = 10_000;
@@ -63,13 +66,15 @@ export class ReplicationEngine {
   private readonly reconciling = new Map<string, Promise<void>>();
   /** Pairs whose hand-over (fence + drain, then reverse) runs on this system. */
   private readonly handovers = new Set<string>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
+  private stopPeriodic: (() => void) | undefined;
   private closed = false;
   private readonly log = logger.child({ component: 'replication' });
 
   constructor(private readonly settings: ReplicationEngineSettings) {
     this.options = replicationOptions(settings.options);
     this.transport = settings.transport;
+    this.clock = settings.clock ?? systemClock;
     this.store = settings.transport.store;
     this.registry = new PairRegistry(this.store, settings.view.stateDir);
     this.links = new LinkTable(settings.view.stateDir);
@@ -102,7 +107,7 @@ export class ReplicationEngine {
       for (const entry of local) void this.reconcileQueued(entry.record.pairId);
     }
     this.subscription = this.transport.subscribe(PAIR_EVENTS_CHANNEL, (pairId) => void this.reconcileQueued(pairId));
-    this.timer = setInterval(() => void this.periodic(), this.settings.reconcileMs ?? 2000);
+    this.stopPeriodic = this.clock.every(this.settings.reconcileMs ?? 2000, () => void this.periodic());
     await this.periodic();
   }
 
@@ -262,7 +267,7 @@ export class ReplicationEngine {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.timer) clearInterval(this.timer);
+    this.stopPeriodic?.();
     await Promise.allSettled(this.reconciling.values());
     for (const pair of this.sources.values()) await pair.close();
     for (const pair of this.replicas.values()) await pair.close();
@@ -381,7 +386,7 @@ export class ReplicationEngine {
     if (!lun) { this.log.warn({ pair: record.pairId }, 'replica LUN not found on this system'); return; }
     let replica = this.replicas.get(record.pairId);
     if (!replica) {
-      replica = new ReplicaPair({ record, lun, stateDir: this.settings.view.stateDir, transport: this.transport, options: this.options });
+      replica = new ReplicaPair({ record, lun, stateDir: this.settings.view.stateDir, transport: this.transport, clock: this.clock, options: this.options });
       this.replicas.set(record.pairId, replica);
     }
     await replica.reconcile(targetDuty(admin));
@@ -407,7 +412,7 @@ export class ReplicationEngine {
       // A hand-over starts held, so its snapshot (grains, bytes) is taken before anything ships.
       const initialPhase = held ?? (duty === 'drain' ? 'fractured' : undefined);
       pair = new SourcePair({
-        record, backstore: lun.backstore, transport: this.transport, options: this.options, link: this.links.shaper(record.pairId),
+        record, backstore: lun.backstore, transport: this.transport, clock: this.clock, options: this.options, link: this.links.shaper(record.pairId),
         dirtyMapPath: join(this.settings.view.stateDir, 'replication', `${record.pairId}.source.dirty`),
         ...(initialPhase ? { initialPhase } : {}),
       });
@@ -577,7 +582,7 @@ export class ReplicationEngine {
     if (entry.record.source.system === this.systemName) return this.sources.has(entry.record.pairId);
     const status = await this.publishedStatus(entry.record.pairId);
     if (!status || status.record.source.system !== entry.record.source.system) return false;
-    return Date.now() - Date.parse(status.updatedAt) < 3 * (this.settings.reconcileMs ?? 2000) + 1000;
+    return this.clock.now() - Date.parse(status.updatedAt) < 3 * (this.settings.reconcileMs ?? 2000) + 1000;
   }
 
   private async takeHandover(pairId: string): Promise<number[]> {

@@ -7,6 +7,7 @@
  */
 import type { Backstore } from '../../storage/backstore.ts';
 import { logger } from '../../util/log.ts';
+import { systemClock, type Clock } from '../clock.ts';
 import { pairKeys, type PairKeys } from '../keys.ts';
 import type { ReplicationOptions } from '../options.ts';
 import type { EpochConsumer, EpochJob, KeyValueStore, ReplicationTransport } from '../transport/transport.ts';
@@ -35,6 +36,8 @@ export interface EpochApplierSettings {
   /** Path prefix of the journal and applied-position files. */
   readonly journalBase: string;
   readonly transport: ReplicationTransport;
+  /** @defaultValue systemClock */
+  readonly clock?: Clock;
   readonly options: Pick<ReplicationOptions, 'probeIntervalMs' | 'applyConcurrency'>;
 }
 
@@ -44,7 +47,7 @@ export class EpochApplier {
   private journal: ApplyJournal | undefined;
   private reorder = new ReorderBuffer(0, 0);
   private worker: EpochConsumer | undefined;
-  private probeTimer: NodeJS.Timeout | undefined;
+  private stopProbing: (() => void) | undefined;
   private draining = false;
   private paused = false;
   private closed = false;
@@ -71,7 +74,7 @@ export class EpochApplier {
       concurrency: this.settings.options.applyConcurrency,
       onError: (err) => this.log.warn({ err: err.message }, 'replica worker error'),
     });
-    this.probeTimer = setInterval(() => void this.probe(), this.settings.options.probeIntervalMs);
+    this.stopProbing = (this.settings.clock ?? systemClock).every(this.settings.options.probeIntervalMs, () => void this.probe());
     void this.probe();
   }
 
@@ -85,7 +88,7 @@ export class EpochApplier {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.probeTimer) clearInterval(this.probeTimer);
+    this.stopProbing?.();
     await this.closeWorker();
     while (this.draining) await new Promise((resolve) => setTimeout(resolve, 5));
     // No longer applying: a source probing the link must not take this side for alive (failover).

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import type { LunView } from '../../system/view.ts';
 import { EpochApplier } from '../apply/epoch-applier.ts';
+import type { Clock } from '../clock.ts';
 import type { ReplicationOptions } from '../options.ts';
 import type { PairRecord } from '../pair-types.ts';
 import type { ReplicationTransport } from '../transport/transport.ts';
@@ -17,6 +18,7 @@ export interface ReplicaPairSettings {
   readonly lun: LunView;
   readonly stateDir: string;
   readonly transport: ReplicationTransport;
+  readonly clock?: Clock;
   readonly options: ReplicationOptions;
 }
 
@@ -65,12 +67,13 @@ export class ReplicaPair {
 
   private async startApplier(): Promise<void> {
     if (this.applier) return;
-    const { record, lun, stateDir, transport, options } = this.settings;
+    const { record, lun, stateDir, transport, clock, options } = this.settings;
     this.applier = new EpochApplier({
       pairId: record.pairId,
       backstore: lun.backstore,
       journalBase: join(stateDir, 'replication', `${record.pairId}.replica`),
       transport,
+      ...(clock ? { clock } : {}),
       options,
     });
     await this.applier.start();

@@ -9,6 +9,7 @@ import type { AckMessage } from '../apply/epoch-applier.ts';
 import { ChangeCapture } from '../capture/change-capture.ts';
 import { DirtyMap } from '../capture/dirty-map.ts';
 import type { Extent, SealedEpoch } from '../capture/open-epoch.ts';
+import { systemClock, type Clock } from '../clock.ts';
 import type { ReplicationOptions } from '../options.ts';
 import {
   copyStateOf, syncStateOf, type PairPhase, type PairRecord, type PairStatus,
@@ -32,10 +33,12 @@ export interface SourcePairSettings {
   readonly options: ReplicationOptions;
   /** Phase to come back in after a restart (an operator's fracture/suspend survives restarts). */
   readonly initialPhase?: PairPhase;
-  /** Called whenever the phase changes (the engine persists it). */
+  /** Called whenever the phase changes. */
   readonly onPhase?: (phase: PairPhase) => void;
   /** The emulated replication link the pair ships through (src/replication/link); none: direct. */
   readonly link?: LinkShaper;
+  /** @defaultValue systemClock */
+  readonly clock?: Clock;
 }
 
 interface InFlightEpoch { readonly bytes: number; readonly firstWriteAt: number; readonly resyncGrains: number }
@@ -55,12 +58,15 @@ export class SourcePair {
   private readonly inFlight = new Map<number, InFlightEpoch>();
   private inFlightBytes = 0;
   private syncWaiters: SyncWaiter[] = [];
-  private lastProgressAt = Date.now();
+  private readonly clock: Clock;
+  private lastProgressAt: number;
+  /** Woken on every ack and phase change (drained, waitForRoom). */
+  private progressWaiters = new Set<() => void>();
   /** Last time the replica held every acknowledged write (CIM WhenSynced). */
   private whenSynced: number | undefined;
   private resyncTarget: { lastEpoch: number; totalGrains: number; doneGrains: number } | undefined;
   private resyncRunning = false;
-  private watchdog: NodeJS.Timeout | undefined;
+  private stopWatchdog: (() => void) | undefined;
   private bytesShipped = 0;
   private bytesResynced = 0;
   /** Grains found dirty on disk at start (a crash's activity log): possibly changed, not known written. */
@@ -72,9 +78,11 @@ export class SourcePair {
   private readonly log = logger.child({ component: 'replication', role: 'source' });
 
   constructor(private readonly settings: SourcePairSettings) {
+    this.clock = settings.clock ?? systemClock;
+    this.lastProgressAt = this.clock.now();
     const direct = new EpochShipper(settings.record.pairId, settings.transport, settings.options);
     this.shipper = settings.link ? shapedShipper(direct, settings.link) : direct;
-    this.acks = new AckListener(settings.record.pairId, settings.transport, (ack) => this.onAck(ack));
+    this.acks = new AckListener(settings.record.pairId, settings.transport, (ack) => this.onAck(ack), this.clock);
     this.record = settings.record;
   }
 
@@ -103,7 +111,7 @@ export class SourcePair {
     this.capture.syncMode = this.record.mode === 'sync';
     this.capture.attach();
     this.acks.start(options.probeIntervalMs);
-    this.watchdog = setInterval(() => this.tick(), options.probeIntervalMs);
+    this.stopWatchdog = this.clock.every(options.probeIntervalMs, () => this.tick());
     for (const grain of extraGrains) await this.dirty.mark(grain * this.dirty.grainBytes, this.dirty.grainBytes, 0);
     const held = this.settings.initialPhase && HELD_PHASES.includes(this.settings.initialPhase) ? this.settings.initialPhase : undefined;
     if (held) { this.setPhase(held); return; }
@@ -166,13 +174,23 @@ export class SourcePair {
 
   /** Resolves when the replica acknowledged everything written before the call (bounded by `timeoutMs`). */
   async drained(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
     this.capture?.seal();
-    while (Date.now() < deadline) {
-      if (this.phaseValue === 'streaming' && this.inFlight.size === 0 && (this.dirty?.pendingCount ?? 0) === 0) return true;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return false;
+    return this.progressUntil(() => this.phaseValue === 'streaming' && this.inFlight.size === 0 && (this.dirty?.pendingCount ?? 0) === 0, timeoutMs);
+  }
+
+  /** Resolves true once `done` holds (checked on every ack and phase change), false after `timeoutMs` or on close. */
+  private progressUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (done()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const finish = (result: boolean): void => { clearTimeout(timer); this.progressWaiters.delete(check); resolve(result); };
+      const check = (): void => { if (done()) finish(true); else if (this.closed) finish(false); };
+      const timer = setTimeout(() => finish(done()), timeoutMs);
+      this.progressWaiters.add(check);
+    });
+  }
+
+  private progressed(): void {
+    for (const check of [...this.progressWaiters]) check();
   }
 
   /**
@@ -192,11 +210,11 @@ export class SourcePair {
   private noteIfIdentical(): void {
     if (this.phaseValue !== 'streaming' || this.inFlight.size > 0 || this.capture?.openSince !== undefined) return;
     if ((this.dirty?.pendingCount ?? 0) > 0) return;
-    this.whenSynced = Date.now();
+    this.whenSynced = this.clock.now();
   }
 
   status(): PairStatus {
-    const now = Date.now();
+    const now = this.clock.now();
     const oldest = this.oldestUnreplicatedWrite();
     const pending = this.dirty?.pendingCount ?? 0;
     const grainBytes = this.dirty?.grainBytes ?? this.settings.options.grainBytes;
@@ -234,7 +252,8 @@ export class SourcePair {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.watchdog) clearInterval(this.watchdog);
+    this.stopWatchdog?.();
+    this.progressed();
     this.capture?.detach();
     this.releaseSyncWaiters();
     await this.acks.close();
@@ -269,7 +288,7 @@ export class SourcePair {
       const grains = dirty.grainsNeedingResync();
       this.resyncTarget = { lastEpoch: Number.MAX_SAFE_INTEGER, totalGrains: grains.length, doneGrains: 0 };
       this.setPhase(phase);
-      this.lastProgressAt = Date.now();
+      this.lastProgressAt = this.clock.now();
       this.log.info({ pair: this.pairId, generation: this.generation, grains: grains.length, phase }, 'resync started');
       const holesEpoch = phase === 'initial-sync' ? await this.shipHoles() : 0;
       const generation = this.generation;
@@ -329,7 +348,7 @@ export class SourcePair {
   }
 
   private async ship(epoch: number, payload: Buffer, firstWriteAt: number, resyncGrains: number): Promise<void> {
-    if (this.inFlight.size === 0) this.lastProgressAt = Date.now();
+    if (this.inFlight.size === 0) this.lastProgressAt = this.clock.now();
     this.inFlight.set(epoch, { bytes: payload.length, firstWriteAt, resyncGrains });
     this.inFlightBytes += payload.length;
     this.lastShipped = Math.max(this.lastShipped, epoch);
@@ -342,7 +361,7 @@ export class SourcePair {
   private onAck(ack: AckMessage): void {
     if (ack.generation !== this.generation || ack.applied <= this.acked) return;
     this.acked = ack.applied;
-    this.lastProgressAt = Date.now();
+    this.lastProgressAt = this.clock.now();
     for (const [epoch, entry] of this.inFlight) {
       if (epoch > ack.applied) continue;
       this.inFlight.delete(epoch);
@@ -356,6 +375,7 @@ export class SourcePair {
     for (const waiter of ready) waiter.resolve();
     this.checkResyncDone();
     this.noteIfIdentical();
+    this.progressed();
   }
 
   private checkResyncDone(): void {
@@ -377,12 +397,12 @@ export class SourcePair {
 
   private async waitForRoom(): Promise<void> {
     const bound = this.settings.options.maxInFlightBytes / 2;
-    const deadline = Date.now() + this.settings.options.stallTimeoutMs;
-    while (this.inFlightBytes > bound) {
-      if (Date.now() > deadline) throw new Error('replica is not keeping up');
-      if (!this.capture?.isStreaming) throw new Error('pair left streaming');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    const room = () => this.inFlightBytes <= bound;
+    if (room()) return;
+    const woken = await this.progressUntil(() => room() || !this.capture?.isStreaming, this.settings.options.stallTimeoutMs);
+    if (room()) return;
+    if (!woken) throw new Error('replica is not keeping up');
+    throw new Error('pair left streaming');
   }
 
   /** Link down, bound exceeded or replica stalled: keep only the dirty map and probe for recovery. */
@@ -397,7 +417,7 @@ export class SourcePair {
   /** Watchdog: replica stalls (sync timeout, no acks) and recovery probes while ahead. */
   private tick(): void {
     if (this.closed) return;
-    const now = Date.now();
+    const now = this.clock.now();
     const { stallTimeoutMs, syncTimeoutMs } = this.settings.options;
     const streamingish = this.phaseValue === 'streaming' || this.phaseValue === 'resyncing' || this.phaseValue === 'initial-sync';
     if (streamingish && this.inFlight.size > 0) {
@@ -427,5 +447,6 @@ export class SourcePair {
     if (this.phaseValue === phase) return;
     this.phaseValue = phase;
     this.settings.onPhase?.(phase);
+    this.progressed();
   }
 }

@@ -3,21 +3,27 @@
  * polling the ack key covers messages lost while the subscriber was disconnected.
  */
 import type { AckMessage } from '../apply/epoch-applier.ts';
+import { systemClock, type Clock } from '../clock.ts';
 import { pairKeys, type PairKeys } from '../keys.ts';
 import type { ReplicationTransport, Subscription } from '../transport/transport.ts';
 
 export class AckListener {
   private readonly keys: PairKeys;
   private subscription: Subscription | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
+  private stopPolling: (() => void) | undefined;
 
-  constructor(pairId: string, private readonly transport: ReplicationTransport, private readonly onAck: (ack: AckMessage) => void) {
+  constructor(
+    pairId: string,
+    private readonly transport: ReplicationTransport,
+    private readonly onAck: (ack: AckMessage) => void,
+    private readonly clock: Clock = systemClock,
+  ) {
     this.keys = pairKeys(pairId);
   }
 
   start(pollMs: number): void {
     this.subscription = this.transport.subscribe(this.keys.ackChannel, (message) => this.handle(message));
-    this.pollTimer = setInterval(() => void this.poll(), pollMs);
+    this.stopPolling = this.clock.every(pollMs, () => void this.poll());
   }
 
   async poll(): Promise<void> {
@@ -30,7 +36,7 @@ export class AckListener {
     try {
       const ack = JSON.parse(message) as Partial<AckMessage>;
       if (typeof ack.generation === 'number' && typeof ack.applied === 'number') {
-        this.onAck({ generation: ack.generation, applied: ack.applied, at: typeof ack.at === 'number' ? ack.at : Date.now() });
+        this.onAck({ generation: ack.generation, applied: ack.applied, at: typeof ack.at === 'number' ? ack.at : this.clock.now() });
       }
     } catch {
       // not ours / malformed: ignore
@@ -38,7 +44,7 @@ export class AckListener {
   }
 
   async close(): Promise<void> {
-    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.stopPolling?.();
     await this.subscription?.close();
   }
 }
