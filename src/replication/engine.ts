@@ -176,15 +176,15 @@ export class ReplicationEngine {
    */
   async waitOperation(published: PairEntry, timeoutMs: number): Promise<void> {
     const pairId = published.record.pairId;
-    const since = Date.now();
-    const deadline = since + timeoutMs;
+    const since = this.clock.now();
+    const deadline = Date.now() + timeoutMs;
     const wantedSource = published.record.source.system;
     let sourceSeenAt = since;
     while (!this.closed && Date.now() < deadline) {
       const entry = this.transport.connected ? await this.registry.fetch(pairId).catch(() => undefined) : undefined;
       const status = entry ? await this.publishedStatus(pairId) : undefined;
       if (status) sourceSeenAt = Math.max(sourceSeenAt, Date.parse(status.updatedAt));
-      if (entry && afterHandover(entry.admin) && entry.admin === published.admin && Date.now() - sourceSeenAt > HANDOVER_SILENCE_MS) {
+      if (entry && afterHandover(entry.admin) && entry.admin === published.admin && this.clock.now() - sourceSeenAt > HANDOVER_SILENCE_MS) {
         throw new Error(`${entry.record.source.system} stopped answering during ${entry.admin}; if its site is down, failover with Force (pair failover --force) makes ${entry.record.target.system} the writer without it`);
       }
       if (entry && status) {
@@ -415,6 +415,8 @@ export class ReplicationEngine {
         record, backstore: lun.backstore, transport: this.transport, clock: this.clock, options: this.options, link: this.links.shaper(record.pairId),
         dirtyMapPath: join(this.settings.view.stateDir, 'replication', `${record.pairId}.source.dirty`),
         ...(initialPhase ? { initialPhase } : {}),
+        // Readers (the peer, CIM, waitOperation) learn a phase change now, not at the next periodic pass.
+        onPhase: () => void this.publishStatus(record.pairId),
       });
       this.sources.set(record.pairId, pair);
       await pair.start(firstSeen && entry.revision === 1, await this.takeHandover(record.pairId));
@@ -538,7 +540,7 @@ export class ReplicationEngine {
     const path = join(this.settings.view.stateDir, 'replication', `${pairId}.source.dirty`);
     const dirty = await DirtyMap.open(path, sizeBytes, this.options.grainBytes, { extentBytes: this.options.activityExtentBytes });
     const grains = dirty.pendingGrains();
-    if (grains.length > 0 && this.transport.connected) await this.store.sadd(pairKeys(pairId).handoverGrains, ...grains.map(String));
+    if (grains.length > 0 && this.transport.connected) await this.handOverGrains(pairId, grains);
     await dirty.forgetAll();
     await dirty.close();
     return grains.length;
@@ -550,7 +552,7 @@ export class ReplicationEngine {
     this.sources.delete(pairId);
     const dirty = pair.dirtyMap;
     if (handOver && dirty && dirty.pendingCount > 0) {
-      await this.store.sadd(pairKeys(pairId).handoverGrains, ...dirty.pendingGrains().map(String));
+      await this.handOverGrains(pairId, dirty.pendingGrains());
       await dirty.forgetAll();
     }
     await pair.close();
@@ -583,6 +585,16 @@ export class ReplicationEngine {
     const status = await this.publishedStatus(entry.record.pairId);
     if (!status || status.record.source.system !== entry.record.source.system) return false;
     return this.clock.now() - Date.parse(status.updatedAt) < 3 * (this.settings.reconcileMs ?? 2000) + 1000;
+  }
+
+  /**
+   * Leaves grains this side changed for the pair's source to resync from its side, and announces the
+   * pair so the source takes them now rather than at its next periodic pass (until then it would
+   * report a replica in sync that still holds this side's changes).
+   */
+  private async handOverGrains(pairId: string, grains: readonly number[]): Promise<void> {
+    await this.store.sadd(pairKeys(pairId).handoverGrains, ...grains.map(String));
+    await this.store.publish(PAIR_EVENTS_CHANNEL, pairId).catch(() => undefined);
   }
 
   private async takeHandover(pairId: string): Promise<number[]> {
