@@ -21,6 +21,21 @@ export default tseslint.config(
     languageOptions: { sourceType: 'script', globals: { window: 'readonly', document: 'readonly', Node: 'readonly', EventSource: 'readonly', uPlot: 'readonly' } },
   },
   {
+    // Tests wait on events, not sleeps (issue 9): a state is awaited through an event, a promise or
+    // waitFor (test/support/wait-for.ts, a poll with a deadline). A deliberate window of time (to prove
+    // a negative) says so: `// eslint-disable-next-line no-restricted-syntax -- why`.
+    files: ['test/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', {
+        selector: 'CallExpression[callee.name="setTimeout"][arguments.0.type="Identifier"]',
+        message: 'A sleep in a test: wait on an event, a promise or waitFor (test/support/wait-for.ts) instead; a deliberate window says why in an eslint-disable comment.',
+      }],
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'node:timers/promises', message: 'A sleep in a test: wait on an event, a promise or waitFor (test/support/wait-for.ts).' }],
+      }],
+    },
+  },
+  {
     files: ['.dependency-cruiser.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable' } },
   },

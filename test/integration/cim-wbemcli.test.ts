@@ -12,6 +12,7 @@
 import t from 'tap';
 import { cliPath, startSystem, type RunningSystem } from './support/system-process.ts';
 import { missingTools, run } from './support/tools.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const NS = 'root/cimv2/storage/iscsitarget';
 const IQN_A = 'iqn.2026-11.org.iscsi-sim:cim.alpha';
@@ -37,13 +38,9 @@ async function wbem(...args: string[]): Promise<string> {
   return r.stdout;
 }
 
-/** Polls until `check` passes; bounded by attempts, never by wall-clock assumptions about speed. */
-async function eventually(what: string, attempt: () => Promise<boolean>, attempts = 600): Promise<void> {
-  for (let i = 0; i < attempts; i++) {
-    if (await attempt()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`gave up waiting for ${what}`);
+/** Polls until `attempt` passes (bounded: 150 s, only to give up on a hang). */
+async function eventually(what: string, attempt: () => Promise<boolean>): Promise<void> {
+  if (!(await waitFor(attempt, 150_000, 250))) throw new Error(`gave up waiting for ${what}`);
 }
 
 function jobIdOf(cmOutput: string): string {

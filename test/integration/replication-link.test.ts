@@ -131,6 +131,7 @@ t.test('partition → ahead → heal resyncs the dirty grains only → identical
     while (sampling) {
       const rpo = await metric(metrics, 'iscsi_sim_replication_rpo_seconds');
       if (Number.isFinite(rpo)) samples.push(rpo);
+      // eslint-disable-next-line no-restricted-syntax -- the sampling interval while the writes run, not a wait for a state
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   })();

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseCountersLine, type CountersReport } from '../../src/cli/counters-line.ts';
 import { startSystem, type RunningSystem } from './support/system-process.ts';
 import { missingTools, run } from './support/tools.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const MIB = 1024 * 1024;
 const COUNTERS_WAIT_MS = 30_000;
@@ -30,11 +31,8 @@ function countersLines(system: RunningSystem): CountersReport[] {
 async function counters(system: RunningSystem): Promise<{ count: number; bytes: number }> {
   const seen = countersLines(system).length;
   process.kill(system.pid, 'SIGUSR2');
-  const deadline = Date.now() + COUNTERS_WAIT_MS;
-  while (Date.now() < deadline) {
-    const lines = countersLines(system);
-    if (lines.length > seen) return lines[lines.length - 1].targets[0].copyOperations;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  if (await waitFor(() => countersLines(system).length > seen, COUNTERS_WAIT_MS, 50)) {
+    return countersLines(system).at(-1)!.targets[0].copyOperations;
   }
   throw new Error(`no counters line within ${COUNTERS_WAIT_MS} ms of SIGUSR2`);
 }

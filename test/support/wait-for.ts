@@ -6,6 +6,7 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return true;
+    // eslint-disable-next-line no-restricted-syntax -- the poll step of the one sanctioned poll
     await new Promise((resolve) => setTimeout(resolve, stepMs));
   }
   return check();

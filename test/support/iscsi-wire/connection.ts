@@ -72,6 +72,7 @@ export class WireConnection {
       const left = deadline - Date.now();
       if (left <= 0) return 'timeout';
       await new Promise<void>((resolve) => {
+        // eslint-disable-next-line no-restricted-syntax -- the bound of an event wait: wake() ends it on a PDU or close
         const timer = setTimeout(resolve, left);
         this.wake = () => {
           clearTimeout(timer);

@@ -8,16 +8,9 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pidAlive } from '../../integration/support/lab-process.ts';
 import { cliPath } from '../../integration/support/system-process.ts';
+import { waitFor } from '../../support/wait-for.ts';
 
 
-async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (condition()) return true;
-    await new Promise((done) => setTimeout(done, 100));
-  }
-  return condition();
-}
 
 t.test('a serve whose parent is killed stops and frees its port', async (t) => {
   const dir = t.testdir();
@@ -31,12 +24,12 @@ t.test('a serve whose parent is killed stops and frees its port', async (t) => {
     const pid = /^pid (\d+)$/m.exec(output)?.[1];
     if (pid !== undefined && pidAlive(Number(pid))) process.kill(Number(pid), 'SIGKILL');
   });
-  t.ok(await until(() => /iscsi-sim ready: /.test(output), 60_000), 'serve is ready', { output });
+  t.ok(await waitFor(() => /iscsi-sim ready: /.test(output), 60_000, 100), 'serve is ready', { output });
   const pid = Number(/^pid (\d+)$/m.exec(output)?.[1]);
   const port = Number(/"port":(\d+)/.exec(output)?.[1]);
   sh.kill('SIGKILL');
   const started = Date.now();
-  t.ok(await until(() => !pidAlive(pid), 20_000), `the orphaned serve exited (${Date.now() - started} ms after its parent died)`);
+  t.ok(await waitFor(() => !pidAlive(pid), 20_000, 100), `the orphaned serve exited (${Date.now() - started} ms after its parent died)`);
   t.match(output, /iscsi-sim counters: /, 'it stopped cleanly (counters line printed on shutdown)');
   const free = await new Promise<boolean>((done) => {
     const probe = createServer().once('error', () => done(false)).listen(port, '127.0.0.1', () => probe.close(() => done(true)));

@@ -207,6 +207,7 @@ t.test('an initiator that stops reading responses stops the target reading its c
     let still = 0;
     let before = h.device.commands.length;
     for (let n = 0; n < 100 && still < 4; n++) {
+      // eslint-disable-next-line no-restricted-syntax -- the deliberate window described above
       await new Promise((resolve) => setTimeout(resolve, 50));
       const now = h.device.commands.length;
       still = now === before && socket.isPaused() ? still + 1 : 0;

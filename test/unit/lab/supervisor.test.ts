@@ -1,5 +1,6 @@
 import t from 'tap';
 import { Supervisor, type Incarnation, type PartSpec, type SupervisorEvent } from '../../../src/lab/supervisor.ts';
+import { waitFor } from '../../support/wait-for.ts';
 
 /** A part whose processes the test kills by hand. */
 function fakePart(name: string, options: { failLaunches?: number } = {}) {
@@ -30,11 +31,7 @@ function fakePart(name: string, options: { failLaunches?: number } = {}) {
 const policy = { backoffMs: [5, 10, 20], maxDeaths: 3, windowMs: 60_000 };
 
 async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
+  if (!(await waitFor(check, ms, 2))) throw new Error('condition not met in time');
 }
 
 t.test('a part that dies is reported and restarted; the others are untouched', async (t) => {
@@ -106,6 +103,7 @@ t.test('a part taken down on purpose stays down until brought up', async (t) => 
   t.match(await supervisor.takeDown('peer', true), /^peer taken down on purpose \(SIGKILL\), pid 101; it stays down until `iscsi-sim site up peer`$/);
   t.ok(peer.alive[0]!.stopped);
   // Deliberate time, to prove a negative: 10× the first back-off passes and no restart came.
+  // eslint-disable-next-line no-restricted-syntax -- a window of time, not a wait for a state
   await new Promise((resolve) => setTimeout(resolve, 50));
   t.equal(peer.launches(), 1, 'not restarted');
   t.same(supervisor.status().map((s) => [s.state, s.deaths]), [['down', 0]], 'not counted as a death');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { fileLocksAvailable, FileLockedError, lockExclusive, lockHolder, lockStateDir } from '../../../src/storage/file-lock.ts';
 import { SparseFileBackstore } from '../../../src/storage/sparse-file-backstore.ts';
+import { waitFor } from '../../support/wait-for.ts';
 
 async function tempDir(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'file-lock-test-'));
@@ -48,8 +49,7 @@ t.test('the holder is another process: its PID is named, and its death frees the
   // --close: only flock(1) itself holds the lock, not the `cat` it runs (which ends with its stdin).
   const holder = spawn('flock', ['--exclusive', '--close', path, 'cat'], { stdio: ['pipe', 'ignore', 'ignore'] });
   t.teardown(() => { holder.kill('SIGKILL'); holder.stdin.end(); });
-  const deadline = Date.now() + 10_000;
-  while ((await lockHolder(path)) === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await waitFor(async () => (await lockHolder(path)) !== undefined, 10_000);
   const holderPid = await lockHolder(path);
   t.ok(holderPid !== undefined, `holder found in /proc/locks (${holderPid})`);
   const handle = await open(path, 'r+');
