@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { startSystem, type RunningSystem } from './support/system-process.ts';
 import { rawSession } from './support/raw-session.ts';
 import { missingTools, run } from './support/tools.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const IQN = 'iqn.2026-11.org.iscsi-sim:faults';
 const BAD_FROM = 1000;
@@ -31,13 +32,11 @@ async function api(system: RunningSystem, method: string, path: string, body?: u
 
 /** Polls GET /api/faults until rule `id` fired `times` (bounded). */
 async function firedAtLeast(system: RunningSystem, id: string, times: number): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
+  const fired = await waitFor(async () => {
     const { json } = await api(system, 'GET', '/api/faults');
-    if ((json.rules as Array<{ id: string; fired: number }>).some((rule) => rule.id === id && rule.fired >= times)) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`rule ${id} did not fire ${times} time(s) within 20 s`);
+    return (json.rules as Array<{ id: string; fired: number }>).some((rule) => rule.id === id && rule.fired >= times);
+  }, 20_000, 50);
+  if (!fired) throw new Error(`rule ${id} did not fire ${times} time(s) within 20 s`);
 }
 
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {

@@ -85,6 +85,7 @@ export async function engineRig(t: TapLike): Promise<EngineRig> {
       if (Date.now() > deadline) throw new Error(`${what}: not reached`);
       const changed = new Promise<void>((resolve) => {
         const wake = (): void => { clearTimeout(timer); store.events.off('change', wake); resolve(); };
+        // eslint-disable-next-line no-restricted-syntax -- a fallback re-check for states that change without a store event; the change event wakes it first
         const timer = setTimeout(wake, 5);
         store.events.on('change', wake);
       });
