@@ -56,7 +56,7 @@ export function withReplication(base: SystemComponents, config?: SystemConfig): 
     components,
     attach: async (view, config) => {
       if (!config.redisUrl) return undefined;
-      const handle = await startReplication(view, new RedisTransport(config.redisUrl));
+      const handle = await startReplication(view, new RedisTransport(config.redisUrl, { name: config.name }));
       cim?.setReplicationEngine(new CimReplicationAdapter(handle.engine));
       const redisUrl = redactUrl(config.redisUrl);
       logger.child({ component: 'replication' }).info({ redis: redisUrl }, 'replication engine running');

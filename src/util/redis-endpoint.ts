@@ -82,7 +82,10 @@ export interface ConnectOptions extends RedisOptions {
  */
 export function connectRedis(url: string, options: ConnectOptions = {}): RedisClient {
   const endpoint = parseRedisEndpoint(url);
-  if (endpoint.kind === 'single') return new Redis(url, options);
+  if (endpoint.kind === 'single') {
+    const { shardedSubscribers: _sharded, ...single } = options;
+    return new Redis(url, single);
+  }
   const { shardedSubscribers, lazyConnect, maxRetriesPerRequest, enableOfflineQueue, retryStrategy: _retry, ...nodeOptions } = options;
   const clusterOptions: ClusterOptions = {
     redisOptions: {
