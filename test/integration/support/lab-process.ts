@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { LabReady } from '../../../src/lab/lab-runner.ts';
 import { freeLabBasePort, type TapLike } from '../../unit/replication/helpers.ts';
+import { freeLoopbackPortRange } from '../../../src/lab/embedded-redis.ts';
 import { cliPath } from './system-process.ts';
 
 export interface RunningLab {
@@ -25,11 +26,15 @@ export interface StartLabOptions {
   /** LUN size of each system ('64M'). */
   readonly size: string;
   readonly readyTimeoutMs?: number;
+  /** More `lab` flags (e.g. --redis-cluster 3 --luns 16). */
+  readonly args?: readonly string[];
+  /** Consecutive free ports from the base port the lab needs (7, more with --redis-cluster). */
+  readonly portSpan?: number;
 }
 
 export async function startLab(t: TapLike, options: StartLabOptions): Promise<RunningLab> {
-  const basePort = await freeLabBasePort();
-  const lab = spawn(process.execPath, [cliPath, 'lab', '--state-dir', options.stateDir, '--base-port', String(basePort), '--size', options.size], {
+  const basePort = options.portSpan === undefined ? await freeLabBasePort() : await freeLoopbackPortRange(options.portSpan);
+  const lab = spawn(process.execPath, [cliPath, 'lab', '--state-dir', options.stateDir, '--base-port', String(basePort), '--size', options.size, ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   t.teardown(() => { if (lab.exitCode === null && lab.signalCode === null) lab.kill('SIGKILL'); });
