@@ -70,12 +70,12 @@ export async function ensureCollection(client: CimClient, primary: SystemSummary
 
 /**
  * CreateElementReplica (SyncType 6 Mirror) from the primary's LUN `index` (of its first target) to the
- * peer's. Returns the job to follow, or undefined when the mirror was done at once.
+ * peer's LUN `targetIndex` (the same by default). Returns the job to follow, or undefined when the mirror was done at once.
  */
-export async function createMirror(client: CimClient, primary: SystemSummary, peer: SystemSummary, collection: ObjectPath, mode: 'sync' | 'async', index = 0): Promise<ObjectPath | undefined> {
+export async function createMirror(client: CimClient, primary: SystemSummary, peer: SystemSummary, collection: ObjectPath, mode: 'sync' | 'async', index = 0, targetIndex = index): Promise<ObjectPath | undefined> {
   const sourceLun = primary.targets[0]?.luns[index];
-  const targetLun = peer.targets[0]?.luns[index];
-  if (!sourceLun || !targetLun) throw new Error(`lab systems need a LUN ${index} each`);
+  const targetLun = peer.targets[0]?.luns[targetIndex];
+  if (!sourceLun || !targetLun) throw new Error(`no LUN ${index} on ${primary.name} or no LUN ${targetIndex} on ${peer.name}`);
   const result = await client.invokeMethod(withNs(servicePath(primary.name)), 'CreateElementReplica', {
     ElementName: index === 0 ? 'lab mirror' : `lab mirror ${index}`,
     SyncType: 6,

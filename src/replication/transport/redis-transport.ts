@@ -45,6 +45,8 @@ export class RedisTransport implements ReplicationTransport {
     this.connectionName = `iscsi-sim:${(options.name ?? 'system').replace(/[^A-Za-z0-9._-]/g, '_')}`;
     this.redis = connectRedis(url, {
       connectionName: `${this.connectionName}:cmd`,
+      // The pairs' periodic commands issued in one tick go out as one write (and one read of replies).
+      enableAutoPipelining: true,
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
       retryStrategy: (times) => Math.min(100 * times, 1000),
