@@ -28,7 +28,7 @@ export interface StartLabOptions {
   readonly readyTimeoutMs?: number;
   /** More `lab` flags (e.g. --redis-cluster 3 --luns 16). */
   readonly args?: readonly string[];
-  /** Consecutive free ports from the base port the lab needs (7, more with --redis-cluster). */
+  /** Consecutive free ports from the base port the lab needs (8, more with --redis-cluster). */
   readonly portSpan?: number;
 }
 
