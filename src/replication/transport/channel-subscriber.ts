@@ -37,7 +37,9 @@ export class ChannelSubscriber {
         const current = this.handlers.get(channel);
         if (!current?.delete(onMessage) || current.size > 0) return;
         this.handlers.delete(channel);
-        if (!this.closed) await (this.sharded ? this.client.sunsubscribe(channel) : this.client.unsubscribe(channel)).catch(() => undefined);
+        // Not awaited: with Redis down the command waits in the offline queue until it is back, and a
+        // shutdown must not wait for that (messages still arriving meanwhile find no handler).
+        if (!this.closed) void (this.sharded ? this.client.sunsubscribe(channel) : this.client.unsubscribe(channel)).catch(() => undefined);
       },
     };
   }

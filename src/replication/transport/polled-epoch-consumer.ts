@@ -13,6 +13,7 @@ import { withTimeout } from './with-timeout.ts';
 import type { EpochConsumer, EpochConsumerOptions, EpochJob, EpochJobData } from './transport.ts';
 
 const CLOSE_BOUND_MS = 5000;
+const RETRY_WAKES_MS = [300, 1000, 3000];
 
 export class PolledEpochConsumer implements EpochConsumer {
   private readonly worker: Worker<EpochJobData>;
@@ -91,6 +92,8 @@ export class PolledEpochConsumer implements EpochConsumer {
       await job.moveToCompleted(undefined, token, false);
     } catch (err) {
       await job.moveToFailed(err as Error, token, false).catch((failure: Error) => this.options.onError(failure));
+      // BullMQ delays the retry (back-off from 200 ms); look again once it is due rather than at the sweep.
+      for (const ms of RETRY_WAKES_MS) setTimeout(() => this.wake(), ms).unref();
     }
   }
 }
