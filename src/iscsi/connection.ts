@@ -66,10 +66,15 @@ export class Connection implements ConnectionPort {
   private readPaused = false;
   readonly closedPromise: Promise<void>;
 
+  /**
+   * `reads: 'reused'`: the transport delivers its bytes through receive() from one buffer it reads
+   * into again and again (fabric.ts), instead of 'data' events with a fresh chunk each.
+   */
   constructor(
     private readonly socket: Duplex,
     private readonly transport: TransportInfo,
     private readonly ctx: ConnectionContext,
+    reads: 'events' | 'reused' = 'events',
   ) {
     this.log = logger.child({ component: 'iscsi', peer: transport.peer });
     this.parser = new PduParser({ pdu: (pdu) => this.onPdu(pdu), error: (error) => this.onParseError(error) });
@@ -77,14 +82,18 @@ export class Connection implements ConnectionPort {
     this.login = new LoginNegotiation(ctx.catalog, ctx.portal, (tsih) => ctx.registry.has(tsih));
     this.keepAlive = new KeepAlive(ctx.keepAlive, this, () => this.newTag(), (reason) => this.drop(reason));
     this.closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
-    socket.on('data', (chunk: Buffer) => {
-      this.keepAlive.activity();
-      this.parser.push(chunk);
-    });
+    if (reads === 'reused') this.parser.reusedChunks = true;
+    else socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (error) => this.log.debug({ err: error }, 'socket error'));
     socket.on('close', () => this.onClose());
     this.loginTimer = setTimeout(() => this.drop('login timeout'), ctx.loginTimeoutMs);
     this.loginTimer.unref();
+  }
+
+  /** Bytes from the transport; with reused reads the chunk is overwritten once this returns. */
+  receive(chunk: Buffer): void {
+    this.keepAlive.activity();
+    this.parser.push(chunk);
   }
 
   get localAddress(): string {

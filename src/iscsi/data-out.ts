@@ -20,11 +20,17 @@ function payloadLength(data: Payload): number {
   return n;
 }
 
+/** Copies the payload into the task after what it holds (receive memory is reused); callers then advance `received`. */
 function keep(task: ScsiTask, data: Payload): void {
   if (Buffer.isBuffer(data)) {
-    if (data.length > 0) task.dataOut.push(data);
-  } else {
-    for (const part of data) if (part.length > 0) task.dataOut.push(part);
+    if (data.length > 0) task.appendData(data, task.received);
+    return;
+  }
+  let at = task.received;
+  for (const part of data) {
+    if (part.length === 0) continue;
+    task.appendData(part, at);
+    at += part.length;
   }
 }
 

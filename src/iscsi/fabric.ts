@@ -13,6 +13,7 @@ import type { SessionType } from './login.ts';
 import type { SessionParameters } from './negotiation.ts';
 import type { KeepAliveOptions } from './nop.ts';
 import { SessionRegistry } from './session-registry.ts';
+import { readIntoReusedBuffer } from './reused-receive.ts';
 
 export interface SessionSummary {
   readonly initiatorName: string;
@@ -77,7 +78,8 @@ export class IscsiFabric {
 
   async listen(portal: PortalAddress): Promise<Listening> {
     const log = logger.child({ component: 'iscsi' });
-    const server = createServer({ noDelay: true });
+    // Paused: accept() re-wraps the socket to read into a reused buffer before anything is read.
+    const server = createServer({ noDelay: true, pauseOnConnect: true });
     this.servers.add(server);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -115,10 +117,20 @@ export class IscsiFabric {
   }
 
   /** A portal's accepted socket: the socket niceties here, the protocol in handle(). */
-  private accept(socket: Socket, ctx: ConnectionContext): void {
-    socket.setNoDelay(true);
+  private accept(accepted: Socket, ctx: ConnectionContext): void {
     // "[::1]:40000" for IPv6, as portals are written (sessions listing, logs).
-    this.attach(socket, { peer: formatHostPort(socket.remoteAddress ?? '?', socket.remotePort ?? 0), localAddress: socket.localAddress }, ctx);
+    const transport = { peer: formatHostPort(accepted.remoteAddress ?? '?', accepted.remotePort ?? 0), localAddress: accepted.localAddress };
+    // Reads are delivered from the next turn of the event loop on, when the connection exists.
+    const sink: { connection?: Connection } = {};
+    const socket = readIntoReusedBuffer(accepted, (chunk) => sink.connection?.receive(chunk));
+    if (socket === undefined) {
+      accepted.setNoDelay(true);
+      this.attach(accepted, transport, ctx, 'events');
+      accepted.resume();
+      return;
+    }
+    socket.setNoDelay(true);
+    sink.connection = this.attach(socket, transport, ctx, 'reused');
   }
 
   /**
@@ -126,17 +138,19 @@ export class IscsiFabric {
    * `handle(stream)`): unit tests hand in one end of a duplex pair.
    */
   handle(stream: Duplex, transport: TransportInfo, portal: PortalAddress): void {
-    this.attach(stream, transport, this.contextFor(portal));
+    this.attach(stream, transport, this.contextFor(portal), 'events');
   }
 
-  private attach(stream: Duplex, transport: TransportInfo, ctx: ConnectionContext): void {
+  private attach(stream: Duplex, transport: TransportInfo, ctx: ConnectionContext, reads: 'events' | 'reused'): Connection | undefined {
     try {
-      const connection = new Connection(stream, transport, ctx);
+      const connection = new Connection(stream, transport, ctx, reads);
       this.connections.add(connection);
       void connection.closedPromise.then(() => this.connections.delete(connection));
+      return connection;
     } catch (error) {
       logger.child({ component: 'iscsi' }).error({ err: error }, 'could not set up a connection');
       stream.destroy();
+      return undefined;
     }
   }
 

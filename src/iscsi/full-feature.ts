@@ -15,7 +15,7 @@ import type { KeepAlive } from './nop.ts';
 import { answerPing } from './nop.ts';
 import {
   bufferOffsetOf, cdbField, cidOf, cmdSNOf, dataSNOf, expectedLengthOf, finalBit, functionOf, isImmediate, ittOf, lunOf, opcodeOf,
-  readBit, taskAttributeOf, tttOf, writeBit, type Pdu,
+  ownedPdu, readBit, taskAttributeOf, tttOf, writeBit, type Pdu,
 } from './pdu.ts';
 import { ScsiTask, TaskCommand } from './scsi-task.ts';
 import { logoutResponse, NO_RESIDUAL, r2t, reject, scsiResponse } from './serializer.ts';
@@ -115,11 +115,15 @@ export class FullFeaturePhase {
     }
     const window = this.session.window;
     const cmdSN = cmdSNOf(pdu.bhs);
-    const verdict = window.admit(cmdSN, () => run(pdu));
+    let held = pdu;
+    const verdict = window.admit(cmdSN, () => run(held));
     if (verdict === 'now') {
       run(pdu);
       window.drain();
-    } else if (verdict === 'ignore') {
+    } else if (verdict === 'later') {
+      // Held for CmdSN order past this read: its payload must not be a view of reused receive memory.
+      held = ownedPdu(pdu);
+    } else {
       this.log.debug({ cmdSN, expCmdSN: window.expCmdSN }, 'command outside the CmdSN window ignored');
     }
   }
@@ -194,8 +198,12 @@ export class FullFeaturePhase {
       pending = Promise.reject(error);
     }
     void pending.then(
-      (response) => this.settle(task, response),
+      (response) => {
+        task.releaseData();
+        this.settle(task, response);
+      },
       (error: unknown) => {
+        task.releaseData();
         this.log.error({ err: error, itt: task.itt, opcode: task.cdb[0] }, 'SCSI device failed a command');
         this.settle(task, { status: ScsiStatus.CheckCondition, sense: INTERNAL_FAILURE_SENSE });
       },

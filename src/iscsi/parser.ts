@@ -1,9 +1,13 @@
 /**
- * PDU framing over socket chunks. A PDU that lies inside one chunk is emitted as views into that
- * chunk (Node never reuses a chunk's memory, so views stay valid while a command holds them). A PDU
- * that straddles chunks gets its header copied (48 bytes and any AHS) and its data segment kept as
- * views of the chunks it spans: write payload is never copied (the backstore takes the pieces as one
- * pwritev), other PDUs join their pieces on first use of `data`.
+ * PDU framing over socket chunks. Two kinds of chunk:
+ * - owned (a Node 'data' event: Node never reuses a chunk's memory): a PDU that lies inside one chunk
+ *   is emitted as views into it; one that straddles chunks gets its header copied (48 bytes and any
+ *   AHS) and its data segment kept as views of the chunks it spans (write payload joined never, other
+ *   PDUs on first use of `data`);
+ * - reused (`reusedChunks`: the socket reads into one buffer again and again): the header and every
+ *   data segment other than write payload are copied; write payload (SCSI Command, Data-Out) is
+ *   emitted as `transient` views, valid during the sink call only (a PDU straddling reads is assembled
+ *   in one buffer the parser reuses too). No receive memory is allocated per read or per PDU.
  * Malformed input becomes a ParseError value, never an exception.
  */
 import { crc32c } from '@node-rs/crc32';
@@ -50,9 +54,13 @@ export class PduParser {
    * data segment that may never come.
    */
   acceptHeader: ((bhs: Buffer) => boolean) | undefined;
+  /** Chunks passed to push() are overwritten after it returns (see the module comment). */
+  reusedChunks = false;
 
   private partial: Partial | undefined;
   private stopped = false;
+  /** Reused assembly buffer for write payload straddling reads (reusedChunks only). */
+  private assembly: Buffer | undefined;
 
   constructor(
     private readonly sink: PduSink,
@@ -121,7 +129,13 @@ export class PduParser {
       }
     } else {
       const n = Math.min(p.total - p.headerLength - p.segmentFilled, chunk.length - offset);
-      p.segment.push(chunk.subarray(offset, offset + n));
+      if (this.reusedChunks) {
+        // The chunk is overwritten by the next read: copy the piece into the PDU's segment buffer.
+        if (p.segment.length === 0) p.segment.push(this.segmentBuffer(p.header, p.total - p.headerLength));
+        chunk.copy(p.segment[0], p.segmentFilled, offset, offset + n);
+      } else {
+        p.segment.push(chunk.subarray(offset, offset + n));
+      }
       p.segmentFilled += n;
       offset += n;
     }
@@ -130,6 +144,19 @@ export class PduParser {
     if (p.segment.length === 0) this.emit(p.header, 0);
     else this.emitSplit(p.header, p.segment);
     return offset;
+  }
+
+  /**
+   * Where a straddling PDU's data segment (with padding and digest) is assembled when chunks are
+   * reused: write payload in the parser's own reused buffer (emitted transient), anything else in a
+   * buffer of its own.
+   */
+  private segmentBuffer(header: Buffer, length: number): Buffer {
+    if (!isWritePayload(header)) return Buffer.allocUnsafe(length);
+    if (this.assembly === undefined || this.assembly.length < length) {
+      this.assembly = Buffer.allocUnsafeSlow(Math.max(length, this.maxDataSegmentLength + 2 * DIGEST_LENGTH + 4));
+    }
+    return this.assembly.subarray(0, length);
   }
 
   private headerLengthOf(bhs: Buffer): number {
@@ -170,6 +197,16 @@ export class PduParser {
         return;
       }
     }
+    if (this.reusedChunks) {
+      // Header (and AHS) copied: tasks keep the CDB, rejects the header. Write payload stays a view.
+      const header = Buffer.from(buffer.subarray(start, start + BHS_LENGTH + ahsLength));
+      const ownBhs = header.subarray(0, BHS_LENGTH);
+      const ownAhs = ahsLength > 0 ? header.subarray(BHS_LENGTH) : undefined;
+      const view = buffer.subarray(cursor, cursor + dataLength);
+      if (dataLength > 0 && isWritePayload(ownBhs)) this.sink.pdu({ bhs: ownBhs, ahs: ownAhs, data: view, transient: true });
+      else this.sink.pdu({ bhs: ownBhs, ahs: ownAhs, data: dataLength > 0 ? Buffer.from(view) : EMPTY });
+      return;
+    }
     const ahs = ahsLength > 0 ? buffer.subarray(start + BHS_LENGTH, start + BHS_LENGTH + ahsLength) : undefined;
     this.sink.pdu({ bhs, ahs, data: buffer.subarray(cursor, cursor + dataLength) });
   }
@@ -192,7 +229,11 @@ export class PduParser {
     }
     const ahs = ahsLength > 0 ? header.subarray(BHS_LENGTH, BHS_LENGTH + ahsLength) : undefined;
     const opcode = opcodeOf(bhs);
-    if (parts.length <= 1) {
+    if (this.reusedChunks) {
+      // One segment buffer: the parser's reused assembly buffer for write payload, else the PDU's own.
+      const data = parts[0] ?? EMPTY;
+      this.sink.pdu(isWritePayload(bhs) && data.length > 0 ? { bhs, ahs, data, transient: true } : { bhs, ahs, data });
+    } else if (parts.length <= 1) {
       this.sink.pdu({ bhs, ahs, data: parts[0] ?? EMPTY });
     } else if (opcode === InitiatorOpcode.ScsiCommand || opcode === InitiatorOpcode.DataOut) {
       let joined: Buffer | undefined;
@@ -223,6 +264,11 @@ export class PduParser {
     this.stop();
     this.sink.error({ kind, bhs, message });
   }
+}
+
+function isWritePayload(bhs: Buffer): boolean {
+  const opcode = opcodeOf(bhs);
+  return opcode === InitiatorOpcode.ScsiCommand || opcode === InitiatorOpcode.DataOut;
 }
 
 /** Views of `length` bytes starting `skip` bytes into the concatenation of `parts`. */

@@ -17,6 +17,22 @@ export interface Pdu {
    * reads this.
    */
   readonly dataParts?: readonly Buffer[];
+  /**
+   * Set when `data`/`dataParts` are views of receive memory that is reused once the parser's sink
+   * returns (a socket read into one reused buffer): whoever keeps the payload copies it (the write
+   * path copies it into the task's buffer; a PDU held for CmdSN order is copied whole). Only write
+   * payload is ever transient: headers and every other data segment are the PDU's own memory.
+   */
+  readonly transient?: boolean;
+}
+
+/** `pdu` with its own copy of a transient data segment (for a PDU kept past the sink call). */
+export function ownedPdu(pdu: Pdu): Pdu {
+  if (!pdu.transient) return pdu;
+  const parts = pdu.dataParts ?? [pdu.data];
+  let length = 0;
+  for (const part of parts) length += part.length;
+  return { bhs: pdu.bhs, ahs: pdu.ahs, data: Buffer.concat(parts as Buffer[], length) };
 }
 
 export const EMPTY = Buffer.alloc(0);

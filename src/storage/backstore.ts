@@ -25,7 +25,8 @@ export type WriteIntentListener = (offset: number, length: number) => void | Pro
 /**
  * Called after a write reached the backing file (and before the SCSI status is sent). Returning a
  * promise delays the status until it settles: synchronous replication uses this; asynchronous
- * capture must return nothing and stay O(1).
+ * capture must return nothing and stay O(1). The chunks are valid until the write's promise settles:
+ * the fabric then reuses their memory for other commands, so a listener copies what it keeps.
  */
 export type WriteListener = (offset: number, chunks: readonly Buffer[], options: WriteOptions) => void | Promise<void>;
 
@@ -82,7 +83,7 @@ export interface Backstore {
 
   /** Reads `length` bytes at `offset` into `target` (or a new buffer); holes read as zeros. */
   read(offset: number, length: number, target?: Buffer): Promise<Buffer>;
-  /** Writes the chunks back to back starting at `offset` (pwritev). */
+  /** Writes the chunks back to back starting at `offset` (pwritev); the chunks are reused once the promise settles (copy what is kept). */
   write(offset: number, chunks: readonly Buffer[], options: WriteOptions): Promise<void>;
   /** Makes every completed write stable (fdatasync). */
   flush(): Promise<void>;

@@ -15,22 +15,39 @@ export interface PooledBuffer {
   readonly release: () => void;
 }
 
+export interface BufferPoolOptions {
+  /** Idle bytes kept over all classes (default: no cap beyond the per-class count). */
+  readonly maxIdleBytes?: number;
+}
+
 export class BufferPool {
   private readonly free = new Map<number, Buffer[]>();
+  private readonly maxIdleBytes: number;
+  private idleBytes = 0;
+
+  constructor(options: BufferPoolOptions = {}) {
+    this.maxIdleBytes = options.maxIdleBytes ?? Number.POSITIVE_INFINITY;
+  }
 
   acquire(length: number): PooledBuffer {
     if (length > MAX_POOLED_BYTES) return { buffer: Buffer.allocUnsafe(length), release: () => undefined };
     const size = classSize(length);
     const list = this.free.get(size);
-    const backing = list?.pop() ?? Buffer.allocUnsafeSlow(size);
+    let backing = list?.pop();
+    if (backing === undefined) backing = Buffer.allocUnsafeSlow(size);
+    else this.idleBytes -= size;
+    const kept = backing;
     let released = false;
     return {
-      buffer: backing.subarray(0, length),
+      buffer: kept.subarray(0, length),
       release: () => {
         if (released) return;
         released = true;
         const target = this.free.get(size) ?? [];
-        if (target.length < MAX_FREE_PER_CLASS) target.push(backing);
+        if (target.length < MAX_FREE_PER_CLASS && this.idleBytes + size <= this.maxIdleBytes) {
+          target.push(kept);
+          this.idleBytes += size;
+        }
         this.free.set(size, target);
       },
     };

@@ -134,3 +134,44 @@ t.test('a non-write PDU split across chunks gets one contiguous data buffer', as
   t.equal(pdus[0].dataParts, undefined);
   t.same(pdus[0].data, text);
 });
+
+t.test('reused chunks: nothing kept points into the receive buffer; write payload is transient', async (t) => {
+  const write = Buffer.alloc(3000, 0x5a);
+  const scsiWrite = frame(bhs({ opcode: 0x01, itt: 11 }, write.length), write);
+  const dataOut = frame(bhs({ opcode: 0x05, itt: 12 }, write.length), write);
+  const text = frame(bhs({ opcode: 0x04, itt: 7 }, payload.length), payload); // Text Request
+  const withAhs = Buffer.from(pduC);
+  withAhs[0] = 0x04;
+  const stream = Buffer.concat([text, scsiWrite, withAhs, dataOut, pduB]);
+  for (const size of [1, 7, 48, 100, 1500, stream.length]) {
+    const seen: { itt: number; data: Buffer; transient: boolean }[] = [];
+    const kept: Pdu[] = [];
+    const errors: ParseError[] = [];
+    const parser = new PduParser({
+      pdu: (p) => {
+        kept.push(p);
+        // A consumer copies transient payload during the call, as the write path does.
+        seen.push({ itt: p.bhs.readUInt32BE(16), data: Buffer.from(p.data), transient: p.transient === true });
+      },
+      error: (e) => errors.push(e),
+    });
+    parser.reusedChunks = true;
+    const receive = Buffer.alloc(size);
+    for (let at = 0; at < stream.length; at += size) {
+      const n = Math.min(size, stream.length - at);
+      stream.copy(receive, 0, at, at + n);
+      parser.push(receive.subarray(0, n));
+      receive.fill(0xee); // the next read overwrites it
+    }
+    t.equal(errors.length, 0, `reads of ${size}`);
+    t.same(seen.map((s) => s.itt), [7, 11, 9, 12, 8], `reads of ${size}: every PDU`);
+    t.same(seen.map((s) => s.transient), [false, true, false, true, false], 'only SCSI Command / Data-Out payload is transient');
+    t.same(seen[1].data, write, 'write payload intact during the call');
+    t.same(seen[3].data, write, 'Data-Out payload intact during the call');
+    // What is not transient must survive the receive buffer being overwritten.
+    t.same(kept.map((p) => p.bhs.readUInt32BE(16)), [7, 11, 9, 12, 8], 'headers are the PDUs own');
+    t.same(kept[0].data, payload, 'other data segments are the PDUs own');
+    t.same(kept[2].ahs, Buffer.from([0, 1, 1, 0]));
+    t.same(kept[2].data, Buffer.from('abcd'));
+  }
+});

@@ -45,7 +45,8 @@ t.test('write with immediate data, unsolicited Data-Out and R2T-solicited bursts
   t.equal(response?.bhs.readUInt32BE(36), 4, 'ExpDataSN counts R2Ts');
   t.same(h.device.disk.subarray(10 * BLOCK, 10 * BLOCK + data.length), data);
   const command = h.device.commands.at(-1);
-  t.ok(command && command.dataOut.length > 1, 'data handed over as chunks, not concatenated');
+  t.equal(command?.dataOutLength, data.length, 'every Data-Out byte handed over');
+  t.equal(command?.dataOut.length, 0, 'the payload buffer went back to the pool once the command finished');
 });
 
 t.test('a wrong DataSN fails the command but keeps the connection', async (t) => {
