@@ -103,8 +103,9 @@ function renderPairs(state) {
     el('td', {}, badge(pair.phase, phaseTone(pair.phase)), pair.dirtyMapError ? ` dirty map: ${pair.dirtyMapError}` : ''),
     el('td', { class: 'num' }, `${Math.floor(pair.percentSynced)} %`),
     el('td', { class: 'num' }, pair.lagKnown ? seconds(pair.rpoSeconds) : 'unknown'),
-    el('td', { class: 'num' }, bytes(pair.bytesBehind)), el('td', { class: 'num' }, rate(pair.throughputBytesPerSecond))));
-  rows(document.querySelector('#pairs tbody'), list, 8, 'no mirror pairs');
+    el('td', { class: 'num' }, bytes(pair.bytesBehind)), el('td', { class: 'num' }, rate(pair.throughputBytesPerSecond)),
+    el('td', {}, pair.link ? badge(pair.link, 'warn') : 'normal')));
+  rows(document.querySelector('#pairs tbody'), list, 9, 'no mirror pairs');
 }
 
 function renderSessions(state) {
@@ -137,6 +138,10 @@ function renderFaults(state) {
           : el('ul', {}, list.map((f) => el('li', {}, el('code', {}, describeFault(f)))));
     return el('div', { class: 'card', 'data-faults': system.name }, el('h3', {}, system.name), body);
   });
+  const links = state.pairs.filter((pair) => pair.link);
+  blocks.push(el('div', { class: 'card', 'data-faults': 'links' }, el('h3', {}, 'Replication links'),
+    links.length === 0 ? el('p', { class: 'empty' }, 'every link normal')
+      : el('ul', {}, links.map((pair) => el('li', {}, el('code', {}, pair.pairId), ` ${pair.source} → ${pair.target}: `, badge(pair.link, 'warn'))))));
   document.getElementById('faults').replaceChildren(...blocks);
 }
 

@@ -54,6 +54,8 @@ export interface PairState {
   readonly splitBrain?: { readonly detectedAt: string; readonly changes: Readonly<Record<string, number>> };
   readonly lastTransfer?: { readonly operation: string; readonly from: string; readonly grains: number; readonly bytes: number; readonly at: string };
   readonly dirtyMapError?: string;
+  /** The emulated replication link's conditions when any is set ("partitioned", "latency 50 ms, …"). */
+  readonly link?: string;
 }
 
 export interface SystemState {
@@ -83,7 +85,7 @@ export interface DashboardSample {
   readonly luns: Readonly<Record<string, { readonly readBytesPerSecond: number; readonly writeBytesPerSecond: number }>>;
 }
 
-export type DashboardEventKind = 'failover' | 'failback' | 'resync' | 'split-brain' | 'phase' | 'transfer' | 'session' | 'system';
+export type DashboardEventKind = 'failover' | 'failback' | 'resync' | 'split-brain' | 'phase' | 'transfer' | 'link' | 'session' | 'system';
 
 export interface DashboardEvent {
   /** ISO 8601. */

@@ -1,6 +1,7 @@
 /**
  * Recent events for the dashboard, found by comparing two consecutive states: a pair's phase changes
- * (failover, failback, resync, split brain…), a hand-over completes (lastTransfer), a pair appears or
+ * (failover, failback, resync, split brain…), a hand-over completes (lastTransfer), the emulated
+ * replication link's conditions change (partition, latency…), a pair appears or
  * goes, an initiator logs in or out, a system becomes unreachable or comes back. What the replication
  * engine publishes in its status is enough; a phase shorter than a sample may be missed, its
  * consequence (the next phase, lastTransfer) is not.
@@ -45,6 +46,9 @@ function pairEvents(at: string, was: PairState | undefined, pair: PairState): Da
       ? `: both systems wrote while disconnected (${Object.entries(pair.splitBrain.changes).map(([s, grains]) => `${s} ${grains} grains`).join(', ')})`
       : '';
     events.push({ at, kind: PHASE_KINDS[pair.phase] ?? 'phase', pairId: pair.pairId, message: `${name}: ${was.phase} → ${pair.phase}${detail}` });
+  }
+  if (pair.link !== was.link) {
+    events.push({ at, kind: 'link', pairId: pair.pairId, message: `${pair.pairId}: replication link ${pair.link === undefined ? `back to normal (was ${was.link})` : `now ${pair.link}`}` });
   }
   if (pair.lastTransfer && pair.lastTransfer.at !== was.lastTransfer?.at) {
     const t = pair.lastTransfer;

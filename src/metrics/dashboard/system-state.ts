@@ -33,6 +33,7 @@ export interface ObservedPair {
   readonly splitBrain?: PairState['splitBrain'];
   readonly lastTransfer?: PairState['lastTransfer'];
   readonly dirtyMapError?: string;
+  readonly link?: { readonly description: string };
 }
 
 export interface SystemStateSources {
@@ -134,6 +135,7 @@ export class SystemStateCollector {
       ...(pair.splitBrain ? { splitBrain: pair.splitBrain } : {}),
       ...(pair.lastTransfer ? { lastTransfer: pair.lastTransfer } : {}),
       ...(pair.dirtyMapError ? { dirtyMapError: pair.dirtyMapError } : {}),
+      ...(pair.link ? { link: pair.link.description } : {}),
     };
   }
 }

@@ -53,15 +53,17 @@ t.test('the feed samples each tick, keeps the window, and turns changes into eve
 
   systems = [system('a', { pairs: [pair({ phase: 'ahead', bytesBehind: 4096, rpoSeconds: 2.5 })], sessions: [session] }), system('b', { reachable: false, error: 'ECONNREFUSED' })];
   await tick();
-  systems = [system('a', { pairs: [pair({ phase: 'failing-over' })] }), system('b')];
+  systems = [system('a', { pairs: [pair({ phase: 'failing-over', link: 'partitioned' })] }), system('b')];
   await tick();
   systems = [system('a', { pairs: [pair({ phase: 'split-brain', splitBrain: { detectedAt: 'x', changes: { a: 3, b: 5 } } })] }), system('b')];
   await tick();
   const events = feed.snapshot().events;
-  t.same(events.map((e) => e.kind), ['phase', 'session', 'system', 'failover', 'session', 'system', 'split-brain']);
+  t.same(events.map((e) => e.kind), ['phase', 'session', 'system', 'failover', 'link', 'session', 'system', 'split-brain', 'link']);
+  t.match(events[4]?.message, 'm-1: replication link now partitioned');
+  t.match(events[8]?.message, 'm-1: replication link back to normal (was partitioned)');
   t.match(events[1]?.message, 'iqn.2005-03.org.open-iscsi:client ([::1]:40000) logged in to');
   t.match(events[2]?.message, 'b is unreachable: ECONNREFUSED');
-  t.match(events[6]?.message, /failing-over → split-brain: both systems wrote while disconnected \(a 3 grains, b 5 grains\)/);
+  t.match(events[7]?.message, /failing-over → split-brain: both systems wrote while disconnected \(a 3 grains, b 5 grains\)/);
   const samples = feed.snapshot().samples;
   t.equal(samples.length, 3, 'only the last 3 seconds are kept');
   t.same(samples[0]?.pairs['m-1'], { rpoSeconds: 2.5, bytesBehind: 4096, throughputBytesPerSecond: 0 });
@@ -134,4 +136,26 @@ t.test("a system's HTTP server serves the page, uPlot from node_modules, the sna
   t.ok(rates.some((r) => r > 0), `the 8 MiB write shows as a write rate (${rates.join(', ')} B/s)`);
   const sample = (updates[1]!.data as DashboardUpdate).sample;
   t.ok(`sim:${IQN}/0` in sample.luns, 'and in the samples plotted');
+});
+
+t.test('the collector keeps the highest lag seen between two collections, and the link conditions', async (t) => {
+  const source = fakeSource();
+  let behind = 5000;
+  let reads = 0;
+  const observed = () => {
+    reads++;
+    return [{
+      pairId: 'm-2', role: 'source' as const, phase: 'streaming', percentSynced: 100, rpoSeconds: behind > 0 ? 0.4 : 0, bytesBehind: behind, throughputBytesPerSecond: 1,
+      record: { source: { system: 'sim', targetIqn: IQN, lun: 0 }, target: { system: 'b', targetIqn: 'iqn.b', lun: 0 }, mode: 'async' },
+      link: { description: 'latency 50 ms' },
+    }];
+  };
+  const collector = new SystemStateCollector({ system: source, pairs: observed, peakSampleMs: 5 });
+  t.teardown(() => collector.close());
+  const until = reads + 3;
+  while (reads < until) await new Promise((resolve) => setTimeout(resolve, 5));
+  behind = 0;
+  const first = collector.collect().pairs[0];
+  t.match(first, { pairId: 'm-2', source: `sim:${IQN}/0`, target: 'b:iqn.b/0', bytesBehind: 5000, rpoSeconds: 0.4, link: 'latency 50 ms', reportedBy: 'sim' }, 'the burst seen between collections');
+  t.match(collector.collect().pairs[0], { bytesBehind: 0, rpoSeconds: 0 }, 'and not again once it is over');
 });
