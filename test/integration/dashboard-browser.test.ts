@@ -2,7 +2,8 @@
  * The lab's dashboard in a real headless browser (Debian's chromium driven by puppeteer-core): a real
  * `iscsi-sim lab`, its page loads with no console errors and shows the lab's pair; qemu-img writes
  * through the primary's portal and the page's own state (window.dashboard: the samples and the uPlot
- * charts' data) shows the lag and the throughput move. The screenshot is kept under test-output/.
+ * charts' data) shows the lag and the throughput move; a fault rule added on the primary is listed.
+ * The screenshot is kept under test-output/.
  */
 import t from 'tap';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -107,6 +108,13 @@ t.test('the lab dashboard in chromium: no console errors, the pair, a lag plot t
   t.ok(moved, `the lag plot moved: up to ${peakBehind} bytes behind, RPO up to ${peakRpo.toFixed(2)} s, ${(peakThroughput / MiB).toFixed(1)} MiB/s shipped, then back to 0 behind`);
   t.ok(after.charts.bytesBehind && after.charts.bytesBehind.points === after.samples.length, `the uPlot chart holds every sample (${after.charts.bytesBehind?.points} points)`);
   t.ok(after.samples.length > before.samples.length, `new samples arrived live (${before.samples.length} → ${after.samples.length})`);
+
+  // A fault rule added on the primary shows in its Active faults card.
+  const primaryHttp = primary.dashboardUrl.replace(/\/dashboard\/$/, '');
+  const rule = await fetch(`${primaryHttp}/api/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ target: primary.targets[0]!.iqn, lun: 0, action: 'delay', delayMs: 1, op: 'read' }) });
+  t.equal(rule.status, 201, 'a fault rule added on the primary');
+  const faultShown = await page.waitForFunction(() => /delay on .*\(rule /.test(document.querySelector('[data-faults="primary"]')?.textContent ?? ''), { timeout: 30_000 }).then(() => true, () => false);
+  t.ok(faultShown, 'the page lists it under Active faults');
 
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const screenshot = join(SCREENSHOT_DIR, 'lab-dashboard.png');

@@ -116,7 +116,7 @@ function renderSessions(state) {
   rows(document.querySelector('#sessions tbody'), list, 8, 'no initiator logged in');
 }
 
-/** The faults a system reports (its GET /api/faults) when it has fault injection: a list, or {faults: [...]}. */
+/** The fault rules a system reports (as its GET /api/faults: a list, or {rules: [...]}). */
 function faultList(faults) {
   if (Array.isArray(faults)) return faults;
   if (faults && Array.isArray(faults.faults)) return faults.faults;
@@ -124,9 +124,15 @@ function faultList(faults) {
   return undefined;
 }
 
+const FAULT_HEADLINE = new Set(['id', 'action', 'target', 'lun', 'seen', 'fired', 'addedAt']);
+
+/** "medium-error on iqn…/0 (rule f-1): fired 3 of 40  lba=[100,200] …" */
 function describeFault(fault) {
   if (typeof fault !== 'object' || fault === null) return String(fault);
-  return Object.entries(fault).filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join('  ');
+  const rest = Object.entries(fault).filter(([k, v]) => !FAULT_HEADLINE.has(k) && v !== undefined && v !== null)
+    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join('  ');
+  const headline = fault.action === undefined ? '' : `${fault.action} on ${fault.target ?? '?'}/${fault.lun ?? '?'} (rule ${fault.id ?? '?'}): fired ${fault.fired ?? 0} of ${fault.seen ?? 0}`;
+  return [headline, rest].filter(Boolean).join('  ');
 }
 
 function renderFaults(state) {

@@ -71,8 +71,8 @@ export interface SystemState {
   readonly targets: readonly TargetState[];
   readonly sessions: readonly SessionInfo[];
   readonly pairs: readonly PairState[];
-  /** The system's active faults when it has fault injection (GET /api/faults); absent otherwise. */
-  readonly faults?: unknown;
+  /** The system's fault rules (as GET /api/faults lists them: id, target, lun, action, seen, fired…); absent without fault injection. */
+  readonly faults?: ReadonlyArray<Readonly<Record<string, unknown>>>;
 }
 
 /** One point of every plotted series, taken once a second. */
@@ -85,7 +85,7 @@ export interface DashboardSample {
   readonly luns: Readonly<Record<string, { readonly readBytesPerSecond: number; readonly writeBytesPerSecond: number }>>;
 }
 
-export type DashboardEventKind = 'failover' | 'failback' | 'resync' | 'split-brain' | 'phase' | 'transfer' | 'link' | 'session' | 'system';
+export type DashboardEventKind = 'failover' | 'failback' | 'resync' | 'split-brain' | 'phase' | 'transfer' | 'link' | 'fault' | 'session' | 'system';
 
 export interface DashboardEvent {
   /** ISO 8601. */

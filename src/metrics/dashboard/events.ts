@@ -1,7 +1,7 @@
 /**
  * Recent events for the dashboard, found by comparing two consecutive states: a pair's phase changes
  * (failover, failback, resync, split brain…), a hand-over completes (lastTransfer), the emulated
- * replication link's conditions change (partition, latency…), a pair appears or
+ * replication link's conditions change (partition, latency…), a fault rule is added or removed, a pair appears or
  * goes, an initiator logs in or out, a system becomes unreachable or comes back. What the replication
  * engine publishes in its status is enough; a phase shorter than a sample may be missed, its
  * consequence (the next phase, lastTransfer) is not.
@@ -63,6 +63,11 @@ function systemEvents(at: string, was: SystemState, system: SystemState): Dashbo
   }
   if (!system.reachable) return [];
   const events: DashboardEvent[] = [];
+  const rules = new Map((was.faults ?? []).map((rule) => [String(rule.id), rule]));
+  for (const rule of system.faults ?? []) {
+    if (!rules.delete(String(rule.id))) events.push({ at, kind: 'fault', system: system.name, message: `${system.name}: fault rule ${String(rule.id)} added (${faultText(rule)})` });
+  }
+  for (const rule of rules.values()) events.push({ at, kind: 'fault', system: system.name, message: `${system.name}: fault rule ${String(rule.id)} removed (${faultText(rule)}, fired ${String(rule.fired ?? 0)} times)` });
   const key = (s: SystemState['sessions'][number]) => `${s.isid}/${s.tsih}/${s.initiatorAddress}`;
   const before = new Map(was.sessions.map((s) => [key(s), s]));
   for (const session of system.sessions) {
@@ -73,4 +78,8 @@ function systemEvents(at: string, was: SystemState, system: SystemState): Dashbo
     events.push({ at, kind: 'session', system: system.name, message: `${session.initiatorName} (${session.initiatorAddress}) logged out of ${session.target ?? 'discovery'} on ${system.name}` });
   }
   return events;
+}
+
+function faultText(rule: Readonly<Record<string, unknown>>): string {
+  return `${String(rule.action)} on ${String(rule.target)} LUN ${String(rule.lun)}`;
 }

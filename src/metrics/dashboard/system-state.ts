@@ -40,8 +40,8 @@ export interface SystemStateSources {
   readonly system: DashboardSystem;
   /** The replication engine's pairs, when replication runs. */
   readonly pairs?: () => readonly ObservedPair[];
-  /** The system's active faults, when it has fault injection. */
-  readonly faults?: () => unknown;
+  /** The system's fault rules, when it has fault injection. */
+  readonly faults?: () => SystemState['faults'];
   /** @defaultValue 250 */
   readonly peakSampleMs?: number;
 }

@@ -159,3 +159,18 @@ t.test('the collector keeps the highest lag seen between two collections, and th
   t.match(first, { pairId: 'm-2', source: `sim:${IQN}/0`, target: 'b:iqn.b/0', bytesBehind: 5000, rpoSeconds: 0.4, link: 'latency 50 ms', reportedBy: 'sim' }, 'the burst seen between collections');
   t.match(collector.collect().pairs[0], { bytesBehind: 0, rpoSeconds: 0 }, 'and not again once it is over');
 });
+
+t.test('fault rules added and removed are events', async (t) => {
+  const rule = { id: 'f-1', target: IQN, lun: 0, action: 'medium-error', addedAt: 'x', seen: 4, fired: 2 };
+  let faults: SystemState['faults'] = [];
+  const feed = new DashboardFeed({ title: 'sim', collect: () => [system('sim', { faults })] });
+  await feed.tick();
+  faults = [rule];
+  await feed.tick();
+  faults = [];
+  await feed.tick();
+  t.same(feed.snapshot().events.map((e) => e.message), [
+    `sim: fault rule f-1 added (medium-error on ${IQN} LUN 0)`,
+    `sim: fault rule f-1 removed (medium-error on ${IQN} LUN 0, fired 2 times)`,
+  ]);
+});
