@@ -55,7 +55,7 @@ export class SystemStateCollector {
 
   constructor(private readonly sources: SystemStateSources) {
     if (sources.pairs) {
-      this.timer = setInterval(() => this.notePeaks(), sources.peakSampleMs ?? 250);
+      this.timer = setInterval(() => this.samplePeaks(), sources.peakSampleMs ?? 250);
       this.timer.unref();
     }
   }
@@ -76,7 +76,7 @@ export class SystemStateCollector {
       const is = totals.get(key)?.[field];
       return was === undefined || is === undefined || !(seconds > 0) ? 0 : Math.max(0, is - was) / seconds;
     };
-    this.notePeaks();
+    this.samplePeaks();
     const pairs = (this.sources.pairs?.() ?? []).map((pair) => this.pairState(pair));
     this.peaks.clear();
     const faults = this.sources.faults?.();
@@ -106,7 +106,8 @@ export class SystemStateCollector {
     };
   }
 
-  private notePeaks(): void {
+  /** One reading of the pairs' lag between collections (the timer's; tests call it). */
+  samplePeaks(): void {
     for (const pair of this.sources.pairs?.() ?? []) {
       const peak = this.peaks.get(pair.pairId);
       this.peaks.set(pair.pairId, {
