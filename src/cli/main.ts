@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { configureLogging } from '../util/log.ts';
 import { registerCim } from './commands/cim.ts';
+import { registerFault } from './commands/fault.ts';
 import { registerLab } from './commands/lab.ts';
 import { registerLink } from './commands/link.ts';
 import { registerPair } from './commands/pair.ts';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerSessions(program);
   registerSite(program);
+  registerFault(program);
   registerVerify(program);
   registerPair(program);
   registerLink(program);

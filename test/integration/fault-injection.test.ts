@@ -8,7 +8,9 @@
  */
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { startSystem, type RunningSystem } from './support/system-process.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cliPath, startSystem, type RunningSystem } from './support/system-process.ts';
 import { rawSession } from './support/raw-session.ts';
 import { missingTools, run } from './support/tools.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -174,6 +176,58 @@ t.test('fault rules on a running system, seen by real initiators', async (t) => 
   t.equal(counted('f3', 'no-response'), 1);
   t.equal(counted('f5', 'drop-connection'), 1);
   t.match(system.output(), /fault injected: check-condition/, 'every injected fault is logged');
+});
+
+/** Runs the iscsi-sim CLI to the end (bounded). */
+function cli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return run(process.execPath, [cliPath, ...args], 60_000);
+}
+
+t.test('iscsi-sim fault add|list|clear over --http and next to a lab; status lists the rules', async (t) => {
+  const system = await startSystem({ config: { name: 'clisys', portals: ['127.0.0.1:0'], metrics: '127.0.0.1:0', targets: [{ iqn: IQN, luns: [{ size: '16M' }] }] } });
+  t.teardown(() => system.stop());
+  const http = system.summary.httpUrl ?? '';
+  const added = await cli(['fault', 'add', 'check-condition', '--http', http, '--sense', 'write-error', '--op', 'write', '--lba', '100-199', '--every', '2']);
+  t.equal(added.code, 0, 'fault add exits 0', { stderr: added.stderr });
+  t.match(added.stdout, /added f1 +iqn\.2026-11\.org\.iscsi-sim:faults\/0 +check-condition sense=write-error op=write lba=100-199 every=2 +fired 0 of 0 matching/);
+  const session = await rawSession(system);
+  t.teardown(() => session.conn.destroy());
+  const writes = [await session.write10(100, Buffer.alloc(512)), await session.write10(100, Buffer.alloc(512))];
+  t.same(writes.map((w) => w.status), [0, 2], 'every 2nd write to the range: CHECK CONDITION');
+  t.equal(`${writes[1]?.sense[2]}/${writes[1]?.sense[12]}`, '3/12', 'MEDIUM ERROR / WRITE ERROR (0x0c)');
+
+  const badLba = await cli(['fault', 'add', 'busy', '--http', http, '--lba', '99999']);
+  t.equal(badLba.code, 2, 'a bad rule exits 2');
+  t.match(badLba.stderr, /^iscsi-sim: --lba: LBA 99999 is past the end of the LUN \(32768 blocks: 0-32767\)/, 'naming the flag');
+  const badAction = await cli(['fault', 'add', 'explode', '--http', http]);
+  t.equal(badAction.code, 2);
+  t.match(badAction.stderr, /"explode" is not a fault action \(known: check-condition, busy/);
+  const noLab = await cli(['fault', 'list', '--state-dir', join(system.dir, 'nolab')]);
+  t.equal(noLab.code, 2);
+  t.match(noLab.stderr, /no system to ask: give --http URL/);
+
+  // Next to a lab: lab.json names the system's HTTP server (and a Redis that is not there).
+  const labDir = join(system.dir, 'lab');
+  mkdirSync(labDir, { recursive: true });
+  writeFileSync(join(labDir, 'lab.json'), JSON.stringify({
+    stateDir: labDir, redisUrl: 'redis://127.0.0.1:1', pairs: [],
+    systems: [{ name: 'clisys', role: 'primary', stateDir: join(system.dir, 'state'), portals: [], targets: [], metricsUrl: `${http}/metrics` }],
+  }));
+  const listed = await cli(['fault', 'list', '--state-dir', labDir]);
+  t.equal(listed.code, 0);
+  t.match(listed.stdout, /^clisys:\n {2}f1 +iqn[^ ]+\/0 +check-condition sense=write-error op=write lba=100-199 every=2 +fired 1 of 2 matching/);
+  t.match(JSON.parse((await cli(['fault', 'list', '--json', '--state-dir', labDir])).stdout), { systems: [{ system: 'clisys', rules: [{ id: 'f1', fired: 1, seen: 2 }] }] });
+  const status = await cli(['status', '--state-dir', labDir]);
+  t.equal(status.code, 1, 'status: Redis unreachable exits 1');
+  t.match(status.stdout, /fault rules:\n +clisys:\n +f1 +iqn[^ ]+\/0 +check-condition/, 'status lists the fault rules');
+  t.equal((await cli(['fault', 'add', 'busy', '--state-dir', labDir, '--system', 'clisys', '--count', '1'])).code, 0, 'add through the lab');
+  const removed = await cli(['fault', 'clear', 'f1', '--state-dir', labDir]);
+  t.match(removed.stdout, /clisys: removed f1 /);
+  t.equal((await cli(['fault', 'clear', 'f1', '--state-dir', labDir])).code, 2, 'removing it again: exit 2');
+  const cleared = await cli(['fault', 'clear', '--state-dir', labDir]);
+  t.match(cleared.stdout, /clisys: removed 1 fault rule\n/);
+  const wrongSystem = await cli(['fault', 'list', '--state-dir', labDir, '--system', 'nope']);
+  t.match(wrongSystem.stderr, /--system nope: the lab in .* has no such system with an HTTP server \(it has clisys\)/);
 });
 
 t.test('with metrics.token, POST and DELETE need the bearer token; GET does not', async (t) => {

@@ -1,7 +1,8 @@
 /**
  * `iscsi-sim status [--json]`: mirror pairs, their state and lag, read from the shared Redis; when Redis
  * cannot be read, what each known system has in its state dir and on its /metrics (exit 1). Either
- * way, the sessions logged in to each known system (its /api/sessions), as `iscsi-sim sessions`.
+ * way, the sessions logged in to each known system (its /api/sessions), as `iscsi-sim sessions`, and
+ * the fault rules set on each (its /api/faults) when there are any.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,7 +14,8 @@ import { statusTable } from '../../lab/status-format.ts';
 import { readPairReports, type PairReport } from '../../replication/status-reader.ts';
 import { connectRedis } from '../../util/redis-endpoint.ts';
 import { exitSoon, fail } from '../lifecycle.ts';
-import { httpBaseOf, readSessions, sessionsLines, type SystemSessions } from '../system-sessions.ts';
+import { faultLines, readFaults, type SystemFaults } from '../fault-listing.ts';
+import { httpBaseOf, readSessions, SESSIONS_DEADLINE_MS, sessionsLines, type SystemSessions } from '../system-sessions.ts';
 
 interface StatusFlags {
   json?: boolean;
@@ -79,11 +81,11 @@ async function status(flags: StatusFlags): Promise<void> {
     return;
   }
   redis.disconnect();
-  const sessions = await systemSessions(systems);
+  const [sessions, faults] = await Promise.all([systemSessions(systems), systemFaults(systems)]);
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ redis: url, pairs: reports.map((r) => ({ ...r.entry, status: r.status ?? null })), ...(sessions ? { sessions } : {}) }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ redis: url, pairs: reports.map((r) => ({ ...r.entry, status: r.status ?? null })), ...(sessions ? { sessions } : {}), ...faultsJson(faults) }, null, 2)}\n`);
   } else {
-    process.stdout.write(`${[statusTable(reports), ...sessionsSection(sessions)].join('\n')}\n`);
+    process.stdout.write(`${[statusTable(reports), ...sessionsSection(sessions), ...faultsSection(faults)].join('\n')}\n`);
   }
   exitSoon(0);
 }
@@ -94,20 +96,37 @@ async function systemSessions(systems: readonly LocalSystem[]): Promise<SystemSe
   return sources.length === 0 ? undefined : readSessions(sources);
 }
 
+/** Fault rules of the systems that have an HTTP server; undefined when none has. */
+async function systemFaults(systems: readonly LocalSystem[]): Promise<SystemFaults[] | undefined> {
+  const endpoints = systems.flatMap((s) => (s.metricsUrl === undefined ? [] : [{ name: s.name, url: httpBaseOf(s.metricsUrl) }]));
+  return endpoints.length === 0 ? undefined : readFaults(endpoints, SESSIONS_DEADLINE_MS);
+}
+
+/** Shown when some system has fault rules (or could not be asked for them). */
+function faultsSection(faults: readonly SystemFaults[] | undefined): string[] {
+  if (faults === undefined || faults.every((f) => f.error === undefined && (f.rules ?? []).length === 0)) return [];
+  return ['', 'fault rules:', ...faultLines(faults).map((line) => `  ${line}`)];
+}
+
+function faultsJson(faults: readonly SystemFaults[] | undefined): { faults?: unknown } {
+  if (faults === undefined) return {};
+  return { faults: faults.map((f) => ({ system: f.system ?? f.endpoint.name, ...(f.rules ? { rules: f.rules } : {}), ...(f.error ? { error: f.error } : {}) })) };
+}
+
 function sessionsSection(sessions: readonly SystemSessions[] | undefined): string[] {
   return sessions === undefined ? [] : ['', 'sessions:', ...sessionsLines(sessions).map((line) => `  ${line}`)];
 }
 
 /** Redis cannot be read: say so, show what each system knows on its own, exit 1. */
 async function unreachable(flags: StatusFlags, url: string, reason: string, systems: readonly LocalSystem[]): Promise<void> {
-  const [local, sessions] = await Promise.all([readLocalStatus(systems), systemSessions(systems)]);
+  const [local, sessions, faults] = await Promise.all([readLocalStatus(systems), systemSessions(systems), systemFaults(systems)]);
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ redis: url, redisReachable: false, error: reason, systems: local, ...(sessions ? { sessions } : {}) }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ redis: url, redisReachable: false, error: reason, systems: local, ...(sessions ? { sessions } : {}), ...faultsJson(faults) }, null, 2)}\n`);
   } else {
     const lines = [`Redis unreachable (${url}): ${reason}`];
     if (systems.length === 0) lines.push('no local state to show (give --state-dir of a lab or --config of a system)');
     else lines.push('what each system knows locally:', ...localStatusLines(local).map((line) => `  ${line}`));
-    lines.push(...sessionsSection(sessions));
+    lines.push(...sessionsSection(sessions), ...faultsSection(faults));
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   exitSoon(1);

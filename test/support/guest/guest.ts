@@ -25,6 +25,8 @@ export interface GuestRunOptions {
   discoveryChap?: string;
   /** 'CRC32C' to negotiate header and data digests. */
   digest?: string;
+  /** Fault injection run (init.sh isim.faults): the bad 512-byte LBA and the LBA whose write drops the connection. */
+  faults?: { badLba: number; dropLba: number };
   timeoutMs: number;
 }
 
@@ -143,6 +145,7 @@ export async function runGuest(options: GuestRunOptions): Promise<GuestRunResult
   if (options.mutualChap) params.push(`isim.mchap=${options.mutualChap}`);
   if (options.discoveryChap) params.push(`isim.dchap=${options.discoveryChap}`);
   if (options.digest) params.push(`isim.digest=${options.digest}`);
+  if (options.faults) params.push(`isim.faults=${options.faults.badLba}:${options.faults.dropLba}`);
   const { console, timedOut } = await runQemu(qemuArgs(options.dir, accel, params.join(' '), true), options.timeoutMs);
   return { ...parseGuestConsole(console), timedOut, console, accel: accel.join(' ') };
 }

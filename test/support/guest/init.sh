@@ -10,6 +10,10 @@
 #   isim.dchap=USER:SECRET     CHAP for the discovery session
 #   isim.digest=CRC32C         ask for header and data digests on the normal session
 #   isim.debug=N               iscsid debug level; its log is printed at the end
+#   isim.faults=BAD:DROP       fault injection run instead of the I/O steps: reading 512-byte LBA BAD
+#                              (8-aligned; BAD..BAD+7 are bad) must fail while the rest reads; a write at LBA DROP
+#                              (where the target drops the connection once) must still complete after
+#                              the initiator logs in again
 #   isim.probe                 print GUEST-PROBE-OK and power off (accelerator probe)
 export PATH=/sbin:/bin
 echo   # firmware leaves the cursor mid-line; GUEST-* lines must start at column 0
@@ -18,7 +22,7 @@ param() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^isim\.$1=//p" | head -n1; }
 grep -q 'isim\.probe' /proc/cmdline && { echo GUEST-PROBE-OK; poweroff -f; }
 
 portal=$(param portal); want=$(param iqn); chap=$(param chap); mchap=$(param mchap)
-dchap=$(param dchap); digest=$(param digest); debug=$(param debug)
+dchap=$(param dchap); digest=$(param digest); debug=$(param debug); faults=$(param faults)
 passed=0; failed=0
 ok()   { passed=$((passed + 1)); echo "GUEST-OK $*"; }
 fail() { failed=$((failed + 1)); echo "GUEST-FAIL $*"; }
@@ -92,6 +96,28 @@ for f in /sys/class/iscsi_connection/connection*/header_digest /sys/class/iscsi_
          /sys/class/iscsi_connection/connection*/max_recv_dlength /sys/class/iscsi_session/session*/max_burst_len; do
   [ -e "$f" ] && echo "GUEST-NEG ${f##*/}=$(cat "$f")"
 done
+
+# --- fault injection (the target's rules come from its config) ---
+if [ -n "$faults" ]; then
+  bad=${faults%%:*}; drop=${faults#*:}
+  out=$(dd if="$dev" of=/dev/null bs=512 skip="$bad" count=1 iflag=direct 2>&1); rc=$?
+  echo "$out" | sed 's/^/GUEST-LOG bad-lba: /'
+  # Linux fails a MEDIUM ERROR read with ENODATA ("No data available", BLK_STS_MEDIUM), other errors with EIO.
+  err=$(echo "$out" | grep -oE 'Input/output error|No data available' | head -n1)
+  if [ $rc -ne 0 ] && [ -n "$err" ] && dmesg | grep -q "critical medium error, dev ${dev#/dev/}, sector $bad "; then
+    ok "bad-lba-fails rc=$rc ($err; kernel: critical medium error, sector $bad)"
+  else fail "bad-lba-fails rc=$rc"; fi
+  run before-bad-reads dd if="$dev" of=/dev/null bs=4096 count=$((bad / 8)) iflag=direct
+  run after-bad-reads dd if="$dev" of=/dev/null bs=4096 skip=$((bad / 8 + 1)) count=1024 iflag=direct
+  dd if=/dev/urandom of=/tmp/pattern bs=4096 count=64 2>/dev/null
+  run drop-write dd if=/tmp/pattern of="$dev" bs=4096 seek=$((drop / 8)) count=64 oflag=direct conv=fsync
+  echo 3 > /proc/sys/vm/drop_caches
+  run drop-readback sh -c "dd if=$dev of=/tmp/readback bs=4096 skip=$((drop / 8)) count=64 iflag=direct 2>/dev/null && cmp /tmp/pattern /tmp/readback"
+  if dmesg | grep -qiE 'conn(ection)? ?error|detected conn error'; then ok "relogin $(dmesg | grep -ciE 'detected conn error') connection error(s)"; else fail relogin; fi
+  dmesg | grep -iE 'iscsi|connection[0-9]|sd [0-9]|I/O error|Medium Error|Sense' | sed 's/^/GUEST-DMESG /'
+  run logout $node --logout
+  done_
+fi
 
 # --- raw I/O, bypassing the page cache both ways ---
 dd if=/dev/urandom of=/tmp/pattern bs=1M count=8 2>/dev/null
