@@ -10,6 +10,7 @@
  * bumps the pair's data generation (DRBD's current UUID): a system that was the writer at an older
  * generation learns, when it sees the pair again, that it was fenced meanwhile.
  */
+import type { PairPhase } from '../pair-types.ts';
 
 /**
  * What the operator asked for (kept in Redis and in each member's pairs.json).
@@ -168,4 +169,22 @@ export function autoResolve(policy: SplitBrainPolicy, changes: Readonly<Record<s
   }
   if (countA === countB) return undefined;
   return countA > countB ? a : b;
+}
+
+/** The SourcePair phase a holding admin state keeps (split brain: the production side keeps tracking). */
+export function heldPhase(admin: AdminState): Extract<PairPhase, 'fractured' | 'suspended' | 'failed-over'> | undefined {
+  if (admin === 'fractured' || admin === 'suspended' || admin === 'failed-over') return admin;
+  if (admin === 'split-brain') return 'failed-over';
+  return undefined;
+}
+
+/** Whether the new source reporting `phase` means the operation that led to `admin` is done. */
+export function doneIn(admin: AdminState, phase: PairPhase): boolean {
+  switch (admin) {
+    case 'active': return phase === 'streaming';
+    case 'failed-over': return phase === 'failed-over';
+    case 'fractured': case 'suspended': return phase === admin;
+    case 'split-brain': return phase === 'split-brain';
+    default: return false;
+  }
 }

@@ -1,7 +1,9 @@
 /**
- * The source side of one mirror pair: change capture → epochs → the store, acks back, and the pair's
- * life: initial sync, streaming, ahead (link down or too much in flight: dirty map only, the initiator
- * never waits), incremental resync, fracture/suspend/resume, sync-mode waits.
+ * The source side of one mirror pair and its phases: initial sync → streaming; streaming → ahead (link
+ * down, replica stalled or too much in flight: dirty map only, the initiator never waits); ahead →
+ * resyncing → streaming once a probe finds the link up; held (fractured, suspended, failed over,
+ * detached) until resumed. Change capture feeds epochs to the shipping path; the lag figures come from
+ * the ShippingLedger, sync-mode writes wait in SyncWaiters.
  */
 import type { ObservableBackstore } from '../../storage/backstore.ts';
 import { logger } from '../../util/log.ts';
@@ -19,10 +21,13 @@ import { EpochShipper } from '../pipeline/epoch-shipper.ts';
 import type { LinkShaper } from '../link/link-shaper.ts';
 import { shapedShipper, type ShippingPath } from '../link/shaped-shipper.ts';
 import { encodePayload, encodeSlabPayload } from '../pipeline/payload.ts';
+import { holeExtents, markAllocated } from '../sync/initial-sync.ts';
 import { runResync } from '../sync/resync.ts';
 import type { ReplicationTransport } from '../transport/transport.ts';
 import { verifyPair, type VerifyOptions, type VerifyReport } from '../sync/verify.ts';
-import { ThroughputMeter } from './throughput-meter.ts';
+import { ProgressSignal } from './progress-signal.ts';
+import { ShippingLedger } from './shipping-ledger.ts';
+import { SyncWaiters } from './sync-waiters.ts';
 
 export interface SourcePairSettings {
   readonly record: PairRecord;
@@ -41,8 +46,6 @@ export interface SourcePairSettings {
   readonly clock?: Clock;
 }
 
-interface InFlightEpoch { readonly bytes: number; readonly firstWriteAt: number; readonly resyncGrains: number }
-interface SyncWaiter { readonly epoch: number; readonly resolve: () => void }
 
 const HELD_PHASES: readonly PairPhase[] = ['fractured', 'suspended', 'failed-over', 'detached'];
 
@@ -53,25 +56,18 @@ export class SourcePair {
   private readonly shipper: ShippingPath;
   private readonly acks: AckListener;
   private generation = 0;
-  private acked = 0;
-  private lastShipped = 0;
-  private readonly inFlight = new Map<number, InFlightEpoch>();
-  private inFlightBytes = 0;
-  private syncWaiters: SyncWaiter[] = [];
+  private readonly ledger = new ShippingLedger();
+  private readonly syncWaiters = new SyncWaiters();
+  /** Notified on every ack and phase change (drained, waitForRoom). */
+  private readonly progress = new ProgressSignal();
   private readonly clock: Clock;
   private lastProgressAt: number;
-  /** Woken on every ack and phase change (drained, waitForRoom). */
-  private progressWaiters = new Set<() => void>();
   /** Last time the replica held every acknowledged write (CIM WhenSynced). */
   private whenSynced: number | undefined;
-  private resyncTarget: { lastEpoch: number; totalGrains: number; doneGrains: number } | undefined;
   private resyncRunning = false;
   private stopWatchdog: (() => void) | undefined;
-  private bytesShipped = 0;
-  private bytesResynced = 0;
   /** Grains found dirty on disk at start (a crash's activity log): possibly changed, not known written. */
   private recovered = new Set<number>();
-  private readonly meter = new ThroughputMeter();
   private closed = false;
   /** The pair as last reconciled (the mode can change while the pair runs). */
   private record: PairRecord;
@@ -118,14 +114,14 @@ export class SourcePair {
     // A medium that did not outlive the restart (a memory LUN comes back blank) is synced like a new
     // pair, holes included, or the replica would keep blocks the source no longer has.
     const initial = isNew || !backstore.capabilities.persistent;
-    if (initial) await this.markAllocatedForInitialSync();
+    if (initial) await markAllocated(backstore, this.dirty);
     void this.startResync(initial ? 'initial-sync' : 'resyncing');
   }
 
   /** Operator: stop shipping but keep tracking (Fracture / Suspend). */
   hold(phase: 'fractured' | 'suspended' | 'failed-over' | 'detached'): void {
     this.capture?.stopStreaming();
-    this.releaseSyncWaiters();
+    this.syncWaiters.releaseAll();
     this.setPhase(phase);
   }
 
@@ -169,28 +165,14 @@ export class SourcePair {
   /** Seals the open epoch so everything written so far is on its way; returns the last epoch number. */
   flushEpoch(): number {
     this.capture?.seal();
-    return this.lastShipped;
+    return this.ledger.lastShipped;
   }
 
   /** Resolves when the replica acknowledged everything written before the call (bounded by `timeoutMs`). */
   async drained(timeoutMs: number): Promise<boolean> {
     this.capture?.seal();
-    return this.progressUntil(() => this.phaseValue === 'streaming' && this.inFlight.size === 0 && (this.dirty?.pendingCount ?? 0) === 0, timeoutMs);
-  }
-
-  /** Resolves true once `done` holds (checked on every ack and phase change), false after `timeoutMs` or on close. */
-  private progressUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {
-    if (done()) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const finish = (result: boolean): void => { clearTimeout(timer); this.progressWaiters.delete(check); resolve(result); };
-      const check = (): void => { if (done()) finish(true); else if (this.closed) finish(false); };
-      const timer = setTimeout(() => finish(done()), timeoutMs);
-      this.progressWaiters.add(check);
-    });
-  }
-
-  private progressed(): void {
-    for (const check of [...this.progressWaiters]) check();
+    const drained = (): boolean => this.phaseValue === 'streaming' && this.ledger.inFlightEpochs === 0 && (this.dirty?.pendingCount ?? 0) === 0;
+    return this.progress.until(drained, timeoutMs, () => this.closed);
   }
 
   /**
@@ -202,13 +184,14 @@ export class SourcePair {
     let oldest = this.dirty?.resyncSince;
     const open = this.capture?.openSince;
     if (open !== undefined) oldest = Math.min(oldest ?? open, open);
-    for (const epoch of this.inFlight.values()) oldest = Math.min(oldest ?? epoch.firstWriteAt, epoch.firstWriteAt);
+    const inFlight = this.ledger.oldestInFlight();
+    if (inFlight !== undefined) oldest = Math.min(oldest ?? inFlight, inFlight);
     return oldest;
   }
 
   /** WhenSynced moves each time the replica becomes identical (nothing pending, open or in flight). */
   private noteIfIdentical(): void {
-    if (this.phaseValue !== 'streaming' || this.inFlight.size > 0 || this.capture?.openSince !== undefined) return;
+    if (this.phaseValue !== 'streaming' || this.ledger.inFlightEpochs > 0 || this.capture?.openSince !== undefined) return;
     if ((this.dirty?.pendingCount ?? 0) > 0) return;
     this.whenSynced = this.clock.now();
   }
@@ -219,7 +202,8 @@ export class SourcePair {
     const pending = this.dirty?.pendingCount ?? 0;
     const grainBytes = this.dirty?.grainBytes ?? this.settings.options.grainBytes;
     const persistFailure = this.dirty?.persistFailure;
-    const target = this.resyncTarget;
+    const { ledger } = this;
+    const target = ledger.resync;
     const percent = this.phaseValue === 'streaming' ? 100
       : target && target.totalGrains > 0 ? Math.floor((100 * target.doneGrains) / target.totalGrains) : 0;
     return {
@@ -230,12 +214,12 @@ export class SourcePair {
       copyState: copyStateOf(this.phaseValue),
       syncState: syncStateOf(this.phaseValue),
       percentSynced: Math.min(100, percent),
-      replicaConsistent: this.phaseValue === 'streaming' || (this.phaseValue === 'ahead' && !this.resyncTarget),
+      replicaConsistent: this.phaseValue === 'streaming' || (this.phaseValue === 'ahead' && !ledger.resync),
       generation: this.generation,
-      lastShippedEpoch: this.lastShipped,
-      lastAppliedEpoch: this.acked,
-      epochsBehind: Math.max(0, this.lastShipped - this.acked),
-      bytesBehind: this.inFlightBytes + (this.phaseValue === 'streaming' ? 0 : pending * (this.dirty?.grainBytes ?? 0)),
+      lastShippedEpoch: ledger.lastShipped,
+      lastAppliedEpoch: ledger.acked,
+      epochsBehind: Math.max(0, ledger.lastShipped - ledger.acked),
+      bytesBehind: ledger.inFlightBytes + (this.phaseValue === 'streaming' ? 0 : pending * (this.dirty?.grainBytes ?? 0)),
       dirtyGrains: pending,
       grainBytes: this.settings.options.grainBytes,
       outOfSyncBytes: Math.min(this.settings.backstore.sizeBytes, pending * grainBytes),
@@ -243,9 +227,9 @@ export class SourcePair {
       ...(this.whenSynced === undefined ? {} : { whenSynced: new Date(this.whenSynced).toISOString() }),
       ...(persistFailure === undefined ? {} : { dirtyMapError: persistFailure }),
       ...(this.settings.link && !this.settings.link.clear ? { link: { ...this.settings.link.conditions, description: this.settings.link.describe() } } : {}),
-      bytesShipped: this.bytesShipped,
-      bytesResynced: this.bytesResynced,
-      throughputBytesPerSecond: this.meter.rate(now),
+      bytesShipped: ledger.bytesShipped,
+      bytesResynced: ledger.bytesResynced,
+      throughputBytesPerSecond: ledger.rate(now),
       updatedAt: new Date(now).toISOString(),
     };
   }
@@ -253,20 +237,12 @@ export class SourcePair {
   async close(): Promise<void> {
     this.closed = true;
     this.stopWatchdog?.();
-    this.progressed();
+    this.progress.notify();
     this.capture?.detach();
-    this.releaseSyncWaiters();
+    this.syncWaiters.releaseAll();
     await this.acks.close();
     await this.shipper.close();
     await this.dirty?.close();
-  }
-
-  private async markAllocatedForInitialSync(): Promise<void> {
-    const { backstore } = this.settings;
-    const dirty = this.dirty!;
-    for (const extent of await backstore.allocation(0, backstore.sizeBytes)) {
-      if (extent.mapped) await dirty.mark(extent.offset, extent.length, 0);
-    }
   }
 
   private async startResync(phase: 'initial-sync' | 'resyncing'): Promise<void> {
@@ -282,11 +258,10 @@ export class SourcePair {
       this.generation = Math.max(previous + 1, Date.now(), this.generation + 1);
       dirty.markAllForResync(carried);
       capture.startGeneration();
-      this.acked = 0;
-      this.lastShipped = 0;
       await this.shipper.announceGeneration(this.generation);
       const grains = dirty.grainsNeedingResync();
-      this.resyncTarget = { lastEpoch: Number.MAX_SAFE_INTEGER, totalGrains: grains.length, doneGrains: 0 };
+      const progress = { lastEpoch: Number.MAX_SAFE_INTEGER, totalGrains: grains.length, doneGrains: 0 };
+      this.ledger.resync = progress;
       this.setPhase(phase);
       this.lastProgressAt = this.clock.now();
       this.log.info({ pair: this.pairId, generation: this.generation, grains: grains.length, phase }, 'resync started');
@@ -307,13 +282,13 @@ export class SourcePair {
       // Grains marked while a pass ran (operator resync, hand-over) get another pass; each pass takes
       // only what is marked when it starts, so this ends once nobody marks more.
       for (let pass = grains; pass.length > 0; pass = dirty.grainsNeedingResync()) {
-        if (pass !== grains) this.resyncTarget.totalGrains += pass.length;
+        if (pass !== grains) progress.totalGrains += pass.length;
         passSince = dirty.resyncSince ?? Date.now();
         const result = await runResync(context, pass);
         if (!result.completed) return;
         lastEpoch = Math.max(lastEpoch, result.lastEpoch);
       }
-      this.resyncTarget = { ...this.resyncTarget, lastEpoch };
+      progress.lastEpoch = lastEpoch;
       this.checkResyncDone();
     } catch (err) {
       this.goAhead(`resync interrupted: ${(err as Error).message}`);
@@ -324,10 +299,7 @@ export class SourcePair {
 
   /** Initial sync: ranges that are holes on the source are unmapped on the replica (no bytes travel). */
   private async shipHoles(): Promise<number> {
-    const { backstore } = this.settings;
-    const holes: Extent[] = (await backstore.allocation(0, backstore.sizeBytes))
-      .filter((extent) => !extent.mapped)
-      .map((extent) => ({ offset: extent.offset, zeroLength: extent.length }));
+    const holes = await holeExtents(this.settings.backstore);
     if (holes.length === 0) return 0;
     const epoch = this.capture!.reserveEpoch();
     await this.ship(epoch, encodePayload(holes), Date.now(), 0);
@@ -336,9 +308,9 @@ export class SourcePair {
 
   private onSealed(epoch: SealedEpoch): void {
     const capture = this.capture!;
-    if (this.inFlightBytes + epoch.bytes > this.settings.options.maxInFlightBytes) {
+    if (this.ledger.inFlightBytes + epoch.bytes > this.settings.options.maxInFlightBytes) {
       capture.releaseSlab(epoch.slab);
-      this.goAhead(`in-flight bound exceeded (${this.inFlightBytes} bytes)`);
+      this.goAhead(`in-flight bound exceeded (${this.ledger.inFlightBytes} bytes)`);
       return;
     }
     const payload = epoch.slab ? encodeSlabPayload(epoch.extents, epoch.slab, epoch.slabUsed) : encodePayload(epoch.extents);
@@ -348,40 +320,25 @@ export class SourcePair {
   }
 
   private async ship(epoch: number, payload: Buffer, firstWriteAt: number, resyncGrains: number): Promise<void> {
-    if (this.inFlight.size === 0) this.lastProgressAt = this.clock.now();
-    this.inFlight.set(epoch, { bytes: payload.length, firstWriteAt, resyncGrains });
-    this.inFlightBytes += payload.length;
-    this.lastShipped = Math.max(this.lastShipped, epoch);
+    if (this.ledger.inFlightEpochs === 0) this.lastProgressAt = this.clock.now();
+    this.ledger.sending(epoch, payload.length, firstWriteAt, resyncGrains);
     await this.shipper.ship(this.generation, epoch, payload, resyncGrains > 0);
-    this.bytesShipped += payload.length;
-    if (resyncGrains > 0) this.bytesResynced += payload.length;
-    this.meter.add(payload.length);
+    this.ledger.sent(payload.length, resyncGrains > 0, this.clock.now());
   }
 
   private onAck(ack: AckMessage): void {
-    if (ack.generation !== this.generation || ack.applied <= this.acked) return;
-    this.acked = ack.applied;
+    if (ack.generation !== this.generation || !this.ledger.acknowledge(ack.applied)) return;
     this.lastProgressAt = this.clock.now();
-    for (const [epoch, entry] of this.inFlight) {
-      if (epoch > ack.applied) continue;
-      this.inFlight.delete(epoch);
-      this.inFlightBytes -= entry.bytes;
-      if (this.resyncTarget) this.resyncTarget.doneGrains += entry.resyncGrains;
-    }
     this.dirty?.cleanUpTo(ack.applied);
     for (const grain of this.recovered) if (this.dirty?.pendingEpoch(grain) === undefined) this.recovered.delete(grain);
-    const ready = this.syncWaiters.filter((w) => w.epoch <= ack.applied);
-    this.syncWaiters = this.syncWaiters.filter((w) => w.epoch > ack.applied);
-    for (const waiter of ready) waiter.resolve();
+    this.syncWaiters.releaseUpTo(ack.applied);
     this.checkResyncDone();
     this.noteIfIdentical();
-    this.progressed();
+    this.progress.notify();
   }
 
   private checkResyncDone(): void {
-    const target = this.resyncTarget;
-    if (!target || this.acked < target.lastEpoch) return;
-    this.resyncTarget = undefined;
+    if (!this.ledger.resyncDone()) return;
     if (this.phaseValue === 'initial-sync' || this.phaseValue === 'resyncing') {
       this.log.info({ pair: this.pairId, generation: this.generation }, 'replica in sync, streaming');
       this.setPhase('streaming');
@@ -391,15 +348,15 @@ export class SourcePair {
 
   private waitForReplica(epoch: number): Promise<void> {
     if (!this.capture?.isStreaming) return Promise.resolve();
-    if (epoch <= this.acked) return Promise.resolve();
-    return new Promise((resolve) => this.syncWaiters.push({ epoch, resolve }));
+    if (epoch <= this.ledger.acked) return Promise.resolve();
+    return this.syncWaiters.wait(epoch);
   }
 
   private async waitForRoom(): Promise<void> {
     const bound = this.settings.options.maxInFlightBytes / 2;
-    const room = () => this.inFlightBytes <= bound;
+    const room = (): boolean => this.ledger.inFlightBytes <= bound;
     if (room()) return;
-    const woken = await this.progressUntil(() => room() || !this.capture?.isStreaming, this.settings.options.stallTimeoutMs);
+    const woken = await this.progress.until(() => room() || !this.capture?.isStreaming, this.settings.options.stallTimeoutMs, () => this.closed);
     if (room()) return;
     if (!woken) throw new Error('replica is not keeping up');
     throw new Error('pair left streaming');
@@ -410,7 +367,7 @@ export class SourcePair {
     if (this.closed || HELD_PHASES.includes(this.phaseValue) || this.phaseValue === 'ahead') return;
     this.log.warn({ pair: this.pairId, reason }, 'pair goes ahead (dirty map only)');
     this.capture?.stopStreaming();
-    this.releaseSyncWaiters();
+    this.syncWaiters.releaseAll();
     this.setPhase('ahead');
   }
 
@@ -420,8 +377,8 @@ export class SourcePair {
     const now = this.clock.now();
     const { stallTimeoutMs, syncTimeoutMs } = this.settings.options;
     const streamingish = this.phaseValue === 'streaming' || this.phaseValue === 'resyncing' || this.phaseValue === 'initial-sync';
-    if (streamingish && this.inFlight.size > 0) {
-      const limit = this.syncWaiters.length > 0 ? Math.min(syncTimeoutMs, stallTimeoutMs) : stallTimeoutMs;
+    if (streamingish && this.ledger.inFlightEpochs > 0) {
+      const limit = this.syncWaiters.waiting ? Math.min(syncTimeoutMs, stallTimeoutMs) : stallTimeoutMs;
       if (now - this.lastProgressAt > limit) this.goAhead('replica made no progress');
     }
     if (this.phaseValue === 'ahead' && !this.resyncRunning) {
@@ -431,22 +388,16 @@ export class SourcePair {
     }
   }
 
+  /** The generation ends: what is in flight will never be acknowledged (its grains wait for the resync). */
   private discardInFlight(): void {
-    if (this.inFlight.size > 0) void this.shipper.discard(this.generation, this.inFlight.keys());
-    this.inFlight.clear();
-    this.inFlightBytes = 0;
-  }
-
-  private releaseSyncWaiters(): void {
-    const waiters = this.syncWaiters;
-    this.syncWaiters = [];
-    for (const waiter of waiters) waiter.resolve();
+    const dropped = this.ledger.startGeneration();
+    if (dropped.length > 0) void this.shipper.discard(this.generation, dropped);
   }
 
   private setPhase(phase: PairPhase): void {
     if (this.phaseValue === phase) return;
     this.phaseValue = phase;
     this.settings.onPhase?.(phase);
-    this.progressed();
+    this.progress.notify();
   }
 }
