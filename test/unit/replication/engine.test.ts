@@ -33,7 +33,7 @@ t.test('create (attach): initial sync, replica write protected, then streaming',
   t.equal(rig.peer.engine.status(pairId)?.phase, 'streaming', 'the peer sees the source\'s status');
 });
 
-t.test('create refusals: target here, no such LUN, smaller, in use', async (t) => {
+t.test('create refusals: no such LUN here, target on this system, unknown target LUN, LUN already mirrored, unknown pair', async (t) => {
   const rig = await engineRig(t);
   const engine = rig.primary.engine;
   const target = { system: 'peer', targetIqn: rig.peer.lun.targetIqn, lun: 0, naa: rig.peer.lun.naa };
@@ -342,7 +342,7 @@ t.test('online verify: equal, then a divergent chunk found and repaired', async 
   await t.rejects(rig.peer.engine.verify(pairId), /no source on this system/);
 });
 
-t.test('the store unreachable at start: a steady writer writes and tracks; a writer mid hand-over stays fenced', async (t) => {
+t.test('the store unreachable at restart: an active source writes and tracks from its local record, then streams again', async (t) => {
   const rig = await engineRig(t);
   const pairId = await rig.mirror();
   rig.primary.link.disconnect();

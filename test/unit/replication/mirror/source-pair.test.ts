@@ -16,8 +16,7 @@ t.test('initial sync → streaming: the replica gets the allocated data and the 
   t.equal(pair.phase, 'initial-sync', 'a new pair starts in initial sync');
   await rig.reaches(pair, 'streaming');
   t.same(rig.phases, ['streaming']);
-  t.ok(await pair.drained(5000), 'nothing pending');
-  t.equal(await sha256Of(rig.replica), await sha256Of(rig.source), 'replica = source');
+  t.ok(await rig.converged(pair), 'replica = source');
   const status = pair.status();
   t.equal(status.percentSynced, 100);
   t.equal(status.replicaConsistent, true);
@@ -26,12 +25,9 @@ t.test('initial sync → streaming: the replica gets the allocated data and the 
 
 t.test('streaming: writes ship in epochs and are acknowledged', async (t) => {
   const rig = await sourceRig(t);
-  const pair = rig.pair();
-  await pair.start(true);
-  await rig.reaches(pair, 'streaming');
+  const pair = await rig.streaming();
   for (let i = 0; i < 10; i++) await rig.source.write(i * 8 * KiB, [pattern(4 * KiB, i)], { fua: i === 9 });
-  t.ok(await pair.drained(5000));
-  t.equal(await sha256Of(rig.replica), await sha256Of(rig.source));
+  t.ok(await rig.converged(pair), 'replica = source');
   const status = pair.status();
   t.ok(status.lastShippedEpoch > 0 && status.lastAppliedEpoch === status.lastShippedEpoch, 'every shipped epoch applied');
   t.equal(status.epochsBehind, 0);
@@ -39,9 +35,7 @@ t.test('streaming: writes ship in epochs and are acknowledged', async (t) => {
 
 t.test('streaming → ahead on link loss (writes never wait); ahead → resyncing → streaming on the next probe', async (t) => {
   const rig = await sourceRig(t);
-  const pair = rig.pair();
-  await pair.start(true);
-  await rig.reaches(pair, 'streaming');
+  const pair = await rig.streaming();
   rig.sourceLink.disconnect();
   await rig.source.write(0, [pattern(8 * KiB, 7)], { fua: false });
   pair.flushEpoch();
@@ -55,15 +49,12 @@ t.test('streaming → ahead on link loss (writes never wait); ahead → resyncin
   rig.clock.advance(100); // the applier's heartbeat, then the source's probe finds the link up
   await rig.reaches(pair, 'streaming');
   t.same(rig.phases.slice(-3), ['ahead', 'resyncing', 'streaming']);
-  t.ok(await pair.drained(5000));
-  t.equal(await sha256Of(rig.replica), await sha256Of(rig.source), 'the resync shipped what the replica lacked');
+  t.ok(await rig.converged(pair), 'the resync shipped what the replica lacked');
 });
 
 t.test('streaming → ahead when the replica makes no progress for stallTimeoutMs', async (t) => {
   const rig = await sourceRig(t);
-  const pair = rig.pair();
-  await pair.start(true);
-  await rig.reaches(pair, 'streaming');
+  const pair = await rig.streaming();
   rig.applier.pause();
   await rig.source.write(0, [pattern(4 * KiB, 3)], { fua: true });
   pair.flushEpoch();
@@ -76,9 +67,7 @@ t.test('streaming → ahead when the replica makes no progress for stallTimeoutM
 
 t.test('streaming → ahead when an epoch would exceed the in-flight bound', async (t) => {
   const rig = await sourceRig(t, { maxInFlightBytes: 16 * KiB });
-  const pair = rig.pair();
-  await pair.start(true);
-  await rig.reaches(pair, 'streaming');
+  const pair = await rig.streaming();
   rig.applier.pause();
   await rig.source.write(0, [pattern(32 * KiB, 4)], { fua: true });
   pair.flushEpoch();
@@ -89,9 +78,7 @@ t.test('streaming → ahead when an epoch would exceed the in-flight bound', asy
 for (const held of ['fractured', 'suspended', 'failed-over', 'detached'] as const) {
   t.test(`${held}: writes are tracked, nothing ships; resume → resyncing → streaming`, async (t) => {
     const rig = await sourceRig(t);
-    const pair = rig.pair();
-    await pair.start(true);
-    await rig.reaches(pair, 'streaming');
+    const pair = await rig.streaming();
     const shipped = rig.store.jobLog.length;
     pair.hold(held);
     t.equal(pair.phase, held);
@@ -104,8 +91,7 @@ for (const held of ['fractured', 'suspended', 'failed-over', 'detached'] as cons
     await pair.resume();
     await rig.reaches(pair, 'streaming');
     t.same(rig.phases.slice(-3), [held, 'resyncing', 'streaming']);
-    t.ok(await pair.drained(5000));
-    t.equal(await sha256Of(rig.replica), await sha256Of(rig.source));
+    t.ok(await rig.converged(pair), 'replica = source');
   });
 }
 
@@ -127,29 +113,23 @@ t.test('restart: a held phase survives; a plain restart resyncs what the dirty m
   await again.start(false);
   await rig.reaches(again, 'streaming');
   t.same(rig.phases.slice(seen), ['resyncing', 'streaming'], 'a restarted pair resyncs (no full initial sync)');
-  t.ok(await again.drained(5000));
-  t.equal(await sha256Of(rig.replica), await sha256Of(rig.source));
+  t.ok(await rig.converged(again), 'replica = source');
 });
 
 t.test('resyncGrains (verify repair, hand-over): streaming → resyncing → streaming', async (t) => {
   const rig = await sourceRig(t);
-  const pair = rig.pair();
-  await pair.start(true);
-  await rig.reaches(pair, 'streaming');
+  const pair = await rig.streaming();
   await rig.replica.write(4 * GRAIN, [pattern(GRAIN, 9)], { fua: true }); // the replica diverged
   t.not(await sha256Of(rig.replica), await sha256Of(rig.source));
   await pair.resyncGrains([4]);
   await rig.reaches(pair, 'streaming');
   t.same(rig.phases.slice(-2), ['resyncing', 'streaming']);
-  t.ok(await pair.drained(5000));
-  t.equal(await sha256Of(rig.replica), await sha256Of(rig.source));
+  t.ok(await rig.converged(pair), 'replica = source');
 });
 
 t.test('sync mode: a write completes once the replica recorded it; going ahead releases waiting writes', async (t) => {
   const rig = await sourceRig(t);
-  const pair = rig.pair({ mode: 'sync' });
-  await pair.start(true);
-  await rig.reaches(pair, 'streaming');
+  const pair = await rig.streaming({ mode: 'sync' });
   await rig.source.write(0, [pattern(4 * KiB, 1)], { fua: false });
   t.equal(pair.status().epochsBehind, 0, 'acknowledged only after the replica applied it');
   rig.applier.pause();

@@ -11,7 +11,7 @@ import { replicationOptions, type ReplicationOptions } from '../../../../src/rep
 import type { PairPhase, PairRecord, ReplicationMode } from '../../../../src/replication/pair-types.ts';
 import type { ObservedBackstore } from '../../../../src/storage/observed-backstore.ts';
 import type { SparseFileBackstore } from '../../../../src/storage/sparse-file-backstore.ts';
-import { fileBackstore, tempDir, type TapLike } from '../helpers.ts';
+import { fileBackstore, sha256Of, tempDir, type TapLike } from '../helpers.ts';
 import { ManualClock } from '../manual-clock.ts';
 import { MemoryStore, type MemoryTransport } from '../transport/memory-transport.ts';
 
@@ -39,6 +39,10 @@ export interface SourceRig {
   pair(options?: { initialPhase?: PairPhase; mode?: ReplicationMode }): SourcePair;
   /** Resolves when the pair enters `phase` (at once if it is there). */
   reaches(pair: SourcePair, phase: PairPhase): Promise<void>;
+  /** A new pair through its initial sync, streaming. */
+  streaming(options?: { mode?: ReplicationMode }): Promise<SourcePair>;
+  /** Whether the pair drains and the replica then holds the source's bytes. */
+  converged(pair: SourcePair): Promise<boolean>;
 }
 
 export async function sourceRig(t: TapLike, overrides: Partial<ReplicationOptions> = {}): Promise<SourceRig> {
@@ -61,7 +65,7 @@ export async function sourceRig(t: TapLike, overrides: Partial<ReplicationOption
     source: { system: 'a', targetIqn: 'iqn.a', lun: 0, naa: '6001' },
     target: { system: 'b', targetIqn: 'iqn.b', lun: 0, naa: '6002' },
   });
-  return {
+  const rig: SourceRig = {
     dir, store, clock, source, replica, sourceLink, replicaLink, applier, phases,
     pair: ({ initialPhase, mode = 'async' } = {}) => {
       const pair: SourcePair = new SourcePair({
@@ -75,5 +79,13 @@ export async function sourceRig(t: TapLike, overrides: Partial<ReplicationOption
     reaches: async (pair, phase) => {
       while (pair.phase !== phase) await once(events, 'phase');
     },
+    streaming: async (options = {}) => {
+      const pair = rig.pair(options);
+      await pair.start(true);
+      await rig.reaches(pair, 'streaming');
+      return pair;
+    },
+    converged: async (pair) => (await pair.drained(5000)) && (await sha256Of(replica)) === (await sha256Of(source)),
   };
+  return rig;
 }
