@@ -1,6 +1,6 @@
 import t from 'tap';
 import {
-  afterHandover, autoResolve, mayWriteWithoutRedis, planOperation, planResolve, sourceDuty, targetDuty,
+  afterHandover, autoResolve, doneIn, heldPhase, mayWriteWithoutRedis, planOperation, planResolve, sourceDuty, targetDuty,
   type AdminState, type PairOperation,
 } from '../../../../src/replication/mirror/admin-transitions.ts';
 
@@ -73,4 +73,18 @@ t.test('what each side does in each state', async (t) => {
   t.equal(targetDuty('detached'), 'released');
   for (const admin of ['active', 'fractured', 'suspended', 'failed-over'] as const) t.ok(mayWriteWithoutRedis(admin), `${admin}: a source may write without Redis`);
   for (const admin of ['failing-over', 'failing-back', 'reversing', 'split-brain'] as const) t.notOk(mayWriteWithoutRedis(admin), `${admin}: stays fenced until Redis says`);
+});
+
+t.test('the phase a holding state keeps, and the phase that completes an operation', async (t) => {
+  for (const admin of ['fractured', 'suspended', 'failed-over'] as const) t.equal(heldPhase(admin), admin);
+  t.equal(heldPhase('split-brain'), 'failed-over', 'split brain: the production side keeps writing and tracking');
+  for (const admin of ['active', 'failing-over', 'failing-back', 'reversing', 'detached'] as const) t.equal(heldPhase(admin), undefined, admin);
+  t.ok(doneIn('active', 'streaming'));
+  t.notOk(doneIn('active', 'resyncing'), 'a resume is done once the resync finished');
+  t.ok(doneIn('failed-over', 'failed-over'));
+  t.ok(doneIn('fractured', 'fractured'));
+  t.ok(doneIn('suspended', 'suspended'));
+  t.notOk(doneIn('suspended', 'fractured'));
+  t.ok(doneIn('split-brain', 'split-brain'));
+  for (const admin of ['failing-over', 'failing-back', 'reversing', 'detached'] as const) t.notOk(doneIn(admin, 'streaming'), `${admin} is never an end state`);
 });
