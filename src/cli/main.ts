@@ -6,6 +6,7 @@ import { registerFault } from './commands/fault.ts';
 import { registerLab } from './commands/lab.ts';
 import { registerLink } from './commands/link.ts';
 import { registerPair } from './commands/pair.ts';
+import { registerScenario } from './commands/scenario.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerSessions } from './commands/sessions.ts';
 import { registerSite } from './commands/site.ts';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerVerify(program);
   registerPair(program);
   registerLink(program);
+  registerScenario(program);
 
   return program;
 }
