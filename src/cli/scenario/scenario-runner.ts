@@ -204,7 +204,7 @@ function linkTitle(change: LinkChange | 'clear'): string {
 export function titleOf(action: StepAction): string {
   switch (action.kind) {
     case 'link': return `${linkTitle(action.change)}${action.forMs === undefined ? '' : ` for ${seconds(action.forMs)}`}`;
-    case 'fault': return `fault on ${action.system}: ${String(action.rule.action ?? '?')}${action.rule.lba === undefined ? '' : ` LBA ${JSON.stringify(action.rule.lba)}`}`;
+    case 'fault': return `fault on ${action.system}: ${String(action.rule.action ?? '?')}${action.rule.lba === undefined ? '' : ` LBA ${typeof action.rule.lba === 'object' ? JSON.stringify(action.rule.lba) : String(action.rule.lba)}`}`;
     case 'clear-faults': return `clear faults on ${action.system}`;
     case 'site': return `site ${action.op} ${action.part}${action.kill ? ' (kill)' : ''}`;
     case 'pair': return `pair ${action.verb}${action.force ? ' --force' : ''}`;
