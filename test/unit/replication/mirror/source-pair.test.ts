@@ -37,8 +37,7 @@ t.test('streaming → ahead on link loss (writes never wait); ahead → resyncin
   const rig = await sourceRig(t);
   const pair = await rig.streaming();
   rig.sourceLink.disconnect();
-  await rig.source.write(0, [pattern(8 * KiB, 7)], { fua: false });
-  pair.flushEpoch();
+  await rig.writeSealed(pair, 0, 8 * KiB);
   await rig.reaches(pair, 'ahead');
   await rig.source.write(5 * GRAIN, [pattern(8 * KiB, 8)], { fua: true });
   t.equal(pair.status().dirtyGrains, 2, 'ahead: only the dirty map, two grains');
@@ -56,8 +55,7 @@ t.test('streaming → ahead when the replica makes no progress for stallTimeoutM
   const rig = await sourceRig(t);
   const pair = await rig.streaming();
   rig.applier.pause();
-  await rig.source.write(0, [pattern(4 * KiB, 3)], { fua: true });
-  pair.flushEpoch();
+  await rig.writeSealed(pair, 0, 4 * KiB);
   await rig.store.until(() => pair.status().epochsBehind > 0, 5000, 'epoch shipped');
   rig.clock.advance(900);
   t.equal(pair.phase, 'streaming', 'not yet: below the stall timeout');
@@ -69,8 +67,7 @@ t.test('streaming → ahead when an epoch would exceed the in-flight bound', asy
   const rig = await sourceRig(t, { maxInFlightBytes: 16 * KiB });
   const pair = await rig.streaming();
   rig.applier.pause();
-  await rig.source.write(0, [pattern(32 * KiB, 4)], { fua: true });
-  pair.flushEpoch();
+  await rig.writeSealed(pair, 0, 32 * KiB);
   await rig.reaches(pair, 'ahead');
   t.ok(pair.status().dirtyGrains >= 1, 'the grains wait in the dirty map');
 });

@@ -11,7 +11,7 @@ import { replicationOptions, type ReplicationOptions } from '../../../../src/rep
 import type { PairPhase, PairRecord, ReplicationMode } from '../../../../src/replication/pair-types.ts';
 import type { ObservedBackstore } from '../../../../src/storage/observed-backstore.ts';
 import type { SparseFileBackstore } from '../../../../src/storage/sparse-file-backstore.ts';
-import { fileBackstore, sha256Of, tempDir, type TapLike } from '../helpers.ts';
+import { fileBackstore, pattern, sha256Of, tempDir, type TapLike } from '../helpers.ts';
 import { ManualClock } from '../manual-clock.ts';
 import { MemoryStore, type MemoryTransport } from '../transport/memory-transport.ts';
 
@@ -43,6 +43,8 @@ export interface SourceRig {
   streaming(options?: { mode?: ReplicationMode }): Promise<SourcePair>;
   /** Whether the pair drains and the replica then holds the source's bytes. */
   converged(pair: SourcePair): Promise<boolean>;
+  /** An initiator write of `length` pattern bytes at `offset`, its epoch sealed at once (shipped now). */
+  writeSealed(pair: SourcePair, offset: number, length: number): Promise<void>;
 }
 
 export async function sourceRig(t: TapLike, overrides: Partial<ReplicationOptions> = {}): Promise<SourceRig> {
@@ -86,6 +88,10 @@ export async function sourceRig(t: TapLike, overrides: Partial<ReplicationOption
       return pair;
     },
     converged: async (pair) => (await pair.drained(5000)) && (await sha256Of(replica)) === (await sha256Of(source)),
+    writeSealed: async (pair, offset, length) => {
+      await source.write(offset, [pattern(length, offset)], { fua: false });
+      pair.flushEpoch();
+    },
   };
   return rig;
 }
