@@ -7,11 +7,26 @@ import { startCimServer } from '../cim/index.ts';
 import type { FaultBoard } from '../scsi/faults/fault-board.ts';
 import { FaultyBackstore } from '../scsi/faults/faulty-backstore.ts';
 import { IscsiFabric } from '../iscsi/fabric.ts';
-import { LogicalUnit } from '../scsi/logical-unit.ts';
+import type { DevicePersonality } from '../config/types.ts';
+import { LogicalUnit, type LogicalUnitOptions } from '../scsi/logical-unit.ts';
 import { createScsiTarget } from '../scsi/scsi-target.ts';
 import { BufferPool } from '../storage/buffer-pool.ts';
 import { openBackstore } from '../system/backstore-registry.ts';
 import type { SystemComponents, UnitHandle } from '../system/components.ts';
+
+/** A LUN's configured personality as LogicalUnit options (absent fields keep the unit's defaults). */
+function personalityOptions(personality: DevicePersonality | undefined): Partial<LogicalUnitOptions> {
+  if (personality === undefined) return {};
+  const { vendor, product, revision, removable, physicalBlockExponent, sanitize } = personality;
+  return {
+    ...(vendor === undefined ? {} : { vendor }),
+    ...(product === undefined ? {} : { product }),
+    ...(revision === undefined ? {} : { revision }),
+    ...(removable === undefined ? {} : { removable }),
+    ...(physicalBlockExponent === undefined ? {} : { physicalBlockExponent }),
+    ...(sanitize === undefined ? {} : { sanitizeMinimumMs: sanitize.seconds * 1000 }),
+  };
+}
 
 export function defaultComponents(faultBoard?: FaultBoard): SystemComponents {
   // Data-In buffers shared by every LUN of the system (the read path returns them after sending).
@@ -41,6 +56,7 @@ export function defaultComponents(faultBoard?: FaultBoard): SystemComponents {
         ...(faultBoard === undefined ? {} : { faults: faultBoard.faultsOf(target.iqn, spec.config.lun) }),
         writeProtected: spec.config.readOnly,
         ...(spec.config.thinProvisioning === undefined ? {} : { thinProvisioning: spec.config.thinProvisioning }),
+        ...personalityOptions(spec.config.personality),
       }));
       const device = createScsiTarget({ targetIqn: target.iqn, units, portalGroupTags: target.portalGroupTags });
       return {

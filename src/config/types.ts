@@ -21,6 +21,25 @@ export interface ChapConfig {
 export const BACKSTORE_KINDS = ['file', 'memory'] as const;
 export type BackstoreKind = typeof BACKSTORE_KINDS[number];
 
+/** SANITIZE offered (SBC-4 §5.30): OVERWRITE and CRYPTO ERASE, BLOCK ERASE on a thin LUN. */
+export interface SanitizeConfig {
+  /** Each sanitize operation lasts at least this long (NOT READY, SANITIZE IN PROGRESS meanwhile); 0 = as fast as the backstore. */
+  readonly seconds: number;
+}
+
+/** What the LU says it is and which device behaviours it has (issue 11); absent = a fixed 512n disk. */
+export interface DevicePersonality {
+  /** INQUIRY T10 VENDOR IDENTIFICATION (≤ 8), PRODUCT IDENTIFICATION (≤ 16), PRODUCT REVISION LEVEL (≤ 4). */
+  readonly vendor?: string;
+  readonly product?: string;
+  readonly revision?: string;
+  /** RMB=1: PREVENT ALLOW MEDIUM REMOVAL and START STOP UNIT load/eject apply. */
+  readonly removable?: boolean;
+  /** log2(physical block / logical block), 1..15 (3 = 512e with 512-byte blocks). */
+  readonly physicalBlockExponent?: number;
+  readonly sanitize?: SanitizeConfig;
+}
+
 export interface LunConfig {
   readonly lun: number;
   readonly backstore: BackstoreKind;
@@ -37,6 +56,8 @@ export interface LunConfig {
   readonly createParents?: boolean;
   /** Fault rules active from start (src/scsi/faults/fault-rule.ts checks them when the LUN opens). */
   readonly faults?: readonly ConfiguredFault[];
+  /** Vendor strings, removable medium, 512e, SANITIZE; absent = defaults. */
+  readonly personality?: DevicePersonality;
 }
 
 /** One entry of a LUN's `faults:` list, as written, with its path for error messages. */

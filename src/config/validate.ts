@@ -9,6 +9,7 @@ import { ConfigError } from './errors.ts';
 import { exposureProblem } from './exposure.ts';
 import { Fields, describe } from './fields.ts';
 import { iscsiNameProblem, normalizeIscsiName } from './names.ts';
+import { devicePersonality, PERSONALITY_KEYS } from './personality.ts';
 import { addressProblem, parseHostPort } from './portal-address.ts';
 import { formatSize, parseSize } from './size.ts';
 import { CLUSTER_SCHEME, clusterNode, clusterUrl, parseRedisEndpoint } from '../util/redis-endpoint.ts';
@@ -178,7 +179,7 @@ function backstoreKind(fields: Fields): BackstoreKind {
 }
 
 function lun(value: unknown, path: string, index: number, iqn: string, context: TargetContext): LunConfig {
-  const fields: Fields = Fields.of(value, path, ['lun', 'backstore', 'file', 'size', 'blockSize', 'serial', 'readOnly', 'thinProvisioning', 'createParents', 'faults']);
+  const fields: Fields = Fields.of(value, path, ['lun', 'backstore', 'file', 'size', 'blockSize', 'serial', 'readOnly', 'thinProvisioning', 'createParents', 'faults', ...PERSONALITY_KEYS]);
   const lunNumber = fields.integer('lun', 0, MAX_LUN, index);
   const backstore = backstoreKind(fields);
   if (backstore === 'memory') {
@@ -203,6 +204,7 @@ function lun(value: unknown, path: string, index: number, iqn: string, context: 
   const serial = fields.optionalString('serial');
   // VPD 0x80 carries the serial as printable ASCII.
   if (serial !== undefined && !/^[\x21-\x7e]{1,64}$/.test(serial)) fields.fail('serial', `"${serial}" must be 1-64 printable ASCII characters without spaces`);
+  const personality = devicePersonality(fields, blockSize);
   return {
     lun: lunNumber,
     backstore,
@@ -214,6 +216,7 @@ function lun(value: unknown, path: string, index: number, iqn: string, context: 
     ...(fields.has('thinProvisioning') ? { thinProvisioning: fields.boolean('thinProvisioning', true) } : {}),
     ...(fields.boolean('createParents', false) ? { createParents: true } : {}),
     ...(fields.has('faults') ? { faults: faultList(fields) } : {}),
+    ...(Object.keys(personality).length === 0 ? {} : { personality }),
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * One logical unit: a backstore plus everything the SCSI layer keeps per LU — identity (INQUIRY,
  * VPD 0x80/0x83), mode pages, unit attentions per I_T nexus, the SPC-2 reservation, medium removal
- * prevention, and a range lock for COMPARE AND WRITE.
+ * prevention, a range lock for COMPARE AND WRITE, and its personality: a removable medium (loaded or
+ * not), the physical block exponent (512e) and the sanitize state.
  */
 import type { Backstore } from '../storage/backstore.ts';
 import { BufferPool } from '../storage/buffer-pool.ts';
@@ -9,6 +10,8 @@ import type { LunFaults } from './faults/lun-faults.ts';
 import { deriveNaa, deriveSerial } from './identity.ts';
 import { PersistentReservations } from './pr/persistent-reservations.ts';
 import { RangeLock } from './range-lock.ts';
+import { Sanitizer } from './sbc/sanitizer.ts';
+import { senseFailure, type SenseFailure } from './sense.ts';
 import { ModePages } from './spc/mode-pages.ts';
 import { UnitAttentions } from './unit-attentions.ts';
 
@@ -35,6 +38,12 @@ export interface LogicalUnitOptions {
   readonly readBuffers?: BufferPool;
   /** Fault rules injected into this LUN's commands (src/scsi/faults); none when absent. */
   readonly faults?: LunFaults;
+  /** RMB=1: START STOP UNIT may eject and load the medium, PREVENT ALLOW MEDIUM REMOVAL guards it. */
+  readonly removable?: boolean;
+  /** LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (READ CAPACITY(16)); 3 with 512-byte blocks is 512e. */
+  readonly physicalBlockExponent?: number;
+  /** SANITIZE offered, each operation lasting at least this many milliseconds; absent = not offered. */
+  readonly sanitizeMinimumMs?: number;
 }
 
 export class LogicalUnit {
@@ -48,6 +57,12 @@ export class LogicalUnit {
   readonly thinProvisioning: boolean;
   /** Settable at run time (replication makes a mirror target read-only). */
   writeProtected: boolean;
+  readonly removable: boolean;
+  readonly physicalBlockExponent: number;
+  /** Absent when SANITIZE is not offered. */
+  readonly sanitizer: Sanitizer | undefined;
+  /** A removable medium is loaded (always true for a fixed disk). */
+  mediumPresent = true;
 
   readonly modePages = new ModePages();
   readonly unitAttentions = new UnitAttentions();
@@ -76,6 +91,22 @@ export class LogicalUnit {
     this.persistentReservations = new PersistentReservations(options.persistentReservationFile);
     this.readBuffers = options.readBuffers ?? new BufferPool();
     this.faults = options.faults;
+    this.removable = options.removable ?? false;
+    this.physicalBlockExponent = options.physicalBlockExponent ?? 0;
+    if (!Number.isInteger(this.physicalBlockExponent) || this.physicalBlockExponent < 0 || this.physicalBlockExponent > 15) {
+      throw new Error(`physicalBlockExponent must be 0..15 (got ${options.physicalBlockExponent})`);
+    }
+    this.sanitizer = options.sanitizeMinimumMs === undefined ? undefined : new Sanitizer(options.sanitizeMinimumMs, `LUN ${this.lun}`);
+  }
+
+  /** Logical blocks per physical block (8 for 512e). */
+  get logicalBlocksPerPhysicalBlock(): number {
+    return 2 ** this.physicalBlockExponent;
+  }
+
+  /** Why the LU cannot serve media commands right now: a sanitize running, or no medium loaded. */
+  notReady(): SenseFailure | undefined {
+    return this.sanitizer?.notReady() ?? (this.mediumPresent ? undefined : senseFailure('medium-not-present'));
   }
 
   get blockSize(): number {

@@ -12,6 +12,7 @@ import { cacheOpcodes } from './sbc/cache-commands.ts';
 import { readCapacity10, readCapacity16 } from './sbc/read-capacity.ts';
 import { readDefectData10, readDefectData12 } from './sbc/read-defect-data.ts';
 import { readWriteOpcodes } from './sbc/read-write.ts';
+import { sanitizeOpcodes } from './sbc/sanitize.ts';
 import { preventAllowMediumRemoval, startStopUnit } from './sbc/unit-control.ts';
 import { inquiry } from './spc/inquiry.ts';
 import { modeSelect10, modeSelect6, modeSense10, modeSense6 } from './spc/mode-sense-select.ts';
@@ -29,6 +30,7 @@ const SERVICE_ACTION_NAMES: Record<number, string> = {
   0x5f: 'PERSISTENT RESERVE OUT',
   0x84: 'RECEIVE COPY RESULTS',
   0x83: 'EXTENDED COPY',
+  0x48: 'SANITIZE',
 };
 
 /** Builds the table; descriptors with a serviceAction are grouped under their opcode. */
@@ -59,6 +61,7 @@ export const CORE_OPCODES: readonly OpcodeDescriptor[] = [
   ...persistentReserveInOpcodes, ...persistentReserveOutOpcodes,
   ...writeSameOpcodes, unmap, getLbaStatus, compareAndWrite, orWrite16, writeAtomic16,
   ...extendedCopyOpcodes, readDefectData10, readDefectData12,
+  ...sanitizeOpcodes,
 ];
 
 export const DEFAULT_OPCODE_TABLE = buildOpcodeTable(CORE_OPCODES);

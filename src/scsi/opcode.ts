@@ -83,6 +83,14 @@ export interface OpcodeDescriptor {
   readonly withoutUnit?: boolean;
   /** Neither reports nor clears a pending unit attention (SAM-5 §5.14: INQUIRY, REPORT LUNS, REQUEST SENSE). */
   readonly unitAttentionExempt?: boolean;
+  /**
+   * Served while the LU is not ready (a medium-access command gets NOT READY instead): 'always' also
+   * during a sanitize (INQUIRY, REPORT LUNS, REQUEST SENSE: SBC-4 §4.11.2), 'without-medium' only while
+   * a removable medium is out (commands about the device, not its medium). Default: refused.
+   */
+  readonly servedWhenNotReady?: 'always' | 'without-medium';
+  /** Offered by this LU at all (SANITIZE only where configured); default: every LU. */
+  offeredBy?(unit: LogicalUnit): boolean;
   /** Nominal/recommended timeouts in seconds for the RCTD timeouts descriptor. */
   readonly timeoutSeconds?: number;
   parse(cdb: Buffer, unit: LogicalUnit | undefined): ParsedCommand | SenseFailure;
@@ -99,6 +107,18 @@ export type OpcodeEntry = OpcodeDescriptor | ServiceActionOpcode;
 
 export function hasServiceActions(entry: OpcodeEntry): entry is ServiceActionOpcode {
   return 'serviceActions' in entry;
+}
+
+/** The opcode's entry if this LU offers it (any of its service actions), else undefined. */
+export function offeredEntry(entry: OpcodeEntry | undefined, unit: LogicalUnit): OpcodeEntry | undefined {
+  if (entry === undefined) return undefined;
+  if (!hasServiceActions(entry)) return entry.offeredBy === undefined || entry.offeredBy(unit) ? entry : undefined;
+  return [...entry.serviceActions.values()].some((action) => action.offeredBy === undefined || action.offeredBy(unit)) ? entry : undefined;
+}
+
+export function offeredAction(entry: ServiceActionOpcode, serviceAction: number, unit: LogicalUnit): OpcodeDescriptor | undefined {
+  const action = entry.serviceActions.get(serviceAction);
+  return action !== undefined && (action.offeredBy === undefined || action.offeredBy(unit)) ? action : undefined;
 }
 
 // ---- responses ----

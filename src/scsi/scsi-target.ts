@@ -10,7 +10,7 @@ import { injectFault } from './faults/inject.ts';
 import { TargetIoCounters, type IoKind } from './io-counters.ts';
 import type { LogicalUnit } from './logical-unit.ts';
 import {
-  checkCondition, goodData, hasServiceActions, RESERVATION_CONFLICT,
+  checkCondition, goodData, hasServiceActions, offeredAction, offeredEntry, RESERVATION_CONFLICT,
   type CommandOutcome, type ExecutionContext, type OpcodeDescriptor, type OpcodeEntry, type TargetContext,
 } from './opcode.ts';
 import { DEFAULT_OPCODE_TABLE } from './opcode-table.ts';
@@ -133,8 +133,8 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
     const unit = this.units.get(command.lun);
     if (!unit) return this.withoutUnit(command);
 
-    const entry = this.opcodes.get(cdb[0]);
-    const descriptor = entry && (hasServiceActions(entry) ? entry.serviceActions.get(cdb[1] & 0x1f) : entry);
+    const entry = offeredEntry(this.opcodes.get(cdb[0]), unit);
+    const descriptor = entry && (hasServiceActions(entry) ? offeredAction(entry, cdb[1] & 0x1f, unit) : entry);
     const nexusId = command.nexus.id;
     if (!descriptor?.unitAttentionExempt) {
       const attention = unit.unitAttentions.take(nexusId);
@@ -142,6 +142,8 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
     }
     if (!entry) return checkCondition(senseFailure('invalid-opcode'));
     if (!descriptor) return checkCondition(invalidCdbField(1, 4));
+    const notReady = descriptor.servedWhenNotReady === 'always' ? undefined : unit.notReady();
+    if (notReady && !(notReady.reason === 'medium-not-present' && descriptor.servedWhenNotReady === 'without-medium')) return checkCondition(notReady);
     if (cdb.length < descriptor.cdbLength) return checkCondition(invalidCdbField(0));
     if (this.reservationConflict(unit, descriptor, command)) return RESERVATION_CONFLICT;
 
@@ -150,6 +152,8 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
     if (parsed.range) {
       const { lba, blocks } = parsed.range;
       if (lba > unit.blocks || lba + blocks > unit.blocks) return checkCondition(senseFailure('lba-out-of-range'));
+      // Sanitize failure mode: the medium is partly sanitized until EXIT FAILURE MODE (SBC-4 §4.11.4).
+      if (unit.sanitizer?.failed && (parsed.readsMedium || parsed.writesMedium)) return checkCondition(senseFailure('sanitize-command-failed'));
     }
     if (parsed.afterRangeCheck) return checkCondition(parsed.afterRangeCheck);
     const transferLength = parsed.dataOutBytes;

@@ -65,6 +65,12 @@ const SENSE_TABLE = {
   'hardware-write-error': [SenseKey.HardwareError, 0x0c, 0x00],
   'internal-target-failure': [SenseKey.HardwareError, 0x44, 0x00],
   'medium-not-present': [SenseKey.NotReady, 0x3a, 0x00],
+  'sanitize-in-progress': [SenseKey.NotReady, 0x04, 0x1b],
+  // A removable medium was loaded: other nexuses learn the medium may have changed (SBC-4 §4.4.2).
+  'not-ready-to-ready-change': [SenseKey.UnitAttention, 0x28, 0x00],
+  'medium-removal-prevented': [SenseKey.IllegalRequest, 0x53, 0x02],
+  // The last sanitize operation failed: the medium is in sanitize failure mode (SBC-4 §4.11.4).
+  'sanitize-command-failed': [SenseKey.MediumError, 0x31, 0x03],
   'not-ready-manual-intervention': [SenseKey.NotReady, 0x04, 0x03],
 } as const satisfies Record<string, readonly [SenseKey, number, number]>;
 
@@ -90,6 +96,8 @@ export interface SenseFailure {
   readonly field?: FieldPointer;
   /** INFORMATION field (e.g. the first LBA that miscompared, as an offset). */
   readonly information?: number;
+  /** PROGRESS INDICATION, 0..65535 of the operation done (NOT READY during a sanitize; SPC-4 §4.5.2.4.4). */
+  readonly progress?: number;
 }
 
 export function senseFailure(reason: SenseReason, extra: Omit<SenseFailure, 'kind' | 'reason'> = {}): SenseFailure {
@@ -138,6 +146,9 @@ export function buildSenseFromCodes(codes: { key: number; asc: number; ascq: num
     const { inCdb, byte, bit } = failure.field;
     sense[15] = 0x80 | (inCdb ? 0x40 : 0) | (bit !== undefined ? 0x08 | (bit & 7) : 0);
     sense.writeUInt16BE(byte & 0xffff, 16);
+  } else if (failure.progress !== undefined) {
+    sense[15] = 0x80; // SKSV=1, then the progress indication
+    sense.writeUInt16BE(Math.max(0, Math.min(0xffff, Math.floor(failure.progress))), 16);
   }
   return sense;
 }

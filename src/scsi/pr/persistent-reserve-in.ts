@@ -78,6 +78,7 @@ function prIn(serviceAction: number, name: string, build: (unit: LogicalUnit) =>
     opcode: 0x5e,
     serviceAction,
     cdbLength: 10,
+    servedWhenNotReady: 'without-medium',
     usageBits: usage(serviceAction),
     access: 'none',
     // Deliberate deviation from SAM-5 §5.14: a read-only query of reservation state neither reports

@@ -129,6 +129,7 @@ function prOut(serviceAction: number, name: string, handler: Handler): OpcodeDes
     opcode: 0x5f,
     serviceAction,
     cdbLength: 10,
+    servedWhenNotReady: 'without-medium',
     usageBits: [0x5f, serviceAction, 0xff, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00],
     access: 'none',
     parse(cdb) {

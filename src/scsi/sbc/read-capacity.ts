@@ -38,9 +38,10 @@ export const readCapacity16 = defineOpcode({
         const data = Buffer.alloc(32);
         data.writeBigUInt64BE(BigInt(unit.blocks - 1), 0);
         data.writeUInt32BE(unit.blockSize, 8);
+        // LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (512e: 3), LOWEST ALIGNED LBA 0. A personality
+        // setting, 0 by default: libiscsi's GetLBAStatus.UnmapSingle is wrong for LBPPB > 1 (README).
+        data[13] = unit.physicalBlockExponent;
         // LBPME: thin provisioning; LBPRZ: unmapped blocks read as zeros (holes do).
-        // LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT stays 0: libiscsi 1.19's GetLBAStatus.UnmapSingle
-        // only holds for one logical block per physical block (it queries i+1 but expects i+LBPPB).
         if (unit.thinProvisioning) data[14] = 0x80 | 0x40;
         return goodData(data, allocationLength);
       },

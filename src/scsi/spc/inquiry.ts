@@ -18,6 +18,7 @@ export function standardInquiry(unit: LogicalUnit | undefined, features: { alua:
   const data = Buffer.alloc(STANDARD_LENGTH);
   // No LU at this LUN: qualifier 3 (not capable of supporting a device), type 0x1f (SPC-4 §6.6.2).
   data[0] = unit ? 0x00 : 0x7f;
+  data[1] = unit?.removable ? 0x80 : 0x00; // RMB: removable medium
   data[2] = 0x06; // VERSION: SPC-4
   data[3] = 0x12; // HISUP=1, RESPONSE DATA FORMAT=2
   data[4] = STANDARD_LENGTH - 5;
@@ -38,6 +39,7 @@ export const inquiry = defineOpcode({
   reservation: 'allowed',
   access: 'none',
   withoutUnit: true,
+  servedWhenNotReady: 'always',
   unitAttentionExempt: true,
   parse(cdb) {
     const evpd = (cdb[1] & 0x01) !== 0;

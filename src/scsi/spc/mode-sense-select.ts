@@ -103,22 +103,22 @@ function applyModeSelect(context: ExecutionContext, list: Buffer, ten: boolean):
 }
 
 export const modeSense6 = defineOpcode({
-  name: 'MODE SENSE(6)', opcode: 0x1a, cdbLength: 6, access: 'read',
+  name: 'MODE SENSE(6)', opcode: 0x1a, cdbLength: 6, access: 'read', servedWhenNotReady: 'without-medium',
   usageBits: [0x1a, 0x08, 0xff, 0xff, 0xff, 0x00],
   parse: (cdb) => parseModeSense(cdb, false),
 });
 export const modeSense10 = defineOpcode({
-  name: 'MODE SENSE(10)', opcode: 0x5a, cdbLength: 10, access: 'read',
+  name: 'MODE SENSE(10)', opcode: 0x5a, cdbLength: 10, access: 'read', servedWhenNotReady: 'without-medium',
   usageBits: [0x5a, 0x18, 0xff, 0xff, 0x00, 0x00, 0x00, 0xff, 0xff, 0x00],
   parse: (cdb) => parseModeSense(cdb, true),
 });
 export const modeSelect6 = defineOpcode({
-  name: 'MODE SELECT(6)', opcode: 0x15, cdbLength: 6,
+  name: 'MODE SELECT(6)', opcode: 0x15, cdbLength: 6, servedWhenNotReady: 'without-medium',
   usageBits: [0x15, 0x11, 0x00, 0x00, 0xff, 0x00],
   parse: (cdb) => parseModeSelect(cdb, false),
 });
 export const modeSelect10 = defineOpcode({
-  name: 'MODE SELECT(10)', opcode: 0x55, cdbLength: 10,
+  name: 'MODE SELECT(10)', opcode: 0x55, cdbLength: 10, servedWhenNotReady: 'without-medium',
   usageBits: [0x55, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0x00],
   parse: (cdb) => parseModeSelect(cdb, true),
 });

@@ -26,6 +26,7 @@ export const reportLuns = defineOpcode({
   reservation: 'allowed',
   access: 'none',
   withoutUnit: true,
+  servedWhenNotReady: 'always',
   unitAttentionExempt: true,
   parse(cdb) {
     const selectReport = cdb[2];

@@ -3,7 +3,8 @@
  * SUPPORTED TASK MANAGEMENT FUNCTIONS (SPC-4 §6.36), both answered from the opcode table itself.
  */
 import { u16, u32 } from '../cdb.ts';
-import { defineOpcode, goodData, hasServiceActions, type OpcodeDescriptor, type OpcodeEntry } from '../opcode.ts';
+import type { LogicalUnit } from '../logical-unit.ts';
+import { defineOpcode, goodData, hasServiceActions, offeredAction, offeredEntry, type OpcodeDescriptor, type OpcodeEntry } from '../opcode.ts';
 import { invalidCdbField } from '../sense.ts';
 
 const DEFAULT_TIMEOUT_SECONDS = 30;
@@ -18,18 +19,24 @@ function timeoutsDescriptor(descriptor: OpcodeDescriptor): Buffer {
   return out;
 }
 
-function allDescriptors(table: ReadonlyMap<number, OpcodeEntry>): OpcodeDescriptor[] {
+/** What this LU offers (SANITIZE only where configured), in opcode / service action order. */
+function allDescriptors(table: ReadonlyMap<number, OpcodeEntry>, unit: LogicalUnit): OpcodeDescriptor[] {
   const out: OpcodeDescriptor[] = [];
   for (const entry of [...table.values()].sort((a, b) => a.opcode - b.opcode)) {
-    if (hasServiceActions(entry)) out.push(...[...entry.serviceActions.values()].sort((a, b) => (a.serviceAction ?? 0) - (b.serviceAction ?? 0)));
-    else out.push(entry);
+    if (offeredEntry(entry, unit) === undefined) continue;
+    if (!hasServiceActions(entry)) {
+      out.push(entry);
+      continue;
+    }
+    const actions = [...entry.serviceActions.keys()].sort((a, b) => a - b).map((action) => offeredAction(entry, action, unit));
+    out.push(...actions.filter((action) => action !== undefined));
   }
   return out;
 }
 
-function allCommands(table: ReadonlyMap<number, OpcodeEntry>, rctd: boolean): Buffer {
+function allCommands(table: ReadonlyMap<number, OpcodeEntry>, unit: LogicalUnit, rctd: boolean): Buffer {
   const parts: Buffer[] = [];
-  for (const d of allDescriptors(table)) {
+  for (const d of allDescriptors(table, unit)) {
     const entry = Buffer.alloc(8);
     entry[0] = d.opcode;
     entry.writeUInt16BE(d.serviceAction ?? 0, 2);
@@ -61,6 +68,7 @@ export const reportSupportedOperationCodes = defineOpcode({
   opcode: 0xa3,
   serviceAction: 0x0c,
   cdbLength: 12,
+  servedWhenNotReady: 'without-medium',
   usageBits: [0xa3, 0x0c, 0x87, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00],
   reservation: 'allowed',
   access: 'none',
@@ -72,15 +80,15 @@ export const reportSupportedOperationCodes = defineOpcode({
     const allocationLength = u32(cdb, 6);
     if (options > 3) return invalidCdbField(2, 0);
     return {
-      run({ target }) {
+      run({ target, unit }) {
         const table = target.opcodes;
-        if (options === 0) return goodData(allCommands(table, rctd), allocationLength);
-        const entry = table.get(requestedOpcode);
+        if (options === 0) return goodData(allCommands(table, unit, rctd), allocationLength);
+        const entry = offeredEntry(table.get(requestedOpcode), unit);
         if (!entry) return goodData(oneCommand(undefined, rctd), allocationLength);
         const withActions = hasServiceActions(entry);
         if (options === 1 && withActions) return invalidCdbField(3);
         if (options === 2 && !withActions) return invalidCdbField(3);
-        const descriptor = withActions ? entry.serviceActions.get(requestedServiceAction) : entry;
+        const descriptor = withActions ? offeredAction(entry, requestedServiceAction, unit) : entry;
         return goodData(oneCommand(descriptor, rctd), allocationLength);
       },
     };
@@ -92,6 +100,7 @@ export const reportSupportedTaskManagementFunctions = defineOpcode({
   opcode: 0xa3,
   serviceAction: 0x0d,
   cdbLength: 12,
+  servedWhenNotReady: 'without-medium',
   usageBits: [0xa3, 0x0d, 0x80, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00],
   reservation: 'allowed',
   access: 'none',

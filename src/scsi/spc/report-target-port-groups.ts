@@ -18,6 +18,7 @@ export const reportTargetPortGroups = defineOpcode({
   opcode: 0xa3,
   serviceAction: 0x0a,
   cdbLength: 12,
+  servedWhenNotReady: 'without-medium',
   usageBits: [0xa3, 0x2a, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00],
   reservation: 'allowed',
   access: 'none',

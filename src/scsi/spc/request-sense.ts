@@ -10,15 +10,18 @@ export const requestSense = defineOpcode({
   reservation: 'allowed',
   access: 'none',
   withoutUnit: true,
+  servedWhenNotReady: 'always',
   unitAttentionExempt: true,
   parse(cdb) {
     if ((cdb[1] & 0x01) !== 0) return invalidCdbField(1, 0); // DESC: descriptor format not supported
     const allocationLength = cdb[4];
     return {
       run({ unit, command }) {
-        // A pending unit attention is reported (and cleared) as sense data (SAM-5 §5.14).
+        // A pending unit attention is reported (and cleared) as sense data (SAM-5 §5.14); otherwise a
+        // not-ready condition (sanitize in progress with its progress indication, no medium; SPC-4 §6.39).
         const pending = unit.unitAttentions.take(command.nexus.id);
-        return goodData(buildSense(senseFailure(pending ?? 'no-sense')), allocationLength);
+        const sense = pending === undefined ? unit.notReady() ?? senseFailure('no-sense') : senseFailure(pending);
+        return goodData(buildSense(sense), allocationLength);
       },
     };
   },

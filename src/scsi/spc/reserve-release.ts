@@ -29,20 +29,20 @@ function parse10(cdb: Buffer, run: ParsedCommand['run']): ParsedCommand | SenseF
 }
 
 export const reserve6 = defineOpcode({
-  name: 'RESERVE(6)', opcode: 0x16, cdbLength: 6, usageBits: [0x16, 0x00, 0x00, 0x00, 0x00, 0x00],
+  name: 'RESERVE(6)', opcode: 0x16, cdbLength: 6, usageBits: [0x16, 0x00, 0x00, 0x00, 0x00, 0x00], servedWhenNotReady: 'without-medium',
   parse: () => ({ run: reserve }),
 });
 export const release6 = defineOpcode({
-  name: 'RELEASE(6)', opcode: 0x17, cdbLength: 6, usageBits: [0x17, 0x00, 0x00, 0x00, 0x00, 0x00],
+  name: 'RELEASE(6)', opcode: 0x17, cdbLength: 6, usageBits: [0x17, 0x00, 0x00, 0x00, 0x00, 0x00], servedWhenNotReady: 'without-medium',
   reservation: 'allowed',
   parse: () => ({ run: release }),
 });
 export const reserve10 = defineOpcode({
-  name: 'RESERVE(10)', opcode: 0x56, cdbLength: 10, usageBits: [0x56, 0x00, 0, 0, 0, 0, 0, 0, 0, 0x00],
+  name: 'RESERVE(10)', opcode: 0x56, cdbLength: 10, usageBits: [0x56, 0x00, 0, 0, 0, 0, 0, 0, 0, 0x00], servedWhenNotReady: 'without-medium',
   parse: (cdb) => parse10(cdb, reserve),
 });
 export const release10 = defineOpcode({
-  name: 'RELEASE(10)', opcode: 0x57, cdbLength: 10, usageBits: [0x57, 0x00, 0, 0, 0, 0, 0, 0, 0, 0x00],
+  name: 'RELEASE(10)', opcode: 0x57, cdbLength: 10, usageBits: [0x57, 0x00, 0, 0, 0, 0, 0, 0, 0, 0x00], servedWhenNotReady: 'without-medium',
   reservation: 'allowed',
   parse: (cdb) => parse10(cdb, release),
 });

@@ -1,6 +1,7 @@
 /** Vital product data pages (SPC-4 §7.8, SBC-3 §6.5). Each builder returns the whole page. */
 import type { LogicalUnit } from '../logical-unit.ts';
-import { hasServiceActions, type TargetContext } from '../opcode.ts';
+import { hasServiceActions, offeredAction, type TargetContext } from '../opcode.ts';
+import { SANITIZE_OPCODE } from '../sbc/sanitize.ts';
 
 export const MAX_TRANSFER_BYTES = 32 * 1024 * 1024;
 /** Bounded so one UNMAP / WRITE SAME cannot occupy the backstore for long. */
@@ -78,14 +79,15 @@ function deviceIdentification(unit: LogicalUnit, target: TargetContext, portalGr
 function blockLimits(unit: LogicalUnit): Buffer {
   const body = Buffer.alloc(0x3c);
   body[1] = 1; // MAXIMUM COMPARE AND WRITE LENGTH: one block
-  body.writeUInt16BE(1, 2); // OPTIMAL TRANSFER LENGTH GRANULARITY
+  body.writeUInt16BE(unit.logicalBlocksPerPhysicalBlock, 2); // OPTIMAL TRANSFER LENGTH GRANULARITY: a physical block
   body.writeUInt32BE(MAX_TRANSFER_BYTES / unit.blockSize, 4); // MAXIMUM TRANSFER LENGTH
   body.writeUInt32BE(Math.max(1, (128 * 1024) / unit.blockSize), 8); // OPTIMAL TRANSFER LENGTH
   body.writeUInt32BE(MAX_TRANSFER_BYTES / unit.blockSize, 12); // MAXIMUM PREFETCH LENGTH
   if (unit.thinProvisioning) {
     body.writeUInt32BE(MAX_UNMAP_BLOCKS, 16); // MAXIMUM UNMAP LBA COUNT
     body.writeUInt32BE(MAX_UNMAP_DESCRIPTORS, 20); // MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
-    body.writeUInt32BE(Math.max(1, 4096 / unit.blockSize), 24); // OPTIMAL UNMAP GRANULARITY: a file system block
+    // OPTIMAL UNMAP GRANULARITY: a file system block, or a physical block when larger
+    body.writeUInt32BE(Math.max(1, 4096 / unit.blockSize, unit.logicalBlocksPerPhysicalBlock), 24);
     body.writeUInt32BE(0x80000000, 28); // UGAVALID=1, alignment 0
   }
   body.writeBigUInt64BE(BigInt(MAX_WRITE_SAME_BYTES / unit.blockSize), 32); // MAXIMUM WRITE SAME LENGTH
@@ -95,9 +97,14 @@ function blockLimits(unit: LogicalUnit): Buffer {
   return page(0xb0, body);
 }
 
-function blockDeviceCharacteristics(): Buffer {
+function blockDeviceCharacteristics(unit: LogicalUnit, target: TargetContext): Buffer {
   const body = Buffer.alloc(0x3c);
   body.writeUInt16BE(1, 0); // MEDIUM ROTATION RATE: non-rotating medium
+  // WABEREQ / WACEREQ 01b: a read of a block after BLOCK / CRYPTO ERASE completes GOOD (SBC-4 §6.6.2);
+  // 00b where that sanitize is not offered (libiscsi fails a non-zero value without the command).
+  const sanitize = target.opcodes.get(SANITIZE_OPCODE);
+  const offers = (serviceAction: number): boolean => sanitize !== undefined && hasServiceActions(sanitize) && offeredAction(sanitize, serviceAction, unit) !== undefined;
+  body[3] = (offers(0x02) ? 0x40 : 0) | (offers(0x03) ? 0x10 : 0);
   return page(0xb1, body);
 }
 
