@@ -65,7 +65,9 @@ export function defaultComponents(faultBoard?: FaultBoard): SystemComponents {
         counters: { copyOperations: device.copyOperations, io: device.io },
       };
     },
-    createFabric: (catalog) => new IscsiFabric(catalog),
+    createFabric: (catalog, settings) => new IscsiFabric(catalog, settings?.keepAlive === undefined ? {} : {
+      keepAlive: { idleMs: settings.keepAlive.idleSeconds * 1000, timeoutMs: settings.keepAlive.timeoutSeconds * 1000 },
+    }),
     startCim: (view, cim) => startCimServer(view, cim),
   };
 }

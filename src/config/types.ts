@@ -116,6 +116,12 @@ export interface PeerConfig {
   readonly insecure?: boolean;
 }
 
+/** The target pings an idle connection after idleSeconds and drops it when timeoutSeconds pass unanswered. */
+export interface KeepAliveConfig {
+  readonly idleSeconds: number;
+  readonly timeoutSeconds: number;
+}
+
 export interface SystemConfig {
   readonly name: string;
   readonly stateDir: string;
@@ -132,4 +138,6 @@ export interface SystemConfig {
   readonly metrics?: MetricsConfig;
   /** Bytes of RAM the system's memory LUNs may allocate together (default DEFAULTS.memoryLimit, 1 GiB). */
   readonly memoryLimit?: number;
+  /** NOP-In pings on idle connections; absent = defaults, idleSeconds 0 = no pings (tgtd's way). */
+  readonly keepAlive?: KeepAliveConfig;
 }

@@ -14,7 +14,7 @@ import { addressProblem, parseHostPort } from './portal-address.ts';
 import { formatSize, parseSize } from './size.ts';
 import { CLUSTER_SCHEME, clusterNode, clusterUrl, parseRedisEndpoint } from '../util/redis-endpoint.ts';
 import {
-  BACKSTORE_KINDS, type BackstoreKind, type ChapConfig, type CimConfig, type CimTlsConfig, type ConfiguredFault, type LunConfig, type MetricsConfig,
+  BACKSTORE_KINDS, type BackstoreKind, type ChapConfig, type CimConfig, type CimTlsConfig, type ConfiguredFault, type KeepAliveConfig, type LunConfig, type MetricsConfig,
   type PeerConfig, type PortalConfig, type SystemConfig, type TargetConfig,
 } from './types.ts';
 
@@ -37,6 +37,8 @@ export const DEFAULTS = {
   metricsPort: 9464,
   /** RAM all memory LUNs of a system may allocate together (they are thin: sizes may add up to more). */
   memoryLimit: 1024 ** 3,
+  keepAliveIdleSeconds: 15,
+  keepAliveTimeoutSeconds: 15,
 } as const;
 
 const SYSTEM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -52,7 +54,7 @@ export function existingFileSize(path: string): number | undefined {
 }
 
 export function validateConfig(document: unknown, context: ValidateContext): SystemConfig {
-  const root = Fields.of(document, '', ['name', 'stateDir', 'portals', 'targets', 'discoveryChap', 'cim', 'peers', 'redisUrl', 'redis', 'metrics', 'memoryLimit']);
+  const root = Fields.of(document, '', ['name', 'stateDir', 'portals', 'targets', 'discoveryChap', 'cim', 'peers', 'redisUrl', 'redis', 'metrics', 'memoryLimit', 'keepAlive']);
   const name = root.string('name');
   if (!SYSTEM_NAME.test(name)) root.fail('name', `"${name}" must be 1-63 letters, digits, '.', '_' or '-'`);
   const stateDirText = root.optionalString('stateDir');
@@ -80,6 +82,18 @@ export function validateConfig(document: unknown, context: ValidateContext): Sys
     ...redisUrlOf(root),
     ...(root.has('metrics') ? { metrics: metrics(root.raw('metrics'), root.at('metrics')) } : {}),
     ...(root.has('memoryLimit') ? { memoryLimit: size(root, 'memoryLimit') } : {}),
+    ...(root.has('keepAlive') ? { keepAlive: keepAlive(root.raw('keepAlive'), root.at('keepAlive')) } : {}),
+  };
+}
+
+/** `false` (no pings), `true` (defaults) or `{idleSeconds, timeoutSeconds}`. */
+function keepAlive(value: unknown, path: string): KeepAliveConfig {
+  if (value === false) return { idleSeconds: 0, timeoutSeconds: DEFAULTS.keepAliveTimeoutSeconds };
+  if (value === true) return { idleSeconds: DEFAULTS.keepAliveIdleSeconds, timeoutSeconds: DEFAULTS.keepAliveTimeoutSeconds };
+  const fields = Fields.of(value, path, ['idleSeconds', 'timeoutSeconds']);
+  return {
+    idleSeconds: fields.integer('idleSeconds', 0, 86400, DEFAULTS.keepAliveIdleSeconds),
+    timeoutSeconds: fields.integer('timeoutSeconds', 1, 86400, DEFAULTS.keepAliveTimeoutSeconds),
   };
 }
 

@@ -19,6 +19,7 @@ import {
 } from './pdu.ts';
 import { ScsiTask, TaskCommand } from './scsi-task.ts';
 import { logoutResponse, NO_RESIDUAL, r2t, reject, scsiResponse } from './serializer.ts';
+import { unbindSession } from './session-binding.ts';
 import type { Session } from './session.ts';
 import type { SessionRegistry } from './session-registry.ts';
 import { performTaskManagement, sendTaskManagementResponse } from './tmf.ts';
@@ -278,12 +279,16 @@ export class FullFeaturePhase {
     else if (reason !== LogoutReason.CloseSession && reason !== LogoutReason.CloseConnection) {
       return this.reject(RejectReason.InvalidPduField, pdu, `logout reason ${reason}`);
     }
-    this.port.send((seq) => logoutResponse({ itt, response, time2Wait: 0, time2Retain: 0 }, seq), true);
     if (response === LogoutResponseCode.Success) {
       this.loggingOut = true;
       this.shutdown();
-      this.port.endAfterFlush();
+      // The I_T nexus ends before the initiator reads the response (its SPC-2 reservation, PREVENT
+      // state, unit attentions go), not when the socket's close is noticed later: a command another
+      // session sends right after the logout must not meet the old holder's reservation.
+      unbindSession(this.session, this.registry, this.log);
     }
+    this.port.send((seq) => logoutResponse({ itt, response, time2Wait: 0, time2Retain: 0 }, seq), true);
+    if (response === LogoutResponseCode.Success) this.port.endAfterFlush();
   }
 }
 

@@ -59,8 +59,12 @@ export function bindSession(result: LoginResult, ctx: SessionBindingContext, pee
   return session;
 }
 
-/** The other end of bindSession: the session is gone with its connection. */
+/**
+ * The other end of bindSession: the session is gone (logged out, or its connection closed). Once only:
+ * a logout unbinds before its response, the connection's close comes later.
+ */
 export function unbindSession(session: Session, registry: SessionRegistry, log: Logger): void {
+  if (session.closed) return;
   session.closed = true;
   registry.remove(session);
   if (session.target && session.nexus) {

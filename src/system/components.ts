@@ -3,7 +3,7 @@
  * fakes. `defaultComponents()` (src/app/default-components.ts) wires the real backstore, SCSI core, fabric and
  * CIM server.
  */
-import type { CimConfig, LunConfig, PortalConfig, TargetConfig } from '../config/types.ts';
+import type { CimConfig, KeepAliveConfig, LunConfig, PortalConfig, TargetConfig } from '../config/types.ts';
 import type { ScsiTargetDevice } from '../scsi/command.ts';
 import type { IoListener, LunIoTotals } from '../scsi/io-counters.ts';
 import type { Backstore, ObservableBackstore } from '../storage/backstore.ts';
@@ -65,11 +65,16 @@ export interface CimServerHandle {
   close(): Promise<void>;
 }
 
+/** Fabric settings from the system's config. */
+export interface FabricSettings {
+  readonly keepAlive?: KeepAliveConfig;
+}
+
 export interface SystemComponents {
   /** The plug-in `lun.backstore` names (backstore-registry.ts); the system wraps it for change capture. */
   openBackstore(lun: LunConfig, context: BackstoreOpenContext): Promise<Backstore>;
   buildTarget(target: TargetConfig, units: readonly UnitSpec[]): BuiltTarget;
-  createFabric(catalog: TargetCatalog): Fabric;
+  createFabric(catalog: TargetCatalog, options?: FabricSettings): Fabric;
   /** Undefined while the CIM server is not part of the build. */
   startCim?: (view: SystemView, cim: CimConfig) => Promise<CimServerHandle>;
 }

@@ -108,7 +108,7 @@ export class System implements SystemView {
       await ensureFolder(this.stateDir);
       const entries = await this.openTargets(components);
       const catalog = new SystemCatalog(entries, () => this.livePortals.filter((p) => p.listening), this.config.discoveryChap);
-      const fabric = components.createFabric(catalog);
+      const fabric = components.createFabric(catalog, this.config.keepAlive === undefined ? {} : { keepAlive: this.config.keepAlive });
       this.fabric = fabric;
       for (const portal of this.livePortals) {
         const bound = await fabric.listen({ address: portal.address, port: portal.port, portalGroupTag: portal.portalGroupTag }).catch((error: unknown) => {
