@@ -70,7 +70,7 @@ export class Sanitizer {
         if (this.running !== undefined) this.running.workDone = fraction;
       });
       const remaining = this.minimumMs - (this.now() - started);
-      if (remaining > 0) await new Promise((done) => setTimeout(done, remaining).unref());
+      if (remaining > 0) await new Promise((done) => setTimeout(done, remaining));
       this.failure = undefined;
     } catch (error) {
       // The medium is now partly sanitized: media access reports it until EXIT FAILURE MODE or a

@@ -77,13 +77,14 @@ export function conformanceAvailable(): Promise<boolean> {
 }
 
 /**
- * `iscsi-test-cu -d -v -t FILTER URL [MULTIPATH-URL]`, killed after `timeoutMs`. The second URL (another
- * portal to the same LUN) enables the MultipathIO tests.
+ * `iscsi-test-cu -d -v [EXTRA-ARGS] -t FILTER URL [MULTIPATH-URL]`, killed after `timeoutMs`. The second
+ * URL (another portal to the same LUN) enables the MultipathIO tests; `-S` (--allow-sanitize) the
+ * Sanitize family.
  */
-export function runConformance(url: string, filter = 'ALL', timeoutMs = 480_000, multipathUrl?: string): Promise<ConformanceRun> {
+export function runConformance(url: string, filter = 'ALL', timeoutMs = 480_000, multipathUrl?: string, extraArgs: readonly string[] = []): Promise<ConformanceRun> {
   return new Promise((done, fail) => {
     const urls = multipathUrl === undefined ? [url] : [url, multipathUrl];
-    const child = spawn('iscsi-test-cu', ['-d', '-v', '-t', filter, ...urls], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('iscsi-test-cu', ['-d', '-v', ...extraArgs, '-t', filter, ...urls], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     let timedOut = false;
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
