@@ -94,6 +94,9 @@ t.test('logout closes the session', async (t) => {
   const reply = await i.next();
   t.equal(reply?.bhs[0], 0x26);
   t.equal(reply?.bhs[2], 0);
+  // The nexus (its reservation, PREVENT state) is gone when the initiator reads the response, not
+  // when the socket's close is noticed later (libiscsi's Sanitize.Reservations met the old RESERVE).
+  t.equal(h.device.nexuses.size, 0, 'nexus ended before the Logout Response');
   t.ok(await i.waitClosed());
   t.equal(h.fabric.sessions().length, 0);
   t.equal(h.device.nexuses.size, 0);
