@@ -1,5 +1,6 @@
 import t from 'tap';
 import { cdbReportSupportedOpcodes } from '../helpers/cdb.ts';
+import { waitFor } from '../../../support/wait-for.ts';
 import { harness } from '../helpers/harness.ts';
 
 const BLOCKS = 2048;
@@ -55,9 +56,7 @@ t.test('BLOCK / CRYPTO ERASE deallocate everything; while one runs the LU is NOT
   h.target.reset('lun', 0, { id: 'x', initiatorName: 'x', isid: '0', targetName: 'x', portalGroupTag: 1 });
   h.unit.unitAttentions.clear('iqn.2026-11.org.test:init1,i,0x400001370000');
   t.equal(senseOf((await h.run(tur)).sense), '2/4/1b', 'a LUN reset does not stop it');
-  const deadline = Date.now() + 10_000;
-  while ((await h.run(tur)).status !== 0 && Date.now() < deadline) await new Promise((done) => setTimeout(done, 50));
-  t.equal((await h.run(tur)).status, 0, 'ready once it has ended');
+  t.ok(await waitFor(async () => (await h.run(tur)).status === 0), 'ready once it has ended');
   t.same(await h.backstore.allocation(0, BLOCKS * 512), [{ offset: 0, length: BLOCKS * 512, mapped: false }], 'every block deallocated');
   t.ok((await h.backstore.read(0, 512)).equals(Buffer.alloc(512)), 'reads as zeros');
   await h.backstore.write(0, [Buffer.alloc(512, 0x62)], { fua: false });
