@@ -20,6 +20,8 @@ import { ReorderBuffer } from './reorder-buffer.ts';
 export type { EpochJobData } from '../transport/transport.ts';
 
 const VERIFY_RESULT_TTL_MS = 10 * 60_000;
+/** An idle replica looks for epochs it was not told about at every this-many probes. */
+const IDLE_SEARCH_EVERY = 4;
 /** How long shutdown waits for the queue consumer before going on without it. */
 const WORKER_CLOSE_BOUND_MS = 2000;
 
@@ -52,6 +54,9 @@ export class EpochApplier {
   private paused = false;
   private closed = false;
   private appliedBytes = 0;
+  /** Position (generation:applied) at the last search that found nothing; undefined: search next probe. */
+  private searchedAt: string | undefined;
+  private idleProbes = 0;
   private readonly log = logger.child({ component: 'replication', role: 'replica' });
 
   constructor(private readonly settings: EpochApplierSettings) {
@@ -179,20 +184,31 @@ export class EpochApplier {
     ]);
   }
 
-  /** Finds epochs whose job we never saw (crash, lost notification) and keeps the heartbeat up. */
+  /**
+   * Keeps the heartbeat up (every probe) and finds epochs whose job we never saw (crash, lost
+   * notification): at every probe while epochs arrive, at every IDLE_SEARCH_EVERY-th once the pair is
+   * idle — many idle pairs then cost one SET each per probe, not four commands.
+   */
   private async probe(): Promise<void> {
     if (this.closed) return;
     const store = this.store;
     try {
       await store.set(this.keys.replicaAlive, String(Date.now()), { ttlMs: this.settings.options.probeIntervalMs * 4 });
+      const position = `${this.reorder.generation}:${this.reorder.applied}`;
+      if (position === this.searchedAt && ++this.idleProbes < IDLE_SEARCH_EVERY) { this.kick(); return; }
+      this.idleProbes = 0;
       const announced = Number(await store.get(this.keys.generation));
-      if (Number.isFinite(announced) && announced > this.reorder.generation) this.reorder.offer(announced, 1);
+      const newGeneration = Number.isFinite(announced) && announced > this.reorder.generation;
+      if (newGeneration) this.reorder.offer(announced, 1);
       const next = this.reorder.applied + 1;
-      if (await store.exists(this.keys.payload(this.reorder.generation, next))) this.reorder.offer(this.reorder.generation, next);
+      const found = await store.exists(this.keys.payload(this.reorder.generation, next));
+      if (found) this.reorder.offer(this.reorder.generation, next);
       if (this.reorder.applied > 0 || this.reorder.generation > 0) {
         const ack = await store.get(this.keys.ack);
         if (!ack) await this.acknowledge(this.reorder.generation, this.reorder.applied);
       }
+      // Nothing new since the last search: search again only after a few probes.
+      this.searchedAt = found || newGeneration ? undefined : position;
       this.kick();
     } catch (err) {
       this.log.debug({ err: (err as Error).message }, 'replica probe failed');
