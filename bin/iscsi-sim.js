@@ -14,19 +14,24 @@ import { availableParallelism } from 'node:os';
 import { URL } from 'node:url';
 process.env.UV_THREADPOOL_SIZE ??= String(Math.min(16, Math.max(2, availableParallelism())));
 
-// V8 flags for the I/O hot path, which V8 accepts only on the node command line (setting them at run
-// time aborts; NODE_OPTIONS refuses them). --single-threaded-gc: V8's concurrent marking and sweeping
-// threads cost more CPU than they save on a busy 2-CPU host (measured: 64 KiB writes at ~0.55x the
-// target CPU-seconds per GiB; bench/RESULTS.md). When they are missing, the process replaces itself
-// (execve: same pid, so supervisors, kill and the parent-death signal still see one process) with
-// node + the flags + the same arguments. ISCSI_SIM_NODE_FLAGS=keep skips this (A/B measurements).
-const NODE_FLAGS = ['--single-threaded-gc'];
+// ISCSI_SIM_NODE_FLAGS="--single-threaded-gc ...": node/V8 flags that V8 accepts only on the node
+// command line (setting them at run time aborts; NODE_OPTIONS refuses most). When one is missing, the
+// process replaces itself (execve: same pid, so supervisors, kill and the parent-death signal still
+// see one process) with node + the flags + the same arguments. Off by default: --single-threaded-gc
+// made 64 KiB writes ~25% cheaper in CPU per GiB but 4 KiB random reads ~40-65% dearer (A/B figures
+// in bench/RESULTS.md), so it is for write-heavy use only.
+const NODE_FLAGS = (process.env.ISCSI_SIM_NODE_FLAGS ?? '').split(/\s+/).filter((word) => word !== '');
+const notFlag = NODE_FLAGS.find((word) => !word.startsWith('--'));
+if (notFlag !== undefined) {
+  process.stderr.write(`iscsi-sim: ISCSI_SIM_NODE_FLAGS: ${JSON.stringify(notFlag)} is not a node flag (expected --name or --name=value)\n`);
+  process.exit(1);
+}
 reexecWithNodeFlags();
 
 function reexecWithNodeFlags() {
   const missing = NODE_FLAGS.filter((flag) => !process.execArgv.includes(flag));
   // NODE_CHANNEL_FD: an IPC child (fork) holds a channel descriptor node has marked close-on-exec.
-  if (missing.length === 0 || process.platform !== 'linux' || process.env.ISCSI_SIM_NODE_FLAGS === 'keep' || process.env.NODE_CHANNEL_FD) return;
+  if (missing.length === 0 || process.platform !== 'linux' || process.env.NODE_CHANNEL_FD) return;
   let koffi;
   try {
     koffi = createRequire(import.meta.url)('koffi');

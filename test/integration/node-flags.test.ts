@@ -1,8 +1,8 @@
 /**
- * bin/iscsi-sim.js runs node with the hot path's V8 flags (--single-threaded-gc) by replacing itself
- * (execve): the process started is the process serving (same pid, so kill and supervisors still
+ * ISCSI_SIM_NODE_FLAGS: bin/iscsi-sim.js runs node with command-line-only V8 flags by replacing
+ * itself (execve): the process started is the process serving (same pid, so kill and supervisors still
  * work), its stdout and stderr stay connected, a profiler started on the first image does not kill
- * the second, and ISCSI_SIM_NODE_FLAGS=keep leaves node as started.
+ * the second; unset, node runs as started; a word that is not a flag is refused.
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
@@ -14,8 +14,10 @@ function commandLine(pid: number): string[] {
   return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((arg) => arg !== '');
 }
 
+const GC_FLAG = { ISCSI_SIM_NODE_FLAGS: '--single-threaded-gc' };
+
 t.test('serve runs under --single-threaded-gc in the process that was started', { skip: process.platform !== 'linux' && 'needs /proc' }, async (t) => {
-  const system = await startSystem({ luns: ['16M'] });
+  const system = await startSystem({ luns: ['16M'], env: GC_FLAG });
   t.teardown(() => system.stop());
   const argv = commandLine(system.pid);
   t.equal(argv[1], '--single-threaded-gc', `flag given to node: ${argv.join(' ')}`);
@@ -24,16 +26,25 @@ t.test('serve runs under --single-threaded-gc in the process that was started', 
   t.equal(await system.stop(), 0, 'SIGTERM to the started pid stops it cleanly');
 });
 
-t.test('ISCSI_SIM_NODE_FLAGS=keep runs node as started', { skip: process.platform !== 'linux' && 'needs /proc' }, async (t) => {
-  const system = await startSystem({ luns: ['16M'], env: { ISCSI_SIM_NODE_FLAGS: 'keep' } });
+t.test('without ISCSI_SIM_NODE_FLAGS node runs as started', { skip: process.platform !== 'linux' && 'needs /proc' }, async (t) => {
+  const system = await startSystem({ luns: ['16M'] });
   t.teardown(() => system.stop());
   t.notOk(commandLine(system.pid).includes('--single-threaded-gc'), 'no flag added');
+});
+
+t.test('a word that is not a flag is refused, naming it', async (t) => {
+  const child = spawn(process.execPath, [cliPath, '--version'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ISCSI_SIM_NODE_FLAGS: '--single-threaded-gc single' } });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((done) => child.once('exit', (c) => done(c)));
+  t.equal(code, 1);
+  t.match(stderr, 'ISCSI_SIM_NODE_FLAGS: "single" is not a node flag');
 });
 
 t.test('under --cpu-prof the replaced process lives on and writes its profile', { skip: process.platform !== 'linux' && 'needs /proc' }, async (t) => {
   const dir = t.testdir();
   const child = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-interval', '10', '--cpu-prof-dir', join(dir, 'prof'), cliPath, 'serve', '--listen', '127.0.0.1:0',
-    '--lun', `${join(dir, 'lun.img')}:16M`, '--state-dir', join(dir, 'state')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--lun', `${join(dir, 'lun.img')}:16M`, '--state-dir', join(dir, 'state')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...GC_FLAG } });
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   let stdout = '';
   const ready = await new Promise<boolean>((done) => {
