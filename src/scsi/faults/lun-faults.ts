@@ -81,6 +81,8 @@ export interface LunFaultsOptions {
 
 export class LunFaults {
   private rules: ActiveRule[] = [];
+  /** Kept with `rules`: the storage decorator asks on every I/O. */
+  private storageRules = false;
   private readonly now: () => number;
   private readonly random: () => number;
   /** Set by the board: every fault that fires. */
@@ -102,20 +104,25 @@ export class LunFaults {
 
   add(id: string, spec: FaultRuleSpec): ActiveRuleView {
     const rule = new ActiveRule(id, spec, this.now());
-    this.rules = [...this.rules, rule];
+    this.setRules([...this.rules, rule]);
     return rule;
   }
 
   remove(id: string): boolean {
     const before = this.rules.length;
-    this.rules = this.rules.filter((rule) => rule.id !== id);
+    this.setRules(this.rules.filter((rule) => rule.id !== id));
     return this.rules.length < before;
   }
 
   clear(): number {
     const removed = this.rules.length;
-    this.rules = [];
+    this.setRules([]);
     return removed;
+  }
+
+  private setRules(rules: ActiveRule[]): void {
+    this.rules = rules;
+    this.storageRules = rules.some((rule) => rule.bad !== undefined || rule.spec.action.kind === 'drop-writes');
   }
 
   /** The SCSI-level rules for one command; undefined when none fires. */
@@ -188,7 +195,7 @@ export class LunFaults {
 
   /** Any storage-level rule (the decorator passes I/O straight through otherwise). */
   get hasStorageRules(): boolean {
-    return this.rules.some((rule) => rule.bad !== undefined || rule.spec.action.kind === 'drop-writes');
+    return this.storageRules;
   }
 
   private matches(rule: ActiveRule, context: FaultContext, now: number): boolean {

@@ -187,3 +187,11 @@ t.test('a Redis Cluster: redis.cluster nodes or a redis+cluster:// URL, carried 
   fails(t, { ...minimal(), redisUrl: 'redis+cluster://h1:70000' }, /^redisUrl: .*cluster node "h1:70000" is not host:port/);
   fails(t, { ...minimal(), redisUrl: 'redis+cluster://' }, /^redisUrl: .*names at least one node/);
 });
+
+t.test('luns[].faults: kept with their paths for the fault module; a non-object entry is refused naming it', async (t) => {
+  const base = minimal() as { targets: Array<{ luns: Array<Record<string, unknown>> }> };
+  const withFaults = { ...base, targets: [{ ...base.targets[0], luns: [{ ...base.targets[0]?.luns[0], faults: [{ action: 'busy', every: 3 }] }] }] };
+  t.same(validateConfig(withFaults, context).targets[0]?.luns[0]?.faults, [{ path: 'targets[0].luns[0].faults[0]', rule: { action: 'busy', every: 3 } }]);
+  const bad = { ...base, targets: [{ ...base.targets[0], luns: [{ ...base.targets[0]?.luns[0], faults: ['busy'] }] }] };
+  fails(t, bad, /^targets\[0\]\.luns\[0\]\.faults\[0\]: expected a fault rule/);
+});
