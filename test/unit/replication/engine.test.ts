@@ -4,7 +4,7 @@
  * forced), failback, reverse roles (active and failed over), split-brain resolution (by hand and by
  * each policy), Reset To Sync/Async, online verify, and the refusals.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { pattern, sha256Of } from './helpers.ts';
 import { engineRig, GRAIN, MiB, SIZE, type EngineRig } from './engine-rig.ts';
 
@@ -197,7 +197,8 @@ t.test('failover forced while the source is unreachable; it comes back without c
   t.equal(rig.peer.engine.entry(pairId)?.admin, 'failed-over', 'no split brain: nothing was written');
 });
 
-async function splitBrain(rig: EngineRig, primaryGrains: number, peerGrains: number): Promise<string> {
+/** A pair, then a forced failover while the primary is cut off, both sides writing: the primary reconnects. */
+async function splitBrain(t: Test, rig: EngineRig, primaryGrains: number, peerGrains: number): Promise<string> {
   const pairId = await rig.mirror();
   await partitionPrimary(rig);
   for (let i = 0; i < primaryGrains; i++) await rig.primary.backstore.write(i * GRAIN, [pattern(4096, i)], { fua: false });
@@ -212,7 +213,7 @@ async function splitBrain(rig: EngineRig, primaryGrains: number, peerGrains: num
 
 t.test('split brain (manual policy): detected with both counts; detach refused without Force; resolve keeping the DR site', async (t) => {
   const rig = await engineRig(t);
-  const pairId = await splitBrain(rig, 2, 1);
+  const pairId = await splitBrain(t, rig, 2, 1);
   await rig.until(() => Object.keys(rig.peer.engine.entry(pairId)?.splitBrain?.changes ?? {}).length === 2, 'both sides counted');
   t.same(rig.peer.engine.entry(pairId)?.splitBrain?.changes, { primary: 2, peer: 1 });
   t.equal(rig.peer.engine.status(pairId)?.phase, 'split-brain');
@@ -230,7 +231,7 @@ t.test('split brain (manual policy): detected with both counts; detach refused w
 
 t.test('split brain resolved keeping the old writer: the record reverses back to it', async (t) => {
   const rig = await engineRig(t);
-  const pairId = await splitBrain(rig, 1, 2);
+  const pairId = await splitBrain(t, rig, 1, 2);
   await rig.until(() => rig.peer.engine.entry(pairId)?.admin === 'split-brain' && Object.keys(rig.peer.engine.entry(pairId)?.splitBrain?.changes ?? {}).length === 2, 'split brain');
   const resolved = await rig.primary.engine.resolve(pairId, 'primary');
   t.equal(resolved.record.source.system, 'primary');
@@ -243,7 +244,7 @@ t.test('split brain resolved keeping the old writer: the record reverses back to
 
 t.test('split brain: Force detach keeps both sides as they are', async (t) => {
   const rig = await engineRig(t);
-  const pairId = await splitBrain(rig, 1, 1);
+  const pairId = await splitBrain(t, rig, 1, 1);
   // Once both sides counted: a detach published while the source still adds its count would be
   // overwritten by that publish (the registry's publish is read-modify-write, see the report).
   await rig.until(() => Object.keys(rig.peer.engine.entry(pairId)?.splitBrain?.changes ?? {}).length === 2, 'split brain reported by both');
