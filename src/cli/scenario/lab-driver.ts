@@ -68,6 +68,21 @@ export class LabDriver {
     }
   }
 
+  /**
+   * The RPO as the pair's source computes it right now (its /metrics, `role="source"`); the status in
+   * Redis is published every few seconds and would miss a short lag. Undefined when no system answers
+   * with a source gauge (the source is down).
+   */
+  async liveRpo(): Promise<number | undefined> {
+    for (const system of this.lab.systems) {
+      const body = await fetch(system.metricsUrl, { signal: AbortSignal.timeout(2000), headers: { connection: 'close' } }).then((r) => r.text(), () => '');
+      const line = body.split('\n').find((l) => l.startsWith('iscsi_sim_replication_rpo_seconds{') && l.includes('role="source"'));
+      const value = line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(' ') + 1));
+      if (Number.isFinite(value)) return value;
+    }
+    return undefined;
+  }
+
   async link(pair: string | undefined, change: LinkChange | 'clear'): Promise<string> {
     const systems = await readLinks(this.lab.systems.map((s) => ({ name: s.name, url: httpBaseOf(s.metricsUrl) })));
     const ids = choosePairs(systems, pair, pair === undefined && systems.some((s) => (s.links?.length ?? 0) > 1));
