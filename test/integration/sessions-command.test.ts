@@ -46,6 +46,8 @@ t.test('sessions: a held login is listed with initiator, address:port, ISID, TSI
   t.teardown(() => session.conn.destroy());
   t.equal(session.keys.get('HeaderDigest'), 'CRC32C', 'header digest negotiated');
   await session.readCapacity();
+  // The CLI runs below take a while on a loaded machine: the idle login answers the target's pings.
+  const idle = session.answerPingsWhileIdle();
   const address = `127.0.0.1:${session.conn.localPort}`;
 
   const json = await cli(['sessions', '--url', httpUrl, '--json']);
@@ -91,6 +93,7 @@ t.test('sessions: a held login is listed with initiator, address:port, ISID, TSI
   const statusJson = JSON.parse((await cli(['status', '--state-dir', labDir, '--json'])).stdout) as { sessions: Array<{ listing: { sessions: unknown[] } }> };
   t.equal(statusJson.sessions[0].listing.sessions.length, 1, 'status --json carries the sessions');
 
+  await idle.stop();
   await session.logout();
   const deadline = Date.now() + 10_000;
   let after = await cli(['sessions', '--url', httpUrl]);

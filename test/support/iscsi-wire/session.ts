@@ -113,6 +113,25 @@ export class TestSession {
     }
   }
 
+  /**
+   * Keeps a held, idle login alive while the test does something else (runs a CLI, starts Redis):
+   * answers the target's NOP-In pings, which it sends after 15 s of silence and drops the connection
+   * 15 s later when unanswered. stop() before the next command on this session.
+   */
+  answerPingsWhileIdle(): { stop(): Promise<void> } {
+    let stopped = false;
+    const loop = (async () => {
+      while (!stopped) {
+        const pdu = await this.conn.next(200);
+        if (pdu === 'closed') return;
+        if (pdu === 'timeout') continue;
+        if (pdu.opcode === Op.NopIn && pdu.ttt !== NO_TAG) this.answerPing(pdu);
+        else if (pdu.opcode !== Op.NopIn && pdu.opcode !== Op.AsyncMessage) throw new ProtocolError(`unexpected opcode 0x${pdu.opcode.toString(16)} while idle`);
+      }
+    })();
+    return { stop: async () => { stopped = true; await loop; } };
+  }
+
   /** RFC 7143 §11.18: a NOP-In with a TTT asks for a NOP-Out echoing it. */
   private answerPing(ping: Pdu): void {
     const bhs = nopOut({ itt: NO_TAG, ttt: ping.ttt, cmdSN: this.cmdSN, expStatSN: this.expStatSN, immediate: true });
