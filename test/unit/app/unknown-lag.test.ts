@@ -18,7 +18,7 @@ function status(extra: Partial<PairStatus>): PairStatus {
   };
 }
 
-const engineWith = (s: PairStatus) => ({ pairs: () => [s] }) as unknown as ReplicationEngine;
+const engineWith = (s: PairStatus) => ({ pairs: () => [s], links: { list: () => [] } }) as unknown as ReplicationEngine;
 
 t.test('unknown lag: CIM leaves RPOSeconds and OutOfSyncBytes out (NULL), /metrics says NaN (prom-client writes Nan; Prometheus parses it case-insensitively)', async (t) => {
   const unknown = status({ lagKnown: false });
