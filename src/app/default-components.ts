@@ -63,6 +63,7 @@ export function defaultComponents(faultBoard?: FaultBoard): SystemComponents {
         device,
         units: new Map<number, UnitHandle>(units.map((unit) => [unit.lun, unit])),
         counters: { copyOperations: device.copyOperations, io: device.io },
+        capacityChanged: (lun: number) => device.capacityChanged(lun),
       };
     },
     createFabric: (catalog, settings) => new IscsiFabric(catalog, settings?.keepAlive === undefined ? {} : {

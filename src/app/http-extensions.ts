@@ -11,6 +11,7 @@ import type { System } from '../system/system.ts';
 import { dashboardFeature } from './dashboard-feature.ts';
 import { faultApi } from './fault-api.ts';
 import { linkFeature } from './link-routes.ts';
+import { lunApi } from './lun-api.ts';
 import type { AttachedReplication } from './with-replication.ts';
 
 /** The running parts a feature's routes may use. */
@@ -33,7 +34,7 @@ export interface HttpFeature {
 export type HttpFeatureFactory = (context: HttpContext) => HttpFeature;
 
 /** The features every system serves (add yours here). */
-export const HTTP_FEATURES: readonly HttpFeatureFactory[] = [faultApi, linkFeature, dashboardFeature];
+export const HTTP_FEATURES: readonly HttpFeatureFactory[] = [faultApi, linkFeature, dashboardFeature, lunApi];
 
 export function httpExtensions(context: HttpContext, factories: readonly HttpFeatureFactory[] = HTTP_FEATURES): HttpExtensions & { close(): Promise<void> } {
   const features = factories.map((factory) => factory(context));

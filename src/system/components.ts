@@ -43,6 +43,8 @@ export interface BuiltTarget {
   readonly units: ReadonlyMap<number, UnitHandle>;
   /** Absent when the SCSI core keeps none (fakes). */
   readonly counters?: TargetCounters;
+  /** A LUN grew: CAPACITY DATA HAS CHANGED to every I_T nexus (absent in fakes). */
+  capacityChanged?(lun: number): void;
 }
 
 export interface BoundPortal {

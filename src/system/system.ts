@@ -57,6 +57,14 @@ export interface Readiness {
   readonly problems: readonly string[];
 }
 
+/** resizeLun named a LUN the system does not have. */
+export class LunNotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LunNotFoundError';
+  }
+}
+
 export class System implements SystemView {
   readonly name: string;
   readonly stateDir: string;
@@ -68,6 +76,8 @@ export class System implements SystemView {
   /** Backstore kind per `iqn/lun`, for the summary. */
   private readonly backstoreKinds = new Map<string, BackstoreKind>();
   private readonly targetCounters = new Map<string, TargetCounters>();
+  /** Per target: tell the SCSI core a LUN grew (CAPACITY DATA HAS CHANGED to every nexus). */
+  private readonly capacityListeners = new Map<string, (lun: number) => void>();
   private fabric: Fabric | undefined;
   private cim: CimServerHandle | undefined;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -178,6 +188,23 @@ export class System implements SystemView {
     return () => { for (const stop of stops) stop?.(); };
   }
 
+  /**
+   * Online resize (issue 11): grows a LUN's backstore (a file is extended sparse, a memory LUN just
+   * gets bigger), then every I_T nexus gets CAPACITY DATA HAS CHANGED (SBC-4 §4.4.5). Never shrinks;
+   * errors name what is wrong and change nothing.
+   */
+  async resizeLun(targetIqn: string, lunNumber: number, sizeBytes: number): Promise<LunView> {
+    const lun = this.lun(targetIqn, lunNumber);
+    if (lun === undefined) throw new LunNotFoundError(`no LUN ${lunNumber} in target ${targetIqn}`);
+    if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= lun.sizeBytes) throw new RangeError(`size: ${sizeBytes} bytes does not grow the LUN (${lun.sizeBytes} bytes now; a LUN never shrinks)`);
+    if (sizeBytes % lun.blockSize !== 0) throw new RangeError(`size: ${sizeBytes} bytes is not a multiple of the block size ${lun.blockSize}`);
+    if (!lun.backstore.capabilities.resize) throw new RangeError(`size: ${lun.backstore.label} cannot grow`);
+    await lun.backstore.resize(sizeBytes);
+    this.capacityListeners.get(lun.targetIqn)?.(lunNumber);
+    logger.child({ component: 'system', system: this.name }).info({ target: lun.targetIqn, lun: lunNumber, sizeBytes }, 'LUN resized');
+    return lun;
+  }
+
   /** Sessions logged in right now (discovery ones included), from the fabric's registry. */
   sessions(): SessionInfo[] {
     return (this.fabric?.sessions?.() ?? []).map(sessionInfo);
@@ -209,6 +236,7 @@ export class System implements SystemView {
         specs.push({ config: lunConfig, backstore, ...identity });
       }
       const built = components.buildTarget(target, specs);
+      if (built.capacityChanged !== undefined) this.capacityListeners.set(target.iqn, built.capacityChanged.bind(built));
       if (built.counters !== undefined) this.targetCounters.set(target.iqn, built.counters);
       const luns = specs.map((spec) => {
         const unit = built.units.get(spec.config.lun);
