@@ -14,6 +14,7 @@ import { cliPath, startSystem, type RunningSystem } from './support/system-proce
 import { rawSession } from './support/raw-session.ts';
 import { missingTools, run } from './support/tools.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { sample } from './support/prometheus-sample.ts';
 
 const IQN = 'iqn.2026-11.org.iscsi-sim:faults';
 const BAD_FROM = 1000;
@@ -39,17 +40,6 @@ async function firedAtLeast(system: RunningSystem, id: string, times: number): P
     return (json.rules as Array<{ id: string; fired: number }>).some((rule) => rule.id === id && rule.fired >= times);
   }, 20_000, 50);
   if (!fired) throw new Error(`rule ${id} did not fire ${times} time(s) within 20 s`);
-}
-
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    const close = line.lastIndexOf('}');
-    const inside = line.slice(name.length + 1, close).split(',');
-    if (wanted.every((pair) => inside.includes(pair))) return Number(line.slice(close + 1).trim());
-  }
-  return undefined;
 }
 
 t.test('fault rules on a running system, seen by real initiators', async (t) => {

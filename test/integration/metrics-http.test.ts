@@ -10,21 +10,10 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startSystem, type RunningSystem } from './support/system-process.ts';
 import { missingTools, run } from './support/tools.ts';
+import { sample } from './support/prometheus-sample.ts';
 
 const MIB = 1024 * 1024;
 const IQN = 'iqn.2026-11.org.iscsi-sim:metrics';
-
-/** The value of one sample line, `name{labels} value`; undefined when absent. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    const close = line.lastIndexOf('}');
-    const inside = line.slice(name.length + 1, close).split(',');
-    if (wanted.every((pair) => inside.includes(pair))) return Number(line.slice(close + 1).trim());
-  }
-  return undefined;
-}
 
 async function get(system: RunningSystem, path: string): Promise<{ status: number; type: string; text: string }> {
   const response = await fetch(`${system.summary.httpUrl}${path}`, { signal: AbortSignal.timeout(5000) });
