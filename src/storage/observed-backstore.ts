@@ -6,29 +6,18 @@
  * write listeners as zeros with `deallocate: true`.
  */
 import type {
-  AllocationExtent, Backstore, BackstoreCapabilities, FlushListener, ObservableBackstore, WriteIntentListener,
-  WriteListener, WriteOptions,
+  Backstore, FlushListener, ObservableBackstore, WriteIntentListener, WriteListener, WriteOptions,
 } from './backstore.ts';
+import { ForwardingBackstore } from './forwarding-backstore.ts';
 
 const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
 
-export class ObservedBackstore<Inner extends Backstore = Backstore> implements ObservableBackstore {
+export class ObservedBackstore<Inner extends Backstore = Backstore> extends ForwardingBackstore<Inner> implements ObservableBackstore {
   private readonly writeListeners = new Set<WriteListener>();
   private readonly flushListeners = new Set<FlushListener>();
   private readonly intentListeners = new Set<WriteIntentListener>();
 
-  constructor(readonly inner: Inner) {}
-
-  get label(): string { return this.inner.label; }
-  get sizeBytes(): number { return this.inner.sizeBytes; }
-  get blockSize(): number { return this.inner.blockSize; }
-  get capabilities(): BackstoreCapabilities { return this.inner.capabilities; }
-
-  read(offset: number, length: number, target?: Buffer): Promise<Buffer> {
-    return this.inner.read(offset, length, target);
-  }
-
-  write(offset: number, chunks: readonly Buffer[], options: WriteOptions): Promise<void> {
+  override write(offset: number, chunks: readonly Buffer[], options: WriteOptions): Promise<void> {
     // Unobserved (no pair on this LUN): the hot path costs no extra promise.
     if (this.intentListeners.size === 0 && this.writeListeners.size === 0) return this.inner.write(offset, chunks, options);
     return this.observedWrite(offset, chunks, options);
@@ -40,7 +29,7 @@ export class ObservedBackstore<Inner extends Backstore = Backstore> implements O
     if (this.writeListeners.size > 0) await this.notifyWrite(offset, chunks, options);
   }
 
-  async unmap(offset: number, length: number): Promise<void> {
+  override async unmap(offset: number, length: number): Promise<void> {
     if (length === 0) return this.inner.unmap(offset, length);
     if (this.intentListeners.size > 0) await this.notifyIntentRange(offset, length);
     await this.inner.unmap(offset, length);
@@ -48,7 +37,7 @@ export class ObservedBackstore<Inner extends Backstore = Backstore> implements O
     if (this.writeListeners.size > 0) await this.notifyWrite(offset, zeroChunks(length), { fua: false, deallocate: true });
   }
 
-  flush(): Promise<void> {
+  override flush(): Promise<void> {
     if (this.flushListeners.size === 0) return this.inner.flush();
     return this.observedFlush();
   }
@@ -61,18 +50,6 @@ export class ObservedBackstore<Inner extends Backstore = Backstore> implements O
       if (result) pending.push(result);
     }
     await Promise.all(pending);
-  }
-
-  allocation(offset: number, length: number): Promise<AllocationExtent[]> {
-    return this.inner.allocation(offset, length);
-  }
-
-  resize(sizeBytes: number): Promise<void> {
-    return this.inner.resize(sizeBytes);
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
   }
 
   addWriteListener(listener: WriteListener): () => void {
