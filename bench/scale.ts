@@ -31,6 +31,7 @@ import { createMirror, ensureCollection, waitForJob } from '../src/lab/lab-cim-s
 import { startSystemChild, type SystemChild } from '../src/lab/system-child.ts';
 import { readPairReports } from '../src/replication/status-reader.ts';
 import { connectRedis, type RedisClient } from '../src/util/redis-endpoint.ts';
+import { read10, write10 } from '../test/support/cdbs.ts';
 import { TestSession } from '../test/support/iscsi-wire/session.ts';
 
 const MiB = 1024 * 1024;
@@ -217,7 +218,7 @@ async function main(): Promise<void> {
       const session = await TestSession.login('127.0.0.1', child.summary.portals[0]!.port, { targetName: child.summary.targets[0]!.iqn, timeoutMs: 30_000 });
       // Each LUN reports its power-on unit attention once to a new session: taken here, not counted.
       for (let lun = 0; lun < PAIRS_PER_SOURCE; lun++) {
-        for (let attempt = 0; attempt < 3 && (await session.command(readCdb(0, 1), { inLength: 512, lun })).status !== 0; attempt++);
+        for (let attempt = 0; attempt < 3 && (await session.command(read10(0, 1), { inLength: 512, lun })).status !== 0; attempt++);
       }
       return session;
     })));
@@ -233,7 +234,7 @@ async function main(): Promise<void> {
         const size = sizes[randomInt(sizes.length)]!;
         const lun = randomInt(PAIRS_PER_SOURCE);
         const lba = randomInt((LUN_MIB * MiB - size) / 512);
-        const result = await session.command(writeCdb(lba, size / 512), { out: randomBytes(size), lun });
+        const result = await session.command(write10(lba, size / 512), { out: randomBytes(size), lun });
         if (result.status === 0) { bytes += size; writes++; } else failed++;
       }
     });
@@ -292,23 +293,6 @@ async function main(): Promise<void> {
     if (!process.env.KEEP_TMP) await rm(dir, { recursive: true, force: true });
     else say(`kept ${dir}`);
   }
-}
-
-function readCdb(lba: number, blocks: number): Buffer {
-  const cdb = Buffer.alloc(10);
-  cdb[0] = 0x28;
-  cdb.writeUInt32BE(lba, 2);
-  cdb.writeUInt16BE(blocks, 7);
-  return cdb;
-}
-
-/** WRITE(10) CDB for `blocks` blocks at `lba`. */
-function writeCdb(lba: number, blocks: number): Buffer {
-  const cdb = Buffer.alloc(10);
-  cdb[0] = 0x2a;
-  cdb.writeUInt32BE(lba, 2);
-  cdb.writeUInt16BE(blocks, 7);
-  return cdb;
 }
 
 main().catch((err: unknown) => {

@@ -8,6 +8,7 @@ import { decodeKeys, Op } from '../support/iscsi-wire/pdu.ts';
 import type { TestSession } from '../support/iscsi-wire/session.ts';
 import { rawSession } from './support/raw-session.ts';
 import { startSystem, type RunningSystem } from './support/system-process.ts';
+import { write10 } from '../support/cdbs.ts';
 
 let system: RunningSystem;
 let session: TestSession;
@@ -20,14 +21,6 @@ t.teardown(async () => {
   await session.logout().catch(() => undefined);
   await system.stop();
 });
-
-function write10(lba: number, blocks: number): Buffer {
-  const cdb = Buffer.alloc(10);
-  cdb[0] = 0x2a;
-  cdb.writeUInt32BE(lba, 2);
-  cdb.writeUInt16BE(blocks, 7);
-  return cdb;
-}
 
 async function fill(lba: number, blocks: number, byte: number): Promise<void> {
   const r = await session.write10(lba, Buffer.alloc(blocks * 512, byte));

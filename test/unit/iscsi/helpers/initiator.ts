@@ -286,21 +286,7 @@ export class TestInitiator {
   }
 }
 
-export function read10(lba: number, blocks: number): Buffer {
-  const cdb = Buffer.alloc(10);
-  cdb[0] = 0x28;
-  cdb.writeUInt32BE(lba, 2);
-  cdb.writeUInt16BE(blocks, 7);
-  return cdb;
-}
-
-export function write10(lba: number, blocks: number): Buffer {
-  const cdb = Buffer.alloc(10);
-  cdb[0] = 0x2a;
-  cdb.writeUInt32BE(lba, 2);
-  cdb.writeUInt16BE(blocks, 7);
-  return cdb;
-}
+export { read10, write10 } from '../../../support/cdbs.ts';
 
 export function keysOf(pdu: Pdu): Map<string, string> {
   return new Map(parseKeys(pdu.data).pairs);
