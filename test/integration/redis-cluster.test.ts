@@ -151,9 +151,15 @@ t.test('a master with a replica is killed during writes: failover, replication g
     args: ['--redis-cluster', '3', '--redis-replicas', '1', '--redis-node-timeout', '2000', '--luns', String(PAIRS)],
   });
   const ports = clusterPorts(lab.ready.redisUrl);
-  const ranges = await slotRanges(ports);
-  // The master holding the first pair's keys, and the replica that should take over.
+  // The master holding the first pair's keys, and the replica that should take over. A replica shows
+  // in CLUSTER SLOTS only once the node asked has heard of it by gossip, which can trail the cluster's
+  // creation on a busy machine (CI saw a master with no replica listed yet): wait for it, bounded.
   const slot = await keySlot(ports[0]!, `iscsi-sim:{${lab.ready.pairs[0]!.pairId}}:config`);
+  let ranges = await slotRanges(ports);
+  await waitFor(async () => {
+    ranges = await slotRanges(ports);
+    return masterOf(ranges, slot).replicaPorts.length === 1;
+  }, 30_000, 200);
   const victim = masterOf(ranges, slot);
   t.equal(victim.replicaPorts.length, 1, `the master at ${victim.masterPort} has a replica (${victim.replicaPorts.join(', ')})`);
 
