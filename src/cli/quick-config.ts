@@ -10,7 +10,8 @@ import { sanitizeNameComponent } from '../config/names.ts';
 import { formatHostPort, parseHostPort } from '../config/portal-address.ts';
 import { parseSize } from '../config/size.ts';
 import type { SystemConfig } from '../config/types.ts';
-import { DEFAULTS, existingFileSize, validateConfig } from '../config/validate.ts';
+import { DEFAULTS } from '../config/defaults.ts';
+import { existingFileSize, validateConfig } from '../config/validate.ts';
 
 export interface QuickOptions {
   readonly listen: string;

@@ -6,7 +6,7 @@
  */
 import { dirname, isAbsolute, relative } from 'node:path';
 import type { BackstoreKind, LunConfig, SystemConfig } from '../config/types.ts';
-import { DEFAULTS } from '../config/validate.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 import type { TargetEntry } from '../iscsi/catalog.ts';
 import { lunIdentity } from '../scsi/identity.ts';
 import type { ObservableBackstore } from '../storage/backstore.ts';

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { formatHostPort } from '../../config/portal-address.ts';
-import { DEFAULTS } from '../../config/validate.ts';
+import { DEFAULTS } from '../../config/defaults.ts';
 import { loadConfigFile } from '../../config/load.ts';
 import { DEFAULT_LAB_STATE_DIR, labSystemsFrom } from '../lab-endpoint.ts';
 import { exitSoon, fail } from '../lifecycle.ts';

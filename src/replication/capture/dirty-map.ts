@@ -13,33 +13,16 @@
  * after a restart carry a conservative age (RPO). In memory, `resyncSince` bounds the age of the
  * oldest write among the NEEDS_RESYNC grains.
  *
- * Durability errors are values: a failed persist rejects every waiter with a WriteRecordError (the
- * write it guarded fails with CHECK CONDITION), keeps the unsaved bits and retries them on the next
- * persist; `persistFailure` says so until a persist succeeds.
+ * The file, its format and the persist queue are in dirty-map-persistence.ts.
  */
-import { open } from 'node:fs/promises';
-import { WriteRecordError } from '../../storage/backstore.ts';
-import { logger } from '../../util/log.ts';
+import { DirtyMapPersistence, openMapFile, type DirtyMapFile } from './dirty-map-persistence.ts';
+
+export type { DirtyMapFile } from './dirty-map-persistence.ts';
 
 export const NEEDS_RESYNC = 0;
 
-const MAGIC_V2 = 0x4953444e; // 'ISDN' v2: extent bitmap, 16-byte header
-const MAGIC = 0x49534433; // 'ISD3' v3: v2 + the time the map last became dirty (float64 ms)
-const V2_HEADER_BYTES = 16;
-const HEADER_BYTES = 24;
-const DIRTY_SINCE_AT = 16;
 /** A speculative mark not written into for this long is cleared with the next clean-up. */
 const SPECULATION_MS = 2000;
-
-/** The file operations the map needs (a FileHandle has them; unit tests inject failures). */
-export interface DirtyMapFile {
-  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
-  write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
-  datasync(): Promise<void>;
-  truncate(length: number): Promise<void>;
-  stat(): Promise<{ size: number; birthtimeMs: number; ctimeMs: number }>;
-  close(): Promise<void>;
-}
 
 export interface DirtyMapOptions {
   /** Activity-log extent: the on-disk granularity, a multiple of the grain. @defaultValue 4 MiB */
@@ -52,32 +35,17 @@ export interface DirtyMapOptions {
   readonly openFile?: (path: string) => Promise<DirtyMapFile>;
 }
 
-async function openMapFile(path: string): Promise<DirtyMapFile> {
-  await (await open(path, 'a+')).close();
-  return open(path, 'r+');
-}
-
 export class DirtyMap {
   /** The extent bitmap as it is (or is about to be) on disk. */
   private readonly bits: Uint8Array;
-  /** The extent bitmap as last made durable (fdatasync returned). */
-  private readonly durable: Uint8Array;
   /** Pending grains per extent: an extent can be cleared once its count drops to zero. */
   private readonly extentPending: Uint32Array;
   private readonly pending = new Map<number, number>();
-  private readonly unsavedBytes = new Set<number>();
-  private persistWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
-  /** Extent bits set in `bits`, and since when that count is non-zero (0 = clean); goes to the header. */
+  /** Extent bits set in `bits` (the header's dirty-since time changes when this leaves or reaches 0). */
   private setExtents = 0;
-  private dirtySince = 0;
-  private dirtySinceUnsaved = false;
   /** Grains pending with NEEDS_RESYNC, and a lower bound of the time of their oldest write. */
   private resyncGrains = 0;
   private resyncSinceValue: number | undefined;
-  private persistFailureValue: string | undefined;
-  private persisting = false;
-  private cleanTimer: NodeJS.Timeout | undefined;
-  private closed = false;
   /** Online verify: grains written while it runs (their chunks are not compared). */
   private observer: Set<number> | undefined;
   /** Extents marked ahead of any write (see markAhead), with when. */
@@ -85,18 +53,15 @@ export class DirtyMap {
   readonly grainsPerExtent: number;
 
   private constructor(
-    private readonly file: DirtyMapFile,
+    private readonly store: DirtyMapPersistence,
     readonly grainBytes: number,
     readonly grainCount: number,
     readonly extentBytes: number,
-    private readonly cleanPersistMs: number,
     private readonly lookahead: number,
   ) {
     this.grainsPerExtent = extentBytes / grainBytes;
-    const extentCount = Math.ceil(grainCount / this.grainsPerExtent);
-    this.bits = new Uint8Array(Math.ceil(extentCount / 8));
-    this.durable = new Uint8Array(this.bits.length);
-    this.extentPending = new Uint32Array(extentCount);
+    this.bits = store.bits;
+    this.extentPending = new Uint32Array(Math.ceil(grainCount / this.grainsPerExtent));
   }
 
   /** Opens (or creates) the map; extents found marked are recovered as grains needing a resync. */
@@ -105,53 +70,23 @@ export class DirtyMap {
     const extentBytes = Math.max(grainBytes, options.extentBytes ?? 4 * 1024 * 1024);
     if (extentBytes % grainBytes !== 0) throw new Error(`extentBytes ${extentBytes} must be a multiple of grainBytes ${grainBytes}`);
     const file = await (options.openFile ?? openMapFile)(path);
-    const map = new DirtyMap(file, grainBytes, grainCount, extentBytes, options.cleanPersistMs ?? 1000, options.lookahead ?? 0);
-    await map.load();
+    const extentCount = Math.ceil(grainCount / (extentBytes / grainBytes));
+    const { persistence, recoveredSince } = await DirtyMapPersistence.load(file, { grainBytes, extentBytes, extentCount }, options.cleanPersistMs ?? 1000);
+    const map = new DirtyMap(persistence, grainBytes, grainCount, extentBytes, options.lookahead ?? 0);
+    map.recover(recoveredSince);
     return map;
   }
 
   private get extentCount(): number { return this.extentPending.length; }
 
-  private async load(): Promise<void> {
-    const stat = await this.file.stat();
-    const header = Buffer.alloc(HEADER_BYTES);
-    const fresh = stat.size === 0;
-    if (!fresh) await this.file.read(header, 0, HEADER_BYTES, 0);
-    const magic = header.readUInt32BE(0);
-    const matches = !fresh && (magic === MAGIC || magic === MAGIC_V2) && header.readUInt32BE(4) === this.grainBytes
-      && header.readUInt32BE(8) === this.extentBytes && header.readUInt32BE(12) === this.extentCount;
-    // Bits recovered without a trustworthy time: the file's creation bounds their age (conservative).
-    const fileBorn = Math.min(stat.birthtimeMs || stat.ctimeMs, stat.ctimeMs);
-    let recoveredSince = fileBorn;
-    if (matches) {
-      await this.file.read(this.bits, 0, this.bits.length, magic === MAGIC ? HEADER_BYTES : V2_HEADER_BYTES);
-      if (magic === MAGIC && header.readDoubleBE(DIRTY_SINCE_AT) > 0) recoveredSince = header.readDoubleBE(DIRTY_SINCE_AT);
-    } else if (!fresh) {
-      // A map written with another geometry (or torn): everything may be dirty.
-      logger.child({ component: 'replication' }).warn('dirty map geometry changed or unreadable, marking whole LUN dirty');
-      this.bits.fill(0xff);
-    }
+  /** Extents found marked on disk: every grain in them needs a resync. */
+  private recover(recoveredSince: number): void {
     for (let extent = 0; extent < this.extentCount; extent++) {
       if (this.bits[extent >> 3] & (1 << (extent & 7))) {
         this.setExtents++;
         this.markExtentGrainsForResync(extent, recoveredSince);
       }
     }
-    this.dirtySince = this.setExtents > 0 ? recoveredSince : 0;
-    if (matches && magic === MAGIC) {
-      this.durable.set(this.bits);
-      return;
-    }
-    header.writeUInt32BE(MAGIC, 0);
-    header.writeUInt32BE(this.grainBytes, 4);
-    header.writeUInt32BE(this.extentBytes, 8);
-    header.writeUInt32BE(this.extentCount, 12);
-    header.writeDoubleBE(this.dirtySince, DIRTY_SINCE_AT);
-    await this.file.truncate(HEADER_BYTES + this.bits.length);
-    await this.file.write(header, 0, HEADER_BYTES, 0);
-    await this.file.write(this.bits, 0, this.bits.length, HEADER_BYTES);
-    await this.file.datasync();
-    this.durable.set(this.bits);
   }
 
   private markExtentGrainsForResync(extent: number, since: number): void {
@@ -195,7 +130,7 @@ export class DirtyMap {
   }
 
   /** Why the last persist failed, until one succeeds (writes needing a new mark fail meanwhile). */
-  get persistFailure(): string | undefined { return this.persistFailureValue; }
+  get persistFailure(): string | undefined { return this.store.persistFailure; }
 
   /** Collects every grain marked from now on into `grains` (undefined stops). */
   observe(grains: Set<number> | undefined): void { this.observer = grains; }
@@ -218,7 +153,7 @@ export class DirtyMap {
         this.setExtentBit(extent);
         this.markAhead(extent);
         needPersist = true;
-      } else if ((this.durable[byte] & mask) === 0) {
+      } else if (!this.store.isDurable(extent)) {
         needPersist = true; // set but not durable (a persist under way, or one that failed): wait for it
       }
     }
@@ -242,7 +177,7 @@ export class DirtyMap {
         this.setExtentBit(extent);
         this.markAhead(extent);
         needPersist = true;
-      } else if ((this.durable[extent >> 3] & mask) === 0) {
+      } else if (!this.store.isDurable(extent)) {
         needPersist = true; // set by a write whose persist is still under way: wait for it too
       }
     }
@@ -256,7 +191,7 @@ export class DirtyMap {
       if (this.extentPending[extent] === 0) continue;
       if (--this.extentPending[extent] === 0) {
         this.clearExtentBit(extent);
-        this.scheduleCleanPersist();
+        this.store.scheduleCleanPersist();
       }
     }
   }
@@ -270,21 +205,16 @@ export class DirtyMap {
 
   private setExtentBit(extent: number): void {
     const mask = 1 << (extent & 7);
-    if ((this.bits[extent >> 3] & mask) === 0 && this.setExtents++ === 0) this.setDirtySince(Date.now());
+    if ((this.bits[extent >> 3] & mask) === 0 && this.setExtents++ === 0) this.store.setDirtySince(Date.now());
     this.bits[extent >> 3] |= mask;
-    this.unsavedBytes.add(extent >> 3);
+    this.store.touch(extent);
   }
 
   private clearExtentBit(extent: number): void {
     const mask = 1 << (extent & 7);
-    if ((this.bits[extent >> 3] & mask) !== 0 && --this.setExtents === 0) this.setDirtySince(0);
+    if ((this.bits[extent >> 3] & mask) !== 0 && --this.setExtents === 0) this.store.setDirtySince(0);
     this.bits[extent >> 3] &= ~mask;
-    this.unsavedBytes.add(extent >> 3);
-  }
-
-  private setDirtySince(time: number): void {
-    this.dirtySince = time;
-    this.dirtySinceUnsaved = true;
+    this.store.touch(extent);
   }
 
   /**
@@ -313,7 +243,7 @@ export class DirtyMap {
       this.speculative.delete(extent);
       this.clearExtentBit(extent);
     }
-    this.scheduleCleanPersist();
+    this.store.scheduleCleanPersist();
   }
 
   /**
@@ -349,89 +279,7 @@ export class DirtyMap {
    * Resolves once every bit set so far is on stable storage; rejects with a WriteRecordError when it
    * could not be written (the bits stay set and unsaved: the next persist retries them).
    */
-  persist(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.persistWaiters.push({ resolve, reject });
-      if (!this.persisting) void this.runPersist();
-    });
-  }
+  persist(): Promise<void> { return this.store.persist(); }
 
-  private scheduleCleanPersist(): void {
-    if (this.cleanTimer || this.closed || this.unsavedBytes.size === 0) return;
-    this.cleanTimer = setTimeout(() => {
-      this.cleanTimer = undefined;
-      // Clearing is never urgent: a failure is reported by persistFailure and retried later.
-      this.persist().catch(() => this.scheduleCleanPersist());
-    }, this.cleanPersistMs);
-    this.cleanTimer.unref();
-  }
-
-  private async runPersist(): Promise<void> {
-    this.persisting = true;
-    try {
-      while (this.persistWaiters.length > 0) {
-        const waiters = this.persistWaiters;
-        this.persistWaiters = [];
-        let failure: WriteRecordError | undefined;
-        try {
-          await this.writeUnsaved();
-          this.persistFailureValue = undefined;
-        } catch (err) {
-          const message = (err as Error).message;
-          if (this.persistFailureValue === undefined) logger.child({ component: 'replication' }).error({ err }, 'dirty map persist failed; writes needing a new mark fail until it succeeds');
-          this.persistFailureValue = message;
-          failure = new WriteRecordError(`dirty map could not be persisted: ${message}`, { cause: err });
-        }
-        for (const waiter of waiters) {
-          if (failure) waiter.reject(failure); else waiter.resolve();
-        }
-      }
-    } finally {
-      this.persisting = false;
-    }
-  }
-
-  private async writeUnsaved(): Promise<void> {
-    if ((this.unsavedBytes.size === 0 && !this.dirtySinceUnsaved) || this.closed) return;
-    const bytes = [...this.unsavedBytes].sort((a, b) => a - b);
-    this.unsavedBytes.clear();
-    const sinceUnsaved = this.dirtySinceUnsaved;
-    this.dirtySinceUnsaved = false;
-    try {
-      const written: Array<[number, Buffer]> = [];
-      // Coalesce neighbouring bytes into runs: one pwrite per run.
-      for (let i = 0; i < bytes.length;) {
-        let j = i;
-        while (j + 1 < bytes.length && bytes[j + 1] === bytes[j] + 1) j++;
-        const start = bytes[i];
-        const run = Buffer.from(this.bits.subarray(start, bytes[j] + 1)); // a copy: bits may change meanwhile
-        await this.file.write(run, 0, run.length, HEADER_BYTES + start);
-        written.push([start, run]);
-        i = j + 1;
-      }
-      if (sinceUnsaved) {
-        const since = Buffer.alloc(8);
-        since.writeDoubleBE(this.dirtySince);
-        await this.file.write(since, 0, 8, DIRTY_SINCE_AT);
-      }
-      await this.file.datasync();
-      for (const [start, run] of written) this.durable.set(run, start);
-    } catch (err) {
-      // Nothing of this batch is known durable: keep it for the next attempt.
-      for (const byte of bytes) this.unsavedBytes.add(byte);
-      if (sinceUnsaved) this.dirtySinceUnsaved = true;
-      throw err;
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.cleanTimer) clearTimeout(this.cleanTimer);
-    this.cleanTimer = undefined;
-    try {
-      await this.persist();
-    } finally {
-      this.closed = true;
-      await this.file.close();
-    }
-  }
+  close(): Promise<void> { return this.store.close(); }
 }

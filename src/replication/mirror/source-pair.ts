@@ -10,7 +10,7 @@ import { logger } from '../../util/log.ts';
 import type { AckMessage } from '../apply/epoch-applier.ts';
 import { ChangeCapture } from '../capture/change-capture.ts';
 import { DirtyMap } from '../capture/dirty-map.ts';
-import type { Extent, SealedEpoch } from '../capture/open-epoch.ts';
+import type { SealedEpoch } from '../capture/open-epoch.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { ReplicationOptions } from '../options.ts';
 import {
@@ -21,11 +21,11 @@ import { EpochShipper } from '../pipeline/epoch-shipper.ts';
 import type { LinkShaper } from '../link/link-shaper.ts';
 import { shapedShipper, type ShippingPath } from '../link/shaped-shipper.ts';
 import { encodePayload, encodeSlabPayload } from '../pipeline/payload.ts';
-import { holeExtents, markAllocated } from '../sync/initial-sync.ts';
-import { runResync } from '../sync/resync.ts';
+import { markAllocated } from '../sync/initial-sync.ts';
 import type { ReplicationTransport } from '../transport/transport.ts';
 import { verifyPair, type VerifyOptions, type VerifyReport } from '../sync/verify.ts';
 import { ProgressSignal } from './progress-signal.ts';
+import { runResyncPasses } from './resync-passes.ts';
 import { ShippingLedger } from './shipping-ledger.ts';
 import { SyncWaiters } from './sync-waiters.ts';
 
@@ -45,7 +45,6 @@ export interface SourcePairSettings {
   /** @defaultValue systemClock */
   readonly clock?: Clock;
 }
-
 
 const HELD_PHASES: readonly PairPhase[] = ['fractured', 'suspended', 'failed-over', 'detached'];
 
@@ -265,29 +264,18 @@ export class SourcePair {
       this.setPhase(phase);
       this.lastProgressAt = this.clock.now();
       this.log.info({ pair: this.pairId, generation: this.generation, grains: grains.length, phase }, 'resync started');
-      const holesEpoch = phase === 'initial-sync' ? await this.shipHoles() : 0;
       const generation = this.generation;
-      // A resync epoch carries writes as old as the oldest grain waiting when its pass started (RPO).
-      let passSince = dirty.resyncSince ?? Date.now();
-      const context = {
+      const lastEpoch = await runResyncPasses({
         backstore: this.settings.backstore,
         dirty,
         chunkBytes: this.settings.options.resyncChunkBytes,
+        progress,
         reserveEpoch: () => capture.reserveEpoch(),
-        shipEpoch: (epoch: number, extents: Extent[], grainCount: number) => this.ship(epoch, encodePayload(extents), passSince, grainCount),
+        ship: (epoch, payload, firstWriteAt, grainCount) => this.ship(epoch, payload, firstWriteAt, grainCount),
         waitForRoom: () => this.waitForRoom(),
         cancelled: () => this.closed || generation !== this.generation || this.phaseValue !== phase,
-      };
-      let lastEpoch = holesEpoch;
-      // Grains marked while a pass ran (operator resync, hand-over) get another pass; each pass takes
-      // only what is marked when it starts, so this ends once nobody marks more.
-      for (let pass = grains; pass.length > 0; pass = dirty.grainsNeedingResync()) {
-        if (pass !== grains) progress.totalGrains += pass.length;
-        passSince = dirty.resyncSince ?? Date.now();
-        const result = await runResync(context, pass);
-        if (!result.completed) return;
-        lastEpoch = Math.max(lastEpoch, result.lastEpoch);
-      }
+      }, grains, phase === 'initial-sync');
+      if (lastEpoch === undefined) return;
       progress.lastEpoch = lastEpoch;
       this.checkResyncDone();
     } catch (err) {
@@ -295,15 +283,6 @@ export class SourcePair {
     } finally {
       this.resyncRunning = false;
     }
-  }
-
-  /** Initial sync: ranges that are holes on the source are unmapped on the replica (no bytes travel). */
-  private async shipHoles(): Promise<number> {
-    const holes = await holeExtents(this.settings.backstore);
-    if (holes.length === 0) return 0;
-    const epoch = this.capture!.reserveEpoch();
-    await this.ship(epoch, encodePayload(holes), Date.now(), 0);
-    return epoch;
   }
 
   private onSealed(epoch: SealedEpoch): void {
