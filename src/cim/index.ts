@@ -26,6 +26,8 @@ export interface CimServerHandle {
   setReplicationEngine(engine: ReplicationEngine): void;
   /** Re-asks the peers now (normally every refresh interval). */
   refreshPeers(): Promise<void>;
+  /** What the last save of collections and jobs could not write; undefined when the file is current. */
+  persistProblem(): string | undefined;
   close(): Promise<void>;
 }
 
@@ -72,6 +74,7 @@ export async function startCimServer(view: SystemView, cim: CimConfig, extras: C
       sources.engine = engine;
     },
     refreshPeers: () => peers.refresh(),
+    persistProblem: () => state.persistProblem(),
     close: async () => {
       clearInterval(timer);
       await new Promise<void>((resolve) => {

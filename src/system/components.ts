@@ -64,6 +64,8 @@ export interface CimServerHandle {
   readonly url: string;
   /** Over HTTPS: the certificate's PEM file. */
   readonly certificateFile?: string;
+  /** What the CIM state file could not save (collections, jobs); undefined when it is current. */
+  persistProblem?(): string | undefined;
   close(): Promise<void>;
 }
 

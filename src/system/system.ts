@@ -216,6 +216,8 @@ export class System implements SystemView {
     for (const portal of this.livePortals) {
       if (!portal.listening) problems.push(`portal ${portal.address}:${portal.port} is not listening`);
     }
+    const cimProblem = this.cim?.persistProblem?.();
+    if (cimProblem !== undefined) problems.push(cimProblem);
     return { ready: problems.length === 0, problems };
   }
 

@@ -4,6 +4,7 @@
  */
 import { coerce } from '../cimxml/coerce.ts';
 import { cimError } from '../errors.ts';
+import { StatePersistError } from '../providers/state-store.ts';
 import { parseType } from '../schema/types.ts';
 import { getKey, getProperty } from '../types.ts';
 import type { IntrinsicContext } from './context.ts';
@@ -35,15 +36,20 @@ export async function modifyInstance(ctx: IntrinsicContext): Promise<null> {
     changes.push({ name: decl.name, value });
   }
   for (const c of changes) {
-    if (c.name === 'ElementName') {
-      if (typeof c.value !== 'string' || c.value === '') throw cimError('INVALID_PARAMETER', 'ElementName must be a non-empty string');
-      record.elementName = c.value;
-    } else if (c.name === 'Active' || c.name === 'DeleteOnUnassociated') {
-      if (typeof c.value !== 'boolean') throw cimError('INVALID_PARAMETER', `${c.name} must be a boolean`);
-      if (c.name === 'Active') record.active = c.value;
-      else record.deleteOnUnassociated = c.value;
-    }
+    if (c.name === 'ElementName' && (typeof c.value !== 'string' || c.value === '')) throw cimError('INVALID_PARAMETER', 'ElementName must be a non-empty string');
+    if ((c.name === 'Active' || c.name === 'DeleteOnUnassociated') && typeof c.value !== 'boolean') throw cimError('INVALID_PARAMETER', `${c.name} must be a boolean`);
   }
-  await ctx.sources.state.save();
+  try {
+    await ctx.sources.state.change(() => {
+      for (const c of changes) {
+        if (c.name === 'ElementName') record.elementName = c.value as string;
+        else if (c.name === 'Active') record.active = c.value as boolean;
+        else if (c.name === 'DeleteOnUnassociated') record.deleteOnUnassociated = c.value as boolean;
+      }
+    });
+  } catch (err) {
+    if (err instanceof StatePersistError) throw cimError('FAILED', err.message);
+    throw err;
+  }
   return null;
 }

@@ -13,7 +13,7 @@ import type { ObjectPath } from '../types.ts';
 import { invalid, Ret, type MethodArgs, type MethodResult, type ProviderContext } from './method-types.ts';
 import type { PeerInfo } from './peers.ts';
 import { collectionHolding, resolveCollection, resolveLocalEndpoint, resolvePeer, resolveRemoteEndpoint } from './references.ts';
-import type { CollectionRecord } from './state-store.ts';
+import { StatePersistError, type CollectionRecord } from './state-store.ts';
 
 const log = () => logger.child({ component: 'cim' });
 
@@ -97,7 +97,7 @@ function merge(c: CollectionRecord, r: Resolved): void {
  * Probes the remote endpoints in a ConcreteJob; `apply` runs when every probe succeeded and returns
  * the collection the job affected. Answers 4096 with the Job reference.
  */
-function probeInJob(ctx: ProviderContext, method: string, elementName: string, remote: readonly EndpointInfo[], apply: () => string | MethodResult): MethodResult {
+function probeInJob(ctx: ProviderContext, method: string, elementName: string, remote: readonly EndpointInfo[], apply: () => Promise<string | MethodResult>): MethodResult {
   const s = ctx.sources;
   const { job, signal } = s.jobs.start(method, elementName);
   void (async () => {
@@ -107,7 +107,7 @@ function probeInJob(ctx: ProviderContext, method: string, elementName: string, r
         s.jobs.progress(job, ((i + 1) / remote.length) * 90);
       }
       if (signal.aborted) return;
-      const applied = apply();
+      const applied = await apply();
       if (typeof applied === 'string') s.jobs.complete(job, [applied]);
       else s.jobs.fail(job, applied.returnValue, applied.reason ?? 'failed');
     } catch (err) {
@@ -123,7 +123,7 @@ export async function createRemoteReplicationCollection(ctx: ProviderContext, ar
   const r = await resolveArgs(ctx, args, undefined);
   if (isResult(r)) return r;
   const elementName = args.string('ElementName') || `${s.view.name} to ${r.system?.name ?? 'remote'}`;
-  const create = (): string | MethodResult => {
+  const create = async (): Promise<string | MethodResult> => {
     const busy = inUse(s, r.local, r.remote, undefined);
     if (busy) return { returnValue: Ret.InUse, reason: busy };
     const c: CollectionRecord = {
@@ -131,13 +131,14 @@ export async function createRemoteReplicationCollection(ctx: ProviderContext, ar
       active: args.bool('Active') ?? true, deleteOnUnassociated: args.bool('DeleteOnUnassociated') ?? false,
       connectivityStatus: r.remote.length ? 2 : 0, localAccessPoints: [], remoteAccessPoints: [], remoteSystems: [],
     };
-    merge(c, r);
-    s.state.collections.set(c.instanceId, c);
-    void s.state.save();
-    return c.instanceId;
+    return persisted(s, () => {
+      merge(c, r);
+      s.state.collections.set(c.instanceId, c);
+      return c.instanceId;
+    });
   };
   if (r.remote.length) return probeInJob(ctx, 'CreateRemoteReplicationCollection', elementName, r.remote, create);
-  const id = create();
+  const id = await create();
   if (typeof id !== 'string') return id;
   return { returnValue: Ret.OK, out: [{ name: 'ConnectivityCollection', type: 'ref:CIM_ConnectivityCollection', value: collectionPath(id) }] };
 }
@@ -154,17 +155,18 @@ export async function addToRemoteReplicationCollection(ctx: ProviderContext, arg
   if ('returnValue' in c) return c;
   const r = await resolveArgs(ctx, args, c);
   if (isResult(r)) return r;
-  const add = (): string | MethodResult => {
+  const add = async (): Promise<string | MethodResult> => {
     if (!s.state.collections.has(c.instanceId)) return { returnValue: Ret.Failed, reason: 'collection was deleted meanwhile' };
     const busy = inUse(s, r.local, r.remote, c.instanceId);
     if (busy) return { returnValue: Ret.InUse, reason: busy };
-    merge(c, r);
-    if (r.remote.length) c.connectivityStatus = 2;
-    void s.state.save();
-    return c.instanceId;
+    return persisted(s, () => {
+      merge(c, r);
+      if (r.remote.length) c.connectivityStatus = 2;
+      return c.instanceId;
+    });
   };
   if (r.remote.length) return probeInJob(ctx, 'AddToRemoteReplicationCollection', c.elementName, r.remote, add);
-  const done = add();
+  const done = await add();
   return typeof done === 'string' ? { returnValue: Ret.OK } : done;
 }
 
@@ -194,16 +196,29 @@ export async function removeFromRemoteReplicationCollection(ctx: ProviderContext
     systemName = peer?.name ?? c.remoteSystems.find((n) => n.toLowerCase() === String(systemRef.keys.Name ?? '').toLowerCase());
     if (!systemName || !c.remoteSystems.includes(systemName)) return invalid(`RemoteComputerSystem ${describe(systemRef)} is not in the collection`);
   }
-  c.localAccessPoints = c.localAccessPoints.filter((n) => !local.includes(n));
-  c.remoteAccessPoints = c.remoteAccessPoints.filter((x) => !remote.some((r) => r.systemName === x.systemName && r.name === x.name));
-  if (systemName) {
-    c.remoteSystems = c.remoteSystems.filter((n) => n !== systemName);
-    // Without RemoteAccessPoints the system goes with its access points (MOF description).
-    if (remoteRefs.length === 0) c.remoteAccessPoints = c.remoteAccessPoints.filter((x) => x.systemName !== systemName);
-  }
-  if (c.deleteOnUnassociated && c.localAccessPoints.length === 0 && c.remoteAccessPoints.length === 0) s.state.collections.delete(c.instanceId);
-  await s.state.save();
+  const removed = await persisted(s, () => {
+    c.localAccessPoints = c.localAccessPoints.filter((n) => !local.includes(n));
+    c.remoteAccessPoints = c.remoteAccessPoints.filter((x) => !remote.some((r) => r.systemName === x.systemName && r.name === x.name));
+    if (systemName) {
+      c.remoteSystems = c.remoteSystems.filter((n) => n !== systemName);
+      // Without RemoteAccessPoints the system goes with its access points (MOF description).
+      if (remoteRefs.length === 0) c.remoteAccessPoints = c.remoteAccessPoints.filter((x) => x.systemName !== systemName);
+    }
+    if (c.deleteOnUnassociated && c.localAccessPoints.length === 0 && c.remoteAccessPoints.length === 0) s.state.collections.delete(c.instanceId);
+    return c.instanceId;
+  });
+  if (typeof removed !== 'string') return removed;
   return { returnValue: Ret.OK };
+}
+
+/** Applies a collection change and saves it; a save that fails undoes the change and fails the method naming the file. */
+async function persisted(s: ModelSources, mutate: () => string): Promise<string | MethodResult> {
+  try {
+    return await s.state.change(mutate);
+  } catch (err) {
+    if (err instanceof StatePersistError) return { returnValue: Ret.Failed, reason: err.message };
+    throw err;
+  }
 }
 
 /** A remote member whose peer is unreachable now can still be removed by its recorded keys. */

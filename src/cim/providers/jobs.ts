@@ -33,7 +33,7 @@ export class JobManager {
     const abort = new AbortController();
     this.aborts.set(job.instanceId, abort);
     this.store.jobs.set(job.instanceId, job);
-    void this.store.save();
+    this.store.saveInBackground();
     return { job, signal: abort.signal };
   }
 
@@ -78,7 +78,7 @@ export class JobManager {
         changed = true;
       }
     }
-    if (changed) void this.store.save();
+    if (changed) this.store.saveInBackground();
   }
 
   private finishFailed(job: JobRecord, errorCode: number, description: string): void {
@@ -93,7 +93,7 @@ export class JobManager {
   private settle(job: JobRecord): void {
     job.timeOfLastStateChange = this.now();
     this.aborts.delete(job.instanceId);
-    void this.store.save();
+    this.store.saveInBackground();
   }
 }
 

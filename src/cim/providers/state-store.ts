@@ -2,8 +2,8 @@
  * The only state CIM owns: remote replication collections and jobs. Kept in memory, persisted to
  * `<stateDir>/cim-state.json` by write-to-temp + rename so a crash never leaves half a file.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { logger } from '../../util/log.ts';
 import { readStateFile } from '../../util/state-file.ts';
 import type { ObjectPath } from '../types.ts';
@@ -59,6 +59,7 @@ export class CimStateStore {
   private nextJob = 1;
   private nextCollection = 1;
   private writing: Promise<void> = Promise.resolve();
+  private problem: string | undefined;
   private readonly file: string | undefined;
 
   /** stateDir undefined = memory only (tests). */
@@ -85,7 +86,12 @@ export class CimStateStore {
     return `ISCSISIM:${this.systemName}:RRC-${this.nextCollection++}`;
   }
 
-  /** Persists asynchronously; writes are serialized so the last one wins. */
+  /**
+   * Persists the current collections and jobs; writes are serialized so the last one wins. Rejects
+   * with a StatePersistError naming the file when the write fails: a method that changed a
+   * collection must not report success for a change the next start would not find. Until a later
+   * save succeeds, `persistProblem()` says what failed (the system reports it as not ready).
+   */
   save(): Promise<void> {
     const file = this.file;
     if (!file) return Promise.resolve();
@@ -94,15 +100,63 @@ export class CimStateStore {
       collections: [...this.collections.values()], jobs: [...this.jobs.values()],
     };
     const body = JSON.stringify(snapshot, null, 2);
-    this.writing = this.writing.then(async () => {
-      const dir = join(file, '..');
-      await mkdir(dir, { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
-      await writeFile(tmp, body);
-      await rename(tmp, file);
-    }).catch((err: unknown) => {
-      logger.child({ component: 'cim' }).error({ err, file }, 'could not persist CIM state');
+    const tmp = `${file}.${process.pid}.tmp`;
+    const write = this.writing.then(async () => {
+      try {
+        await mkdir(dirname(file), { recursive: true });
+        await writeFile(tmp, body);
+        await rename(tmp, file);
+        this.problem = undefined;
+      } catch (err) {
+        await rm(tmp, { force: true }).catch(() => undefined); // tidy-up only: the error below is what matters
+        this.problem = `CIM state not saved to ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+        throw new StatePersistError(this.problem, { cause: err });
+      }
     });
-    return this.writing;
+    // The next save runs whether this one failed or not; the failure goes to this save's caller.
+    this.writing = write.catch(() => undefined);
+    return write;
   }
+
+  /**
+   * Applies a change to the collections and persists it. When the save fails the collections are
+   * put back as they were and the StatePersistError is rethrown: the caller reports a failure and
+   * memory keeps matching the file.
+   */
+  async change<T>(mutate: () => T): Promise<T> {
+    const before = new Map([...this.collections].map(([id, c]) => [id, structuredClone(c)]));
+    const result = mutate();
+    try {
+      await this.save();
+    } catch (err) {
+      for (const id of this.collections.keys()) if (!before.has(id)) this.collections.delete(id);
+      for (const [id, saved] of before) {
+        const live = this.collections.get(id);
+        if (live) Object.assign(live, saved);
+        else this.collections.set(id, saved);
+      }
+      throw err;
+    }
+    return result;
+  }
+
+  /**
+   * For saves nobody waits on (job progress and expiry): a failure is logged and stays visible
+   * through `persistProblem()` until a later save succeeds.
+   */
+  saveInBackground(): void {
+    this.save().catch((err: unknown) => {
+      logger.child({ component: 'cim' }).error({ err }, (err as Error).message);
+    });
+  }
+
+  /** What the last save could not write, or undefined when the file holds the current state. */
+  persistProblem(): string | undefined {
+    return this.problem;
+  }
+}
+
+/** The CIM state file could not be written; the message names the file and the cause. */
+export class StatePersistError extends Error {
+  override readonly name = 'StatePersistError';
 }

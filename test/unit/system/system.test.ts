@@ -114,6 +114,21 @@ t.test('starts the CIM server when enabled and available', async (t) => {
   t.equal(system.cimUrl, undefined);
 });
 
+t.test('a CIM state file that cannot be saved makes the system not ready, naming it, until a save succeeds', async (t) => {
+  const dir = t.testdir();
+  let problem: string | undefined = 'CIM state not saved to /s/cim-state.json: ENOSPC';
+  const components = {
+    ...fakeWorld().components,
+    startCim: async () => ({ url: 'http://127.0.0.1:15988', persistProblem: () => problem, close: async () => undefined }),
+  };
+  const system = new System(config(dir, { cim: { port: 15988 } }), components);
+  await system.start();
+  t.teardown(() => system.stop());
+  t.same(system.readiness(), { ready: false, problems: ['CIM state not saved to /s/cim-state.json: ENOSPC'] });
+  problem = undefined;
+  t.same(system.readiness(), { ready: true, problems: [] });
+});
+
 // Issue 12: a LUN at /nonexistent/dir/x.img silently created the folders; EACCES did not say which LUN.
 t.test('a LUN folder outside the state dir must exist unless createParents; errors name the LUN', async (t) => {
   const dir = t.testdir();
