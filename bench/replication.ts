@@ -1,42 +1,68 @@
 /**
  * Replication benchmark (`npx tsx bench/replication.ts`): the lab's processes (private redis-server,
- * primary and peer `serve` processes, async mirror made through CIM) driven by qemu-img through the
- * primary's portal. Prints a Markdown table: primary write throughput with replication off vs on
- * (ratio), drain rate after the write, lag and RPO percentiles sampled from the primary's /metrics
- * during the write, Redis peak memory.
+ * primary and peer `serve` processes, async mirror made through CIM) and a plain `serve` without
+ * replication, driven by qemu-img through their portals. Prints, per CPU placement, a Markdown table:
+ * write throughput with replication off (plain) vs on (primary) and the ratio, CPU-seconds per run of
+ * every process (plain / primary, peer, redis, the initiator) and the primary's CPU on/off ratio, drain
+ * time, RPO percentiles sampled from the primary's /metrics (the plain server's is scraped as often),
+ * Redis memory (used_memory sampled every 100 ms, and used_memory_peak) against the in-flight bound; then a sustained phase: a paced writer (bench/paced-writer.ts) at SUSTAIN_PCT % of the
+ * replication-on rate for DURATION_S, with RPO p50/p99 and whether the replica kept up.
  *
- * Off and on alternate (ROUNDS times, medians reported) and the page cache is written back (`sync`)
- * before every timed write, so one run's writeback does not slow the next.
+ * Placements (PIN): unpinned, everything on every CPU; pinned, as if the peer were another host: the
+ * plain and primary `serve` processes and the initiator on CPU 0, the peer `serve` and redis-server on
+ * CPU 1 (taskset, all threads). Off and on alternate within a round, and the placements alternate too;
+ * medians of ROUNDS rounds. The page cache is written back (`sync`) before every timed write.
  *
- *   env: SIZE_MIB=256   data written per run
- *        ROUNDS=3       off/on pairs
- *        KEEP_TMP=1     keep the temp dir (logs, LUN files)
- * Needs qemu-utils + qemu-block-extra and redis-server.
+ *   env: SIZE_MIB=256    data written per run
+ *        ROUNDS=3        rounds (medians reported)
+ *        PIN=0|1|both    unpinned (default), pinned, or both alternating
+ *        DURATION_S=60   sustained phase length; 0 skips it (runs pinned when PIN includes it)
+ *        SUSTAIN_PCT=50  sustained rate, % of the replication-on median rate
+ *        KEEP_TMP=1      keep the temp dir (logs, LUN files)
+ *        ISCSI_SIM_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"  profile the serve processes
+ * Needs qemu-utils + qemu-block-extra, redis-server, taskset (util-linux) for PIN, /usr/bin/time.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { CimClient } from '../src/cim/client/client.ts';
 import { freeLoopbackPort, freeLoopbackPortRange, startEmbeddedRedis } from '../src/lab/embedded-redis.ts';
 import { createMirror, ensureCollection, waitForJob } from '../src/lab/lab-cim-setup.ts';
 import { labPorts, writeLabConfigs } from '../src/lab/lab-config.ts';
 import { startSystemChild, type SystemChild } from '../src/lab/system-child.ts';
-import { readPairReports } from '../src/replication/status-reader.ts';
+import { defaultReplicationOptions } from '../src/replication/options.ts';
 
 const MiB = 1024 * 1024;
 const sizeMiB = Number(process.env.SIZE_MIB ?? 256);
 const rounds = Math.max(1, Math.min(10, Number(process.env.ROUNDS ?? 3)));
+const durationS = Number(process.env.DURATION_S ?? 60);
+const sustainPct = Number(process.env.SUSTAIN_PCT ?? 50);
+const pinSetting = process.env.PIN ?? '0';
+const here = dirname(fileURLToPath(import.meta.url));
+
+type Placement = 'unpinned' | 'pinned';
+const placements: Placement[] = pinSetting === 'both' ? ['unpinned', 'pinned'] : pinSetting === '1' ? ['pinned'] : pinSetting === '0' ? ['unpinned'] : [];
+
+function say(text: string): void { process.stderr.write(`bench: ${text}\n`); }
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
+  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  return sorted.length === 0 ? Number.NaN : sorted[Math.floor(sorted.length / 2)];
 }
 
-/** User + system CPU seconds a process used so far (Linux /proc; 0 elsewhere). */
+function percentile(values: number[], p: number): number {
+  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** User + system CPU seconds a process (all its threads) used so far (Linux /proc). */
 function cpuSeconds(pid: number | undefined): number {
   if (pid === undefined) return 0;
   try {
@@ -47,48 +73,128 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** Sets the CPU affinity of every thread of `pid` (threads it starts later inherit it). */
+function pin(pid: number | undefined, cpus: string): void {
+  if (pid === undefined) return;
+  const result = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`taskset -a -p -c ${cpus} ${pid} failed: ${result.stderr}`);
+}
+
 /** Page-cache writeback of earlier runs must not be charged to the next one. */
 function syncDisks(): void {
   spawnSync('sync', [], { timeout: 120_000 });
 }
 
-function say(text: string): void { process.stderr.write(`bench: ${text}\n`); }
+/** The command as given, on `cpus` when set. */
+function placed(cpus: string | undefined, command: string[]): string[] {
+  return cpus === undefined ? command : ['taskset', '-c', cpus, ...command];
+}
 
-function qemuWrite(source: string, url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn('qemu-img', ['convert', '-n', '-f', 'raw', '-O', 'raw', source, url], { stdio: ['ignore', 'ignore', 'pipe'] });
+/** qemu-img writes `source` to `url`; resolves its wall time and CPU (from /usr/bin/time). */
+async function qemuWrite(source: string, url: string, cpus: string | undefined, timeFile: string): Promise<{ seconds: number; cpu: number }> {
+  const command = placed(cpus, ['/usr/bin/time', '-f', '%U %S', '-o', timeFile, 'qemu-img', 'convert', '-n', '-f', 'raw', '-O', 'raw', source, url]);
+  const started = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(command[0], command.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    child.once('exit', (code) => (code === 0 ? resolve((performance.now() - started) / 1000) : reject(new Error(`qemu-img failed: ${stderr}`))));
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`qemu-img failed: ${stderr}`))));
   });
+  const seconds = (performance.now() - started) / 1000;
+  const [user, system] = (await readFile(timeFile, 'utf8')).trim().split(/\s+/).slice(-2).map(Number);
+  return { seconds, cpu: user + system };
 }
 
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+interface Sample { at: number; rpo: number; behind: number; epochsBehind: number; dirty: number; copyState: number }
+
+function metric(text: string, name: string): number | undefined {
+  const found = new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(text);
+  return found ? Number(found[1]) : undefined;
 }
 
-async function sampleMetrics(url: string, into: { rpo: number[]; behind: number[] }, stop: () => boolean): Promise<void> {
-  while (!stop()) {
-    try {
-      const text = await (await fetch(url, { signal: AbortSignal.timeout(1000) })).text();
-      const rpo = /^iscsi_sim_replication_rpo_seconds\{[^}]*\} (\S+)$/m.exec(text);
-      const behind = /^iscsi_sim_replication_bytes_behind\{[^}]*\} (\S+)$/m.exec(text);
-      if (rpo) into.rpo.push(Number(rpo[1]));
-      if (behind) into.behind.push(Number(behind[1]));
-    } catch {
-      // a missed sample is fine
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+async function scrape(url: string): Promise<Sample | undefined> {
+  try {
+    const text = await (await fetch(url, { signal: AbortSignal.timeout(1000) })).text();
+    return {
+      at: Date.now(),
+      rpo: metric(text, 'iscsi_sim_replication_rpo_seconds') ?? Number.NaN,
+      behind: metric(text, 'iscsi_sim_replication_bytes_behind') ?? 0,
+      epochsBehind: metric(text, 'iscsi_sim_replication_epochs_behind') ?? 0,
+      dirty: metric(text, 'iscsi_sim_replication_dirty_grains') ?? 0,
+      copyState: metric(text, 'iscsi_sim_replication_copy_state') ?? 0,
+    };
+  } catch {
+    return undefined; // a missed sample is fine
   }
+}
+
+/**
+ * Samples /metrics every `everyMs` until `stop()`. A scrape costs the scraped process a few ms of CPU
+ * (prom-client's default metrics), so the off run's plain server is scraped at the same rate.
+ */
+async function sampleMetrics(url: string, into: Sample[], stop: () => boolean, everyMs = 250): Promise<void> {
+  while (!stop()) {
+    const sample = await scrape(url);
+    if (sample) into.push(sample);
+    await sleep(everyMs);
+  }
+}
+
+/** Samples Redis used_memory every 100 ms until `stop()` (CONFIG RESETSTAT does not reset used_memory_peak on Redis 7.0). */
+async function sampleRedisMemory(client: Redis, stop: () => boolean): Promise<number> {
+  let max = 0;
+  while (!stop()) {
+    const info = await client.info('memory').catch(() => '');
+    max = Math.max(max, Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0));
+    await sleep(100);
+  }
+  return max;
+}
+
+async function redisPeak(client: Redis): Promise<number> {
+  return Number(/used_memory_peak:(\d+)/.exec(await client.info('memory'))?.[1] ?? 0);
+}
+
+/** Seconds until the replica holds everything (nothing in flight, open or dirty); NaN after `limitS`. */
+async function drainSeconds(url: string, limitS = 300): Promise<number> {
+  const started = performance.now();
+  while (performance.now() - started < limitS * 1000) {
+    const sample = await scrape(url);
+    if (sample && sample.rpo === 0 && sample.epochsBehind === 0 && sample.dirty === 0) return (performance.now() - started) / 1000;
+    await sleep(200);
+  }
+  return Number.NaN;
+}
+
+/** Bytes Redis may hold for one pair: what may be in flight (the pair goes ahead beyond) plus one epoch being sealed. */
+function inFlightBound(): number {
+  const { maxInFlightBytes, epochMaxBytes } = defaultReplicationOptions;
+  return maxInFlightBytes + epochMaxBytes;
+}
+
+interface PlacementFigures {
+  off: number[]; on: number[]; drain: number[]; ratios: number[];
+  cpuOff: { plain: number[]; initiator: number[] };
+  cpuOn: { primary: number[]; peer: number[]; redis: number[]; initiator: number[] };
+  samples: Sample[]; redisMax: number[]; left: number;
+}
+
+function emptyFigures(): PlacementFigures {
+  return {
+    off: [], on: [], drain: [], ratios: [],
+    cpuOff: { plain: [], initiator: [] },
+    cpuOn: { primary: [], peer: [], redis: [], initiator: [] },
+    samples: [], redisMax: [], left: 0,
+  };
 }
 
 async function main(): Promise<void> {
-  for (const tool of ['qemu-img', 'redis-server']) {
+  if (placements.length === 0) { say(`PIN must be 0, 1 or both (got '${pinSetting}')`); process.exit(2); }
+  for (const tool of ['qemu-img', 'redis-server', '/usr/bin/time', ...(placements.includes('pinned') ? ['taskset'] : [])]) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) { say(`${tool} missing`); process.exit(2); }
   }
+  if (placements.includes('pinned') && os.availableParallelism() < 2) { say('PIN needs at least 2 CPUs'); process.exit(2); }
+  const allCpus = `0-${os.availableParallelism() - 1}`;
   const dir = await mkdtemp(join(tmpdir(), 'iscsi-sim-bench-repl-'));
   const children: SystemChild[] = [];
   let redisStop: (() => Promise<void>) | undefined;
@@ -98,11 +204,13 @@ async function main(): Promise<void> {
     for (let at = 0; at < sizeMiB * MiB; at += 4 * MiB) await file.write(randomBytes(4 * MiB), 0, 4 * MiB, at);
     await file.close();
     const lunSize = `${Math.max(512, sizeMiB * 2)}M`;
+    const timeFile = join(dir, 'time.out');
 
     say('baseline: one serve process, replication off');
     const plainPort = await freeLoopbackPort();
+    const plainMetricsPort = await freeLoopbackPort();
     const plainConfig = join(dir, 'plain.yaml');
-    await writeFile(plainConfig, `name: plain\nstateDir: ${join(dir, 'plain')}\nportals: ['127.0.0.1:${plainPort}']\ntargets:\n  - iqn: iqn.2026-11.org.iscsi-sim:bench-plain\n    luns: [{ lun: 0, file: disk0.img, size: ${lunSize} }]\n`);
+    await writeFile(plainConfig, `name: plain\nstateDir: ${join(dir, 'plain')}\nportals: ['127.0.0.1:${plainPort}']\nmetrics: { address: 127.0.0.1, port: ${plainMetricsPort} }\ntargets:\n  - iqn: iqn.2026-11.org.iscsi-sim:bench-plain\n    luns: [{ lun: 0, file: disk0.img, size: ${lunSize} }]\n`);
     const plain = await startSystemChild('plain', plainConfig, dir);
     children.push(plain);
     const plainUrl = `iscsi://127.0.0.1:${plainPort}/iqn.2026-11.org.iscsi-sim:bench-plain/0`;
@@ -113,70 +221,149 @@ async function main(): Promise<void> {
     redisStop = () => redis.stop();
     const files = await writeLabConfigs(join(dir, 'lab'), ports, redis.url, lunSize);
     for (const f of files) children.push(await startSystemChild(f.name, f.configPath, f.stateDir));
-    const [primary, peer] = children.slice(1).map((c) => c.summary);
+    const [primaryChild, peerChild] = children.slice(1);
+    const [primary, peer] = [primaryChild.summary, peerChild.summary];
     const cim = new CimClient({ url: primary.cimUrl!, caFile: primary.cimCertificate, timeoutMs: 30_000 });
     const client = new Redis(redis.url, { maxRetriesPerRequest: 2 });
-    for (let i = 0; i < 100 && (await client.hlen(`iscsi-sim:volumes:${peer.name}`)) === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && (await client.hlen(`iscsi-sim:volumes:${peer.name}`)) === 0; i++) await sleep(100);
     const job = await createMirror(cim, primary, peer, await ensureCollection(cim, primary, peer), 'async');
     if (job) await waitForJob(cim, job, 120_000);
-    await client.config('RESETSTAT');
+    const metricsUrl = `http://127.0.0.1:${ports.primaryMetrics}/metrics`;
+    if (Number.isNaN(await drainSeconds(metricsUrl, 120))) throw new Error('the mirror did not reach sync within 120 s');
+    const primaryUrl = `iscsi://127.0.0.1:${primary.portals[0].port}/${primary.targets[0].iqn}/0`;
 
-    const samples = { rpo: [] as number[], behind: [] as number[] };
-    const offRuns: number[] = [];
-    const onRuns: number[] = [];
-    const drainRuns: number[] = [];
-    const cpu = { plain: 0, primary: 0, peer: 0, redis: 0 };
-    const pids = { plain: plain.process.pid, primary: children[1].process.pid, peer: children[2].process.pid, redis: redis.pid };
-    const cpuNow = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)])) as typeof cpu;
+    const pids = { plain: plain.process.pid, primary: primaryChild.process.pid, peer: peerChild.process.pid, redis: redis.pid };
+    const place = (placement: Placement): { initiator: string | undefined } => {
+      const local = placement === 'pinned' ? '0' : allCpus;
+      const remote = placement === 'pinned' ? '1' : allCpus;
+      pin(pids.plain, local);
+      pin(pids.primary, local);
+      pin(pids.peer, remote);
+      pin(pids.redis, remote);
+      return { initiator: placement === 'pinned' ? '0' : undefined };
+    };
+    const figures = new Map<Placement, PlacementFigures>(placements.map((p) => [p, emptyFigures()]));
+
     for (let round = 1; round <= rounds; round++) {
-      syncDisks();
-      const beforeOff = cpuNow();
-      offRuns.push(await qemuWrite(source, plainUrl));
-      cpu.plain += cpuNow().plain - beforeOff.plain;
-      syncDisks();
-      const beforeOn = cpuNow();
-      let writing = true;
-      const sampler = sampleMetrics(`http://127.0.0.1:${ports.primaryMetrics}/metrics`, samples, () => !writing);
-      onRuns.push(await qemuWrite(source, `iscsi://127.0.0.1:${primary.portals[0].port}/${primary.targets[0].iqn}/0`));
-      const writeEnd = Date.now();
-      const drainStart = performance.now();
-      let drainSeconds = Number.NaN;
-      for (let i = 0; i < 3000; i++) {
-        const [report] = await readPairReports(client);
-        const status = report?.status;
-        if (status && Date.parse(status.updatedAt) > writeEnd && status.epochsBehind === 0 && status.dirtyGrains === 0) {
-          drainSeconds = (performance.now() - drainStart) / 1000;
-          break;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 100));
+      // Placements alternate their order every round, like off/on within one.
+      const order = round % 2 === 1 ? placements : [...placements].reverse();
+      for (const placement of order) {
+        const f = figures.get(placement)!;
+        const { initiator } = place(placement);
+        syncDisks();
+        const plainBefore = cpuSeconds(pids.plain);
+        let writingOff = true;
+        const plainSampler = sampleMetrics(`http://127.0.0.1:${plainMetricsPort}/metrics`, [], () => !writingOff);
+        const off = await qemuWrite(source, plainUrl, initiator, timeFile);
+        writingOff = false;
+        await plainSampler;
+        f.off.push(off.seconds);
+        f.cpuOff.plain.push(cpuSeconds(pids.plain) - plainBefore);
+        f.cpuOff.initiator.push(off.cpu);
+
+        syncDisks();
+        const before = { primary: cpuSeconds(pids.primary), peer: cpuSeconds(pids.peer), redis: cpuSeconds(pids.redis) };
+        let writing = true;
+        let draining = true;
+        const samples: Sample[] = [];
+        const sampler = sampleMetrics(metricsUrl, samples, () => !writing);
+        const memory = sampleRedisMemory(client, () => !draining);
+        const on = await qemuWrite(source, primaryUrl, initiator, timeFile);
+        writing = false;
+        await sampler;
+        const drain = await drainSeconds(metricsUrl);
+        draining = false;
+        f.redisMax.push(await memory);
+        f.on.push(on.seconds);
+        f.drain.push(drain);
+        f.ratios.push(off.seconds / on.seconds);
+        f.cpuOn.primary.push(cpuSeconds(pids.primary) - before.primary);
+        f.cpuOn.peer.push(cpuSeconds(pids.peer) - before.peer);
+        f.cpuOn.redis.push(cpuSeconds(pids.redis) - before.redis);
+        f.cpuOn.initiator.push(on.cpu);
+        f.samples.push(...samples);
+        f.left += samples.filter((s) => s.copyState !== 4).length;
+        say(`round ${round} ${placement}: off ${off.seconds.toFixed(2)} s, on ${on.seconds.toFixed(2)} s (ratio ${(off.seconds / on.seconds).toFixed(2)}), drain ${drain.toFixed(2)} s, `
+          + `CPU off plain ${f.cpuOff.plain.at(-1)!.toFixed(2)} s, on primary ${f.cpuOn.primary.at(-1)!.toFixed(2)} peer ${f.cpuOn.peer.at(-1)!.toFixed(2)} redis ${f.cpuOn.redis.at(-1)!.toFixed(2)} s, load ${os.loadavg()[0].toFixed(1)}`);
       }
+    }
+
+    const lifetimePeak = await redisPeak(client);
+    const mibps = (seconds: number) => (sizeMiB / seconds).toFixed(1);
+    const s2 = (v: number) => v.toFixed(2);
+    const range = (values: number[]) => `${s2(Math.min(...values))}–${s2(Math.max(...values))}`;
+    for (const placement of placements) {
+      const f = figures.get(placement)!;
+      const where = placement === 'pinned' ? 'pinned: plain/primary + initiator on CPU 0, peer + redis on CPU 1' : `unpinned: every process on CPUs ${allCpus}`;
+      const cpuOff = median(f.cpuOff.plain);
+      const cpuOn = median(f.cpuOn.primary);
+      const rows = [
+        ['write, replication off (plain serve)', `${mibps(median(f.off))} MiB/s`, `${s2(median(f.off))} s for ${sizeMiB} MiB`],
+        ['write, async replication on (primary)', `${mibps(median(f.on))} MiB/s`, `${s2(median(f.on))} s for ${sizeMiB} MiB`],
+        ['throughput on/off', s2(median(f.ratios)), `median of per-round ratios (${range(f.ratios)})`],
+        ['CPU-s per run, off', `plain ${s2(cpuOff)}, initiator ${s2(median(f.cpuOff.initiator))}`, 'write only'],
+        ['CPU-s per run, on', `primary ${s2(cpuOn)}, peer ${s2(median(f.cpuOn.peer))}, redis ${s2(median(f.cpuOn.redis))}, initiator ${s2(median(f.cpuOn.initiator))}`, 'write + drain'],
+        ['primary CPU on/off', s2(cpuOn / cpuOff), `CPU-s per GiB: off ${s2((cpuOff * 1024) / sizeMiB)}, on ${s2((cpuOn * 1024) / sizeMiB)}`],
+        ['drain after the write', `${s2(median(f.drain))} s`, 'until nothing in flight, open or dirty (/metrics every 200 ms)'],
+        ['RPO p50 / p99 / max during the write', `${s2(percentile(f.samples.map((s) => s.rpo), 50))} / ${s2(percentile(f.samples.map((s) => s.rpo), 99))} / ${s2(Math.max(0, ...f.samples.map((s) => s.rpo)))} s`, `${f.samples.length} samples every 250 ms; ${f.left} not Synchronized (went ahead)`],
+        ['bytes behind p50 / p99', `${(percentile(f.samples.map((s) => s.behind), 50) / MiB).toFixed(1)} / ${(percentile(f.samples.map((s) => s.behind), 99) / MiB).toFixed(1)} MiB`, ''],
+        ['Redis memory', `${(Math.max(...f.redisMax) / MiB).toFixed(1)} MiB max used_memory; ${(lifetimePeak / MiB).toFixed(1)} MiB used_memory_peak`, `sampled every 100 ms over the runs / since Redis started; goal ≤ in-flight bound ${(inFlightBound() / MiB).toFixed(0)} MiB + 64 MiB = ${(inFlightBound() / MiB + 64).toFixed(0)} MiB`],
+      ];
+      process.stdout.write(`\n| replication, ${where} (${sizeMiB} MiB × ${rounds}, qemu-img) | value | note |\n|---|---|---|\n`);
+      for (const row of rows) process.stdout.write(`| ${row.join(' | ')} |\n`);
+    }
+
+    if (durationS > 0) {
+      const placement: Placement = placements.includes('pinned') ? 'pinned' : 'unpinned';
+      const f = figures.get(placement)!;
+      const rate = (sizeMiB / median(f.on)) * (sustainPct / 100);
+      const { initiator } = place(placement);
+      say(`sustained: ${rate.toFixed(1)} MiB/s (${sustainPct} % of ${mibps(median(f.on))}) for ${durationS} s, ${placement}`);
+      syncDisks();
+      const before = { primary: cpuSeconds(pids.primary), peer: cpuSeconds(pids.peer), redis: cpuSeconds(pids.redis) };
+      let writing = true;
+      let draining = true;
+      const samples: Sample[] = [];
+      const sampler = sampleMetrics(metricsUrl, samples, () => !writing, 100);
+      const memory = sampleRedisMemory(client, () => !draining);
+      const command = placed(initiator, [process.execPath, ...process.execArgv, join(here, 'paced-writer.ts'),
+        '127.0.0.1', String(primary.portals[0].port), primary.targets[0].iqn, rate.toFixed(3), String(durationS)]);
+      const output = await new Promise<string>((resolve, reject) => {
+        const child = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+        child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+        child.once('exit', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`paced writer failed (${code}): ${stderr}`))));
+      });
       writing = false;
       await sampler;
-      drainRuns.push(drainSeconds);
-      const afterOn = cpuNow();
-      for (const k of ['primary', 'peer', 'redis'] as const) cpu[k] += afterOn[k] - beforeOn[k];
-      say(`round ${round}: off ${offRuns[round - 1].toFixed(2)} s, on ${onRuns[round - 1].toFixed(2)} s, drain ${drainSeconds.toFixed(2)} s`);
+      const writer = JSON.parse(output) as { mibps: number; late: number; failed: number; cpuSeconds: number; seconds: number };
+      const drain = await drainSeconds(metricsUrl);
+      draining = false;
+      const redisMax = await memory;
+      const cpu = { primary: cpuSeconds(pids.primary) - before.primary, peer: cpuSeconds(pids.peer) - before.peer, redis: cpuSeconds(pids.redis) - before.redis };
+      const peak = await redisPeak(client);
+      // Fed vs drained: the backlog in the last 10 s of the write against the first 10 s.
+      const t0 = samples[0]?.at ?? 0;
+      const t1 = samples.at(-1)?.at ?? 0;
+      const first = median(samples.filter((s) => s.at - t0 < 10_000).map((s) => s.behind));
+      const last = median(samples.filter((s) => t1 - s.at < 10_000).map((s) => s.behind));
+      const keptUp = last <= first + defaultReplicationOptions.epochMaxBytes && drain < 2;
+      const rpo = samples.map((s) => s.rpo);
+      const rows = [
+        ['paced write', `${writer.mibps.toFixed(1)} MiB/s for ${writer.seconds.toFixed(0)} s`, `asked ${rate.toFixed(1)} MiB/s (${sustainPct} % of the on rate); ${writer.late} writes late > 100 ms, ${writer.failed} failed; 256 KiB writes, 8 sessions qd1`],
+        ['RPO p50 / p99 / max', `${s2(percentile(rpo, 50))} / ${s2(percentile(rpo, 99))} / ${s2(Math.max(0, ...rpo))} s`, `${samples.length} samples every 100 ms; goal p99 < 1 s; ${samples.filter((s) => s.copyState !== 4).length} not Synchronized`],
+        ['backlog first 10 s / last 10 s', `${(first / MiB).toFixed(1)} / ${(last / MiB).toFixed(1)} MiB`, `bytes behind, medians; drain after the writer stopped ${s2(drain)} s`],
+        ['replica kept up', keptUp ? 'yes' : 'no', 'last-10-s backlog ≤ first-10-s + one epoch, and drained within 2 s'],
+        ['CPU-s', `primary ${s2(cpu.primary)}, peer ${s2(cpu.peer)}, redis ${s2(cpu.redis)}, writer ${s2(writer.cpuSeconds)}`, 'write + drain'],
+        ['Redis memory', `${(redisMax / MiB).toFixed(1)} MiB max used_memory; ${(peak / MiB).toFixed(1)} MiB used_memory_peak`, `sampled every 100 ms / since Redis started; goal ≤ ${(inFlightBound() / MiB + 64).toFixed(0)} MiB`],
+      ];
+      process.stdout.write(`\n| sustained, ${placement} (${durationS} s at ${sustainPct} %) | value | note |\n|---|---|---|\n`);
+      for (const row of rows) process.stdout.write(`| ${row.join(' | ')} |\n`);
     }
-    const offSeconds = median(offRuns);
-    const onSeconds = median(onRuns);
-    const drainSeconds = median(drainRuns);
-    const info = await client.info('memory');
-    const peak = Number(/used_memory_peak:(\d+)/.exec(info)?.[1] ?? 0);
+    process.stdout.write(`\n${os.availableParallelism()} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at the end\n`);
     client.disconnect();
-
-    const mbps = (seconds: number) => (sizeMiB / seconds).toFixed(1);
-    const rows = [
-      ['primary write, replication off', `${mbps(offSeconds)} MiB/s`, `${offSeconds.toFixed(2)} s for ${sizeMiB} MiB`],
-      ['primary write, async replication on', `${mbps(onSeconds)} MiB/s`, `${onSeconds.toFixed(2)} s for ${sizeMiB} MiB`],
-      ['ratio on/off', `${(offSeconds / onSeconds).toFixed(2)}`, `throughput with / without (medians of ${rounds} alternating rounds)`],
-      ['drain after the write', `${drainSeconds.toFixed(2)} s`, 'until 0 epochs behind, 0 dirty grains (status every 2 s)'],
-      ['RPO p50 / p95 / max', `${percentile(samples.rpo, 50).toFixed(2)} / ${percentile(samples.rpo, 95).toFixed(2)} / ${Math.max(0, ...samples.rpo).toFixed(2)} s`, `${samples.rpo.length} samples of /metrics`],
-      ['bytes behind p50 / p95', `${(percentile(samples.behind, 50) / MiB).toFixed(1)} / ${(percentile(samples.behind, 95) / MiB).toFixed(1)} MiB`, ''],
-      ['CPU per run (write + drain)', `off: ${(cpu.plain / rounds).toFixed(2)} s; on: primary ${(cpu.primary / rounds).toFixed(2)} s, peer ${(cpu.peer / rounds).toFixed(2)} s, redis ${(cpu.redis / rounds).toFixed(2)} s`, `${os.availableParallelism()} CPUs, load ${os.loadavg()[0].toFixed(1)} at the end`],
-      ['Redis used_memory_peak', `${(peak / MiB).toFixed(1)} MiB`, 'payload keys deleted after apply'],
-    ];
-    process.stdout.write(`| replication (${sizeMiB} MiB × ${rounds}, qemu-img, loopback) | value | note |\n|---|---|---|\n`);
-    for (const row of rows) process.stdout.write(`| ${row.join(' | ')} |\n`);
   } finally {
     for (const child of children.reverse()) await child.stop();
     await redisStop?.();
