@@ -35,7 +35,7 @@ export interface RunningSystem {
   readonly faults: FaultBoard;
   /** The system's summary plus the HTTP server's URL (what the ready line prints). */
   summary(): SystemSummary;
-  /** HTTP server, replication, then the system (backstores last); releases the state folder. */
+  /** HTTP server, replication, then the system (backstores last); releases the state folder. Rejects (after all of it) when a step failed, e.g. a flush. */
   stop(): Promise<void>;
 }
 
@@ -98,10 +98,16 @@ async function assemble(config: SystemConfig, stateLock: StateDirLock): Promise<
     faults,
     summary: () => ({ ...system.summary(), ...(http ? { httpUrl: http.url } : {}) }),
     stop: async () => {
-      await http?.close();
-      await replication?.close();
-      await system.stop();
-      await stateLock.release();
+      try {
+        await http?.close();
+        await replication?.close();
+      } finally {
+        try {
+          await system.stop();
+        } finally {
+          await stateLock.release();
+        }
+      }
     },
   };
 }

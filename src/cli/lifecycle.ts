@@ -6,7 +6,8 @@ import { logger } from '../util/log.ts';
 
 const STOP_TIMEOUT_MS = 15_000;
 
-export function stopOnSignals(stop: () => Promise<void>, what: string): Promise<void> {
+/** Resolves once stopped: true when the stop succeeded, false when it failed (said on stderr). */
+export function stopOnSignals(stop: () => Promise<void>, what: string): Promise<boolean> {
   return new Promise((done) => {
     let stopping = false;
     const log = logger.child({ component: 'cli' });
@@ -22,15 +23,20 @@ export function stopOnSignals(stop: () => Promise<void>, what: string): Promise<
         process.exit(1);
       }, STOP_TIMEOUT_MS);
       overrun.unref();
+      let clean = true;
       stop()
-        .catch((error: unknown) => log.error({ err: error }, `stopping ${what} failed`))
+        .catch((error: unknown) => {
+          clean = false;
+          log.error({ err: error }, `stopping ${what} failed`);
+          process.stderr.write(`iscsi-sim: stopping ${what} failed: ${(error as Error).message}\n`);
+        })
         .finally(() => {
           clearTimeout(overrun);
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
           stopWatchingParent();
           log.info(`${what} stopped`);
-          done();
+          done(clean);
         });
     };
     const onSignal = (signal: NodeJS.Signals): void => onStopRequest(signal);

@@ -97,8 +97,11 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
     await control?.close();
     await dashboard?.close();
     client?.disconnect();
-    await supervisor.stop();
-    await stateLock.release();
+    try {
+      await supervisor.stop();
+    } finally {
+      await stateLock.release();
+    }
   };
   try {
     let redisUrl = options.redisUrl;
@@ -149,6 +152,9 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
           // Bounded so that the systems (in parallel) and then Redis (5 s) stop within the CLI's 15 s.
           const stop = async () => {
             if (await child.stop(SYSTEM_STOP_GRACE_MS)) options.print(`lab: ${file.name} did not stop within ${SYSTEM_STOP_GRACE_MS / 1000} s of SIGTERM; killed it (see ${child.logPath})`);
+            // A system that could not flush its LUNs on the way down exits non-zero: say so, never a quiet stop.
+            const how = await child.exited;
+            if (how !== 'code 0' && how !== 'signal SIGKILL') throw new Error(`${file.name} stopped with errors (${how}; see ${child.logPath})`);
           };
           return { pid: child.process.pid, exited: child.exited, stop, kill: () => child.kill() };
         },

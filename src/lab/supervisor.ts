@@ -141,8 +141,13 @@ export class Supervisor {
       part.current = undefined;
       await current?.stop();
     };
-    await Promise.all(this.parts.filter((p) => p.spec.stopLast !== true).map(stopPart));
-    await Promise.all(this.parts.filter((p) => p.spec.stopLast === true).map(stopPart));
+    // Every part is stopped even when one fails; the failures are reported together afterwards.
+    const outcomes = [
+      ...await Promise.allSettled(this.parts.filter((p) => p.spec.stopLast !== true).map(stopPart)),
+      ...await Promise.allSettled(this.parts.filter((p) => p.spec.stopLast === true).map(stopPart)),
+    ];
+    const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as Error).message] : []));
+    if (failures.length > 0) throw new Error(failures.join('; '));
   }
 
   private watch(part: Part, incarnation: Incarnation): void {

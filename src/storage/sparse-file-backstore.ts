@@ -143,8 +143,12 @@ export class SparseFileBackstore implements Backstore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.syncHandle) await this.handle.datasync().catch(() => undefined);
+    // Writes acknowledged without FUA may still be in the page cache: a failed datasync is the
+    // caller's error (after the handles are closed), never silence.
+    let syncError: unknown;
+    if (this.syncHandle) await this.handle.datasync().catch((error: unknown) => { syncError = error; });
     await Promise.all([this.handle.close(), this.syncHandle?.close()]);
+    if (syncError !== undefined) throw new Error(`${this.path}: writing back on close failed: ${(syncError as Error).message}`, { cause: syncError });
   }
 
   /** Allocated bytes on disk (st_blocks × 512), for tests and status. */

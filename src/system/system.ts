@@ -140,15 +140,20 @@ export class System implements SystemView {
     }
   }
 
-  /** Closes portals and sessions, the CIM server, then flushes and closes every backing file. */
+  /**
+   * Closes portals and sessions, the CIM server, then flushes and closes every backing file. Every
+   * step runs; if any failed, rejects afterwards with a ShutdownError naming each.
+   */
   async stop(): Promise<void> {
     if (this.state === 'stopping' || this.state === 'stopped' || this.state === 'new') {
       this.state = 'stopped';
       return;
     }
     this.state = 'stopping';
-    await this.release(logger.child({ component: 'system', system: this.name }));
+    const failures = await this.release(logger.child({ component: 'system', system: this.name }));
     this.state = 'stopped';
+    // A flush that failed may mean written data is not on disk: the operator must hear of it.
+    if (failures.length > 0) throw new ShutdownError(`system ${this.name} stopped with errors: ${failures.join('; ')}`);
   }
 
   summary(): SystemSummary {
@@ -285,13 +290,15 @@ export class System implements SystemView {
     await ensureFolder(folder);
   }
 
-  /** Best effort: every step runs even if an earlier one failed; failures are logged. */
-  private async release(log: typeof logger): Promise<void> {
+  /** Best effort: every step runs even if an earlier one failed; returns what failed ("step: error"). */
+  private async release(log: typeof logger): Promise<string[]> {
+    const failures: string[] = [];
     const step = async (what: string, action: () => Promise<void>): Promise<void> => {
       try {
         await action();
       } catch (error) {
         log.error({ err: error }, `${what} failed during shutdown`);
+        failures.push(`${what}: ${(error as Error).message}`);
       }
     };
     const fabric = this.fabric;
@@ -305,5 +312,11 @@ export class System implements SystemView {
       await step(`flushing ${backstore.label}`, () => backstore.flush());
       await step(`closing ${backstore.label}`, () => backstore.close());
     }
+    return failures;
   }
+}
+
+/** Some shutdown steps failed (all were tried); the message names each step and its error. */
+export class ShutdownError extends Error {
+  override readonly name = 'ShutdownError';
 }

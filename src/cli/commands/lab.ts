@@ -92,12 +92,12 @@ async function lab(flags: LabFlags): Promise<void> {
   }
   let stopping = false;
   void liveStatus(handle.ready, handle.parts, rewrite, () => stopping);
-  await stopOnSignals(async () => {
+  const stoppedCleanly = await stopOnSignals(async () => {
     stopping = true;
     if (tty) print('');
     await handle.stop();
   }, 'the lab');
-  exitSoon(0);
+  exitSoon(stoppedCleanly ? 0 : 1);
 }
 
 export function registerLab(program: Command): void {

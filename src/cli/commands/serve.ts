@@ -71,12 +71,15 @@ export async function serve(options: ServeOptions): Promise<void> {
     process.stdout.write(`${countersLine({ system: config.name, targets: system.counters() })}\n`);
   };
   process.on('SIGUSR2', printCounters);
-  await stopOnSignals(async () => {
-    await running.stop();
+  const stoppedCleanly = await stopOnSignals(async () => {
     process.off('SIGUSR2', printCounters);
-    printCounters();
+    try {
+      await running.stop();
+    } finally {
+      printCounters();
+    }
   }, `system ${config.name}`);
-  exitSoon(0);
+  exitSoon(stoppedCleanly ? 0 : 1);
 }
 
 export function registerServe(program: Command): void {

@@ -117,3 +117,18 @@ t.test('a part taken down on purpose stays down until brought up', async (t) => 
   t.pass('after bringUp it is supervised again');
   await supervisor.stop();
 });
+
+// A system that could not flush its LUNs on the way down was reported as a clean stop (lab exit 0).
+t.test('stop() stops every part even when one fails, then rejects naming it', async (t) => {
+  const supervisor = new Supervisor(() => undefined, policy);
+  const failing = fakePart('primary');
+  const redis = fakePart('redis');
+  await supervisor.add({ ...failing.spec, launch: async (signal) => {
+    const incarnation = await failing.spec.launch(signal);
+    return { ...incarnation, stop: async () => { await incarnation.stop(); throw new Error('primary stopped with errors (code 1; see system.log)'); } };
+  } });
+  await supervisor.add({ ...redis.spec, stopLast: true });
+  await t.rejects(supervisor.stop(), { message: /primary stopped with errors \(code 1/ });
+  t.ok(failing.alive[0]?.stopped, 'the failing part was stopped');
+  t.ok(redis.alive[0]?.stopped, 'the part that stops last was stopped too');
+});

@@ -129,6 +129,24 @@ t.test('a CIM state file that cannot be saved makes the system not ready, naming
   t.same(system.readiness(), { ready: true, problems: [] });
 });
 
+// A flush that failed at shutdown was logged and `serve` exited 0: data may not be on disk.
+t.test('stop runs every step, then rejects naming each LUN whose flush failed', async (t) => {
+  const dir = t.testdir();
+  const world = fakeWorld();
+  const components = {
+    ...world.components,
+    openBackstore: async (lun: LunConfig, context: BackstoreOpenContext) => {
+      const backstore = await world.components.openBackstore(lun, context);
+      return lun.sizeBytes === 2 * 1024 * 1024 ? { ...backstore, flush: async () => { throw new Error('EIO: i/o error, fdatasync'); } } : backstore;
+    },
+  };
+  const system = new System(config(dir), components);
+  await system.start();
+  await t.rejects(system.stop(), { name: 'ShutdownError', message: /system sim stopped with errors: flushing .*: EIO: i\/o error, fdatasync/ });
+  t.equal(world.events.filter((e) => e.startsWith('close ')).length, 3, 'every LUN was still closed');
+  t.equal(system.readiness().problems[0], 'system is stopped');
+});
+
 // Issue 12: a LUN at /nonexistent/dir/x.img silently created the folders; EACCES did not say which LUN.
 t.test('a LUN folder outside the state dir must exist unless createParents; errors name the LUN', async (t) => {
   const dir = t.testdir();
