@@ -12,7 +12,7 @@ export interface IoCompletion {
   readonly kind: IoKind;
   /** Blocks the CDB covered × block size (WRITE SAME counts the blocks it wrote, not its one-block Data-Out). */
   readonly bytes: number;
-  /** From dispatch to the response (the fabric's transfer time not included). */
+  /** From dispatch to the response (the fabric's transfer time not included); 0 when no observer was registered at dispatch. */
   readonly seconds: number;
   /** Completed with GOOD status. */
   readonly ok: boolean;

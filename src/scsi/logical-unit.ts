@@ -64,6 +64,8 @@ export class LogicalUnit {
   /** A removable medium is loaded (always true for a fixed disk). */
   mediumPresent = true;
 
+  /** The backstore's (fixed for its life): kept here, every READ/WRITE asks for it. */
+  readonly blockSize: number;
   readonly modePages = new ModePages();
   readonly unitAttentions = new UnitAttentions();
   readonly rangeLock = new RangeLock();
@@ -78,6 +80,7 @@ export class LogicalUnit {
   constructor(options: LogicalUnitOptions) {
     this.lun = options.lun;
     this.backstore = options.backstore;
+    this.blockSize = options.backstore.blockSize;
     this.naa = (options.naa ?? deriveNaa(options.serial ?? `lun/${options.lun}`)).toLowerCase();
     if (!/^[0-9a-f]{16}$/.test(this.naa)) throw new Error(`naa must be 16 hex digits (got ${options.naa})`);
     this.serial = options.serial ?? deriveSerial(this.naa);
@@ -109,13 +112,9 @@ export class LogicalUnit {
     return this.sanitizer?.notReady() ?? (this.mediumPresent ? undefined : senseFailure('medium-not-present'));
   }
 
-  get blockSize(): number {
-    return this.backstore.blockSize;
-  }
-
   /** Capacity in logical blocks. */
   get blocks(): number {
-    return Math.floor(this.backstore.sizeBytes / this.backstore.blockSize);
+    return Math.floor(this.backstore.sizeBytes / this.blockSize);
   }
 
   /** Write protection from any source (configuration, replication role, Control page SWP). */

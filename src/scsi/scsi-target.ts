@@ -3,6 +3,7 @@
  * (SAM-5 order: LUN → unit attention → reservation → CDB parse → shared range / protection /
  * data-out checks → execute). Every failure becomes a CHECK CONDITION; nothing throws to the fabric.
  */
+import { performance } from 'node:perf_hooks';
 import { MediumError, SpaceAllocationError, WriteRecordError } from '../storage/backstore.ts';
 import { logger } from '../util/log.ts';
 import { ScsiStatus, type ItNexus, type ScsiCommand, type ScsiResponse, type ScsiTargetDevice } from './command.ts';
@@ -173,7 +174,8 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
     // Aborted by task management while queued: never touch the medium (SAM-5 §5.6, TAS=1).
     if (command.aborted ?? command.signal.aborted) return { status: ScsiStatus.TaskAborted };
     if (kind === undefined || range === undefined) return withTransfer(toResponse(await parsed.run({ command, unit, target: this })), transferLength);
-    const started = performance.now();
+    // Only a latency observer (metrics) needs the clock: two clock reads cost a cached 4 KiB read ~2%.
+    const started = this.io.observed ? performance.now() : 0;
     let response: ScsiResponse | undefined;
     try {
       response = withTransfer(toResponse(await parsed.run({ command, unit, target: this })), transferLength);
@@ -183,7 +185,7 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
         lun: command.lun,
         kind,
         bytes: range.blocks * unit.blockSize,
-        seconds: (performance.now() - started) / 1000,
+        seconds: started === 0 ? 0 : (performance.now() - started) / 1000,
         ok: response?.status === ScsiStatus.Good,
       });
     }

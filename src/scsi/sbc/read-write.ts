@@ -79,6 +79,27 @@ export function firstMismatch(a: Buffer, b: Buffer): number {
   return i;
 }
 
+/**
+ * A parsed READ. A class rather than an object literal with a `run` arrow: under tsx (esbuild
+ * keepNames) that arrow is named with Object.defineProperty on every command, a slow V8 path.
+ */
+class ReadCommand implements ParsedCommand {
+  readonly range: { readonly lba: number; readonly blocks: number };
+  readonly readsMedium = true;
+
+  constructor(
+    lba: number,
+    blocks: number,
+    readonly afterRangeCheck: SenseFailure | undefined,
+  ) {
+    this.range = { lba, blocks };
+  }
+
+  run(context: ExecutionContext) {
+    return readBlocks(context, this.range.lba, this.range.blocks);
+  }
+}
+
 function readOpcode(opcode: number, size: Size, usageBits: number[]): OpcodeDescriptor {
   return defineOpcode({
     name: `READ(${size})`, opcode, cdbLength: size, usageBits, access: 'read',
@@ -86,7 +107,7 @@ function readOpcode(opcode: number, size: Size, usageBits: number[]): OpcodeDesc
       const { lba, blocks, flags } = decode(cdb, size);
       if ((flags & 0xe0) !== 0) return invalidCdbField(1, 7); // RDPROTECT: no protection information
       const afterRangeCheck = checkTransfer(unit, blocks, LENGTH_BYTE[size]);
-      return { range: { lba, blocks }, afterRangeCheck, readsMedium: true, run: (context) => readBlocks(context, lba, blocks) };
+      return new ReadCommand(lba, blocks, afterRangeCheck);
     },
   });
 }
