@@ -141,8 +141,8 @@ export class ReplicationEngine {
    */
   async modify(pairId: string, operation: PairOperation, force = false): Promise<PairEntry> {
     const entry = await this.currentEntry(pairId);
-    const plan = planOperation(entry.admin, operation, { sourceReachable: await this.board.sourceReachable(entry), force });
-    const published = await publishPlan(this.state, entry, plan);
+    const sourceReachable = await this.board.sourceReachable(entry);
+    const published = await publishPlan(this.state, entry, (current) => planOperation(current.admin, operation, { sourceReachable, force }));
     if (operation === 'resync') await this.state.sources.get(pairId)?.resume();
     await this.reconciler.queue(pairId);
     return published;
@@ -151,7 +151,7 @@ export class ReplicationEngine {
   /** Split brain: keep `keep`'s data; the other system resyncs the diverged grains from it. */
   async resolve(pairId: string, keep: string): Promise<PairEntry> {
     const entry = await this.currentEntry(pairId);
-    const published = await publishPlan(this.state, entry, planResolve(entry.admin, keep, entry.record.source.system, entry.record.target.system));
+    const published = await publishPlan(this.state, entry, (current) => planResolve(current.admin, keep, current.record.source.system, current.record.target.system));
     await this.reconciler.queue(pairId);
     return published;
   }
@@ -159,9 +159,12 @@ export class ReplicationEngine {
   /** Opt-in automatic split-brain resolution for a pair (DRBD after-sb policies). */
   async setSplitBrainPolicy(pairId: string, policy: SplitBrainPolicy): Promise<PairEntry> {
     const entry = await this.currentEntry(pairId);
-    const published = await this.state.registry.publish(entry.record, entry.admin, { splitBrainPolicy: policy });
-    this.state.entries.set(pairId, published);
-    return published;
+    const { entry: published } = await this.state.registry.update(pairId, (current) => {
+      const latest = current ?? entry;
+      return { record: latest.record, admin: latest.admin, changes: { splitBrainPolicy: policy } };
+    });
+    this.state.entries.set(pairId, published!);
+    return published!;
   }
 
   /**
@@ -176,8 +179,11 @@ export class ReplicationEngine {
   async setMode(pairId: string, mode: ReplicationMode): Promise<void> {
     const entry = await this.currentEntry(pairId);
     if (entry.record.mode === mode) return;
-    const published = await this.state.registry.publish({ ...entry.record, mode }, entry.admin);
-    this.state.entries.set(pairId, published);
+    const { entry: published } = await this.state.registry.update(pairId, (current) => {
+      const latest = current ?? entry;
+      return latest.record.mode === mode ? undefined : { record: { ...latest.record, mode }, admin: latest.admin };
+    });
+    if (published) this.state.entries.set(pairId, published);
     await this.reconciler.queue(pairId);
   }
 

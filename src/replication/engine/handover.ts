@@ -34,14 +34,14 @@ export class Handover {
           const next = entry ? afterHandover(entry.admin) : undefined;
           if (!entry || !next || entry.record.source.system !== state.systemName) return;
           if (!(await pair.drained(1000))) continue;
-          const latest = await state.registry.fetch(pairId);
-          if (!latest || latest.revision !== entry.revision) continue;
           const after = pair.status();
-          const published = await state.registry.publish({ ...entry.record, source: entry.record.target, target: entry.record.source }, next, {
+          // Only over the entry the drain was for: an operator's change meanwhile is reconciled first.
+          const published = await state.registry.publishIfCurrent(entry, { ...entry.record, source: entry.record.target, target: entry.record.source }, next, {
             generation: generationOf(entry) + 1,
             fenced: null,
             lastTransfer: { operation: HANDOVER_NAMES[entry.admin] ?? entry.admin, from: state.systemName, grains, bytes: after.bytesShipped - before.bytesShipped, at: new Date().toISOString() },
           });
+          if (!published) continue;
           state.log.info({ pair: pairId, operation: entry.admin, grains, bytes: after.bytesShipped - before.bytesShipped }, 'hand-over complete: the writer role moved');
           await state.registry.remember(published);
           state.entries.set(pairId, published);

@@ -40,30 +40,40 @@ export class SplitBrainGuard {
     await state.registry.remember(entry);
     if (written.length === 0) {
       if (recovered > 0) state.log.warn({ pair: pairId, grains: recovered }, 'grains this system may have changed before it failed are resynced from the new source (unplanned failover)');
-      const published = await state.registry.publish(record, entry.admin, { fenced: null });
-      state.entries.set(pairId, published);
+      const published = await state.registry.publishIfCurrent(entry, record, entry.admin, { fenced: null });
+      if (published) state.entries.set(pairId, published);
       this.requeue(pairId);
       return;
     }
     // The new source adds its own count (its dirty map, before it takes ours) and applies the policy.
     const changes = { [state.systemName]: written.length };
     state.log.error({ pair: pairId, changes, policy: entry.splitBrainPolicy ?? 'manual' }, 'split brain: both systems wrote while disconnected');
-    const published = await state.registry.publish(record, 'split-brain', { fenced: null, splitBrain: { detectedAt: new Date().toISOString(), changes } });
-    state.entries.set(pairId, published);
+    // Only over the entry this was decided from: if the pair changed meanwhile, the requeue decides again.
+    const published = await state.registry.publishIfCurrent(entry, record, 'split-brain', { fenced: null, splitBrain: { detectedAt: new Date().toISOString(), changes } });
+    if (published) state.entries.set(pairId, published);
     this.requeue(pairId);
   }
 
   /** The source's part of a split-brain report: its own changes, then the opt-in policy (default manual). */
   async complete(entry: PairEntry, pair: SourcePair): Promise<PairEntry> {
     const { state } = this;
-    const report = entry.splitBrain;
-    if (!report || report.changes[state.systemName] !== undefined) return entry;
-    const changes = { ...report.changes, [state.systemName]: pair.dirtyMap?.pendingCount ?? 0 };
-    let published = await state.registry.publish(entry.record, 'split-brain', { splitBrain: { ...report, changes } });
-    const policy = entry.splitBrainPolicy ?? 'manual';
+    const me = state.systemName;
+    if (!entry.splitBrain || entry.splitBrain.changes[me] !== undefined) return entry;
+    const count = pair.dirtyMap?.pendingCount ?? 0;
+    // Added to the report as it is at the moment of the write: a detach or a resolution published
+    // since the entry was read stands (the caller reconciles the entry returned).
+    const added = await state.registry.update(entry.record.pairId, (current) => {
+      const report = current?.splitBrain;
+      if (current?.admin !== 'split-brain' || !report || report.changes[me] !== undefined) return undefined;
+      return { record: current.record, admin: 'split-brain', changes: { splitBrain: { ...report, changes: { ...report.changes, [me]: count } } } };
+    });
+    let published = added.entry ?? entry;
+    if (!added.published) return published;
+    const changes = published.splitBrain?.changes ?? {};
+    const policy = published.splitBrainPolicy ?? 'manual';
     const keep = autoResolve(policy, changes);
     state.log.error({ pair: entry.record.pairId, changes, policy, keep: keep ?? 'the operator decides' }, 'split brain reported');
-    if (keep !== undefined) published = await publishPlan(state, published, planResolve('split-brain', keep, entry.record.source.system, entry.record.target.system));
+    if (keep !== undefined) published = await publishPlan(state, published, (current) => planResolve(current.admin, keep, current.record.source.system, current.record.target.system));
     state.entries.set(entry.record.pairId, published);
     return published;
   }

@@ -2,6 +2,11 @@
  * Where pairs are written down. Redis holds the shared truth (record + administrative state, one key
  * per pair, announced on a channel so both systems reconcile); each system also keeps the pairs it
  * takes part in under its state dir, so a source restarted while Redis is down still captures writes.
+ *
+ * Both systems and the operator write a pair's entry, so every write is a compare-and-set: decided
+ * from the entry as it is, written only if it is still that entry, decided again otherwise. Nothing
+ * published concurrently is overwritten unseen (a detach while the new source adds its split-brain
+ * count, an operator's mode change while a hand-over completes).
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -53,6 +58,22 @@ export interface EntryChanges {
   readonly splitBrainPolicy?: SplitBrainPolicy;
   readonly lastTransfer?: TransferReport;
 }
+
+/** What to publish, decided from the entry as it is in Redis (fields of `changes` left out keep their value). */
+export interface EntryUpdate {
+  readonly record: PairRecord;
+  readonly admin: AdminState;
+  readonly changes?: EntryChanges;
+}
+
+export interface UpdateResult {
+  /** The entry as published, or as found when the decision was to publish nothing. */
+  readonly entry: PairEntry | undefined;
+  readonly published: boolean;
+}
+
+/** Lost races in a row before update gives up (each loss means someone else's write landed). */
+const MAX_UPDATE_ATTEMPTS = 50;
 
 export function generationOf(entry: PairEntry): number {
   return entry.generation ?? 1;
@@ -128,31 +149,53 @@ export class PairRegistry {
   }
 
   async fetch(pairId: string): Promise<PairEntry | undefined> {
-    const text = await this.store.get(pairKeys(pairId).config);
-    if (!text) return undefined;
-    try {
-      return JSON.parse(text) as PairEntry;
-    } catch {
-      return undefined;
-    }
+    return parseEntry(await this.store.get(pairKeys(pairId).config));
   }
 
   async allPairIds(): Promise<string[]> {
     return this.store.smembers(ALL_PAIRS_KEY);
   }
 
-  /** Writes the entry to Redis (revision bumped) and tells every system to reconcile it. */
+  /** Writes record and admin (and `changes`) over whatever the entry is now; see update. */
   async publish(record: PairRecord, admin: AdminState, changes: EntryChanges = {}): Promise<PairEntry> {
-    const previous = await this.fetch(record.pairId);
-    const merged: Record<string, unknown> = { ...previous, ...changes, record, admin, revision: (previous?.revision ?? 0) + 1 };
-    for (const [key, value] of Object.entries(changes)) if (value === null) delete merged[key];
-    const entry = merged as unknown as PairEntry;
-    await this.store.batch([
-      { op: 'set', key: pairKeys(record.pairId).config, value: JSON.stringify(entry) },
-      { op: 'sadd', key: ALL_PAIRS_KEY, members: [record.pairId] },
-      { op: 'publish', channel: PAIR_EVENTS_CHANNEL, message: record.pairId },
-    ]);
-    return entry;
+    return (await this.update(record.pairId, () => ({ record, admin, changes }))).entry!;
+  }
+
+  /**
+   * Publishes only if the entry is still `basedOn` (same revision): for decisions taken from it.
+   * Resolves undefined when it changed meanwhile (reconcile again from the new one).
+   */
+  async publishIfCurrent(basedOn: PairEntry, record: PairRecord, admin: AdminState, changes: EntryChanges = {}): Promise<PairEntry | undefined> {
+    const result = await this.update(basedOn.record.pairId, (current) => (current?.revision === basedOn.revision ? { record, admin, changes } : undefined));
+    return result.published ? result.entry : undefined;
+  }
+
+  /**
+   * Read-modify-write of the pair's entry: `decide` sees the entry as it is in Redis (undefined: none)
+   * and says what to publish (undefined: nothing); the result is written with the revision bumped
+   * only if the entry did not change meanwhile, else `decide` runs again on the new one. A published
+   * entry is announced so every system reconciles it. `decide` may throw (a refusal): nothing is written.
+   */
+  async update(pairId: string, decide: (current: PairEntry | undefined) => EntryUpdate | undefined): Promise<UpdateResult> {
+    const key = pairKeys(pairId).config;
+    // The index first: a pair listed without an entry is skipped; an entry missing from it would be lost.
+    let indexed = false;
+    for (let attempt = 1; ; attempt++) {
+      const text = await this.store.get(key);
+      const current = parseEntry(text);
+      const decision = decide(current);
+      if (!decision) return { entry: current, published: false };
+      const changes = decision.changes ?? {};
+      const merged: Record<string, unknown> = { ...current, ...changes, record: decision.record, admin: decision.admin, revision: (current?.revision ?? 0) + 1 };
+      for (const [field, value] of Object.entries(changes)) if (value === null) delete merged[field];
+      const entry = merged as unknown as PairEntry;
+      if (!indexed) { await this.store.sadd(ALL_PAIRS_KEY, pairId); indexed = true; }
+      if (await this.store.compareAndSet(key, text, JSON.stringify(entry))) {
+        await this.store.publish(PAIR_EVENTS_CHANNEL, pairId);
+        return { entry, published: true };
+      }
+      if (attempt >= MAX_UPDATE_ATTEMPTS) throw new Error(`mirror ${pairId}: its entry changed under ${attempt} attempts to update it`);
+    }
   }
 
   /** Puts an entry known locally back into Redis as it was (same revision). */
@@ -188,5 +231,14 @@ export class PairRegistry {
     const temp = `${this.file}.tmp`;
     await writeFile(temp, JSON.stringify(Object.fromEntries(this.local), null, 2));
     await rename(temp, this.file);
+  }
+}
+
+function parseEntry(text: string | null): PairEntry | undefined {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as PairEntry;
+  } catch {
+    return undefined;
   }
 }

@@ -3,11 +3,23 @@
  * all its keys share a hash tag (one slot); writes that span slots (a pair's config and the all-pairs
  * index) are applied one by one in the order given, and channels are published with SPUBLISH after the
  * writes. Callers order such writes so that a failure in between is repaired by the next reconcile
- * (the index is only how pairs are found; a pair's own keys never span slots).
+ * (the index is only how pairs are found; a pair's own keys never span slots). compareAndSet is a Lua
+ * script on one key, atomic on one Redis and on a cluster alike.
  */
 import type { ChainableCommander } from 'ioredis';
 import { isCluster, type RedisClient } from '../../util/redis-endpoint.ts';
 import type { BatchWrite, KeyValueStore, SetOptions } from './transport.ts';
+
+/** KEYS[1]; ARGV: expected value, '1' when the key must be absent instead, new value. */
+const COMPARE_AND_SET = `
+local current = redis.call('GET', KEYS[1])
+if ARGV[2] == '1' then
+  if current then return 0 end
+elseif current ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[3])
+return 1`;
 
 export class RedisStore implements KeyValueStore {
   private readonly sharded: boolean;
@@ -67,6 +79,13 @@ export class RedisStore implements KeyValueStore {
       }
     }
     for (const write of published) await this.publish(write.channel, write.message);
+  }
+
+  async compareAndSet(key: string, expected: string | null, value: string): Promise<boolean> {
+    // A Lua script runs atomically on the key's node; WATCH would need a connection of its own (this
+    // one is shared by every pair, and another caller's EXEC in between would drop the watch).
+    const wrote = await this.redis.eval(COMPARE_AND_SET, 1, key, expected ?? '', expected === null ? '1' : '0', value);
+    return wrote === 1;
   }
 }
 

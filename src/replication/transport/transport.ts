@@ -59,6 +59,12 @@ export interface KeyValueStore {
   publish(channel: string, message: string): Promise<void>;
   /** Applies the writes in order as one transaction (MULTI/EXEC): all of them, nothing in between. */
   batch(writes: readonly BatchWrite[]): Promise<void>;
+  /**
+   * Writes `value` only if the key holds `expected` at that moment (null: only if it is absent), as
+   * one atomic step; resolves whether it wrote. One key, so it holds on a cluster too. The building
+   * block of read-modify-write updates: read, compute, compareAndSet, and read again when it lost.
+   */
+  compareAndSet(key: string, expected: string | null, value: string): Promise<boolean>;
 }
 
 /** A live subscription; messages published while the store is unreachable are lost (poll to cover them). */

@@ -245,11 +245,13 @@ t.test('split brain resolved keeping the old writer: the record reverses back to
 t.test('split brain: Force detach keeps both sides as they are', async (t) => {
   const rig = await engineRig(t);
   const pairId = await splitBrain(t, rig, 1, 1);
-  // Once both sides counted: a detach published while the source still adds its count would be
-  // overwritten by that publish (the registry's publish is read-modify-write, see the report).
-  await rig.until(() => Object.keys(rig.peer.engine.entry(pairId)?.splitBrain?.changes ?? {}).length === 2, 'split brain reported by both');
+  // Detach as soon as the new source sees the fenced writer's report, while it may be adding its own
+  // count: whichever write lands first, the detach is not overwritten (every publish is a compare-and-set).
+  await rig.until(() => rig.peer.engine.entry(pairId)?.admin === 'split-brain', 'split brain reported by the fenced writer');
   await rig.peer.engine.modify(pairId, 'detach', true);
   await rig.until(() => !rig.primary.lun.writeProtected && !rig.peer.lun.writeProtected, 'both writable');
+  const stored = JSON.parse(String(rig.store.live(`iscsi-sim:{${pairId}}:config`)?.data)) as { admin: string };
+  t.equal(stored.admin, 'detached', 'the detach stands');
 });
 
 for (const [policy, primaryGrains, peerGrains, keep] of [

@@ -253,6 +253,15 @@ class MemoryCommands implements KeyValueStore {
     }
   }
 
+  async compareAndSet(key: string, expected: string | null, value: string): Promise<boolean> {
+    this.check();
+    const data = this.server.live(key)?.data;
+    const current = data === undefined ? null : typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString() : wrongType(key);
+    if (current !== expected) return false;
+    this.server.write(key, value);
+    return true;
+  }
+
   private setNow(key: string, value: string | Buffer, options: SetOptions): boolean {
     if (options.ifAbsent && this.server.live(key) !== undefined) return false;
     this.server.write(key, Buffer.isBuffer(value) ? Buffer.from(value) : value, options.ttlMs);

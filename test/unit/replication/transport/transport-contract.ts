@@ -78,6 +78,24 @@ export function transportContract(t: Tap, connect: () => Promise<ReplicationTran
     t.equal(await sender.store.get(`${k}:a`), '1', 'NX inside a batch');
   });
 
+  void t.test('compare-and-set: writes only over the expected value (or an absent key)', async (t) => {
+    const { store } = await client(t);
+    const k = `iscsi-sim:{${unique()}}:entry`;
+    t.equal(await store.compareAndSet(k, 'v0', 'v1'), false, 'an absent key is not "v0"');
+    t.equal(await store.get(k), null);
+    t.equal(await store.compareAndSet(k, null, 'v1'), true, 'absent as expected');
+    t.equal(await store.compareAndSet(k, null, 'v2'), false, 'present now');
+    t.equal(await store.compareAndSet(k, 'v0', 'v2'), false, 'another value');
+    t.equal(await store.get(k), 'v1', 'unchanged by the refused writes');
+    t.equal(await store.compareAndSet(k, 'v1', 'v2'), true, 'the expected value');
+    t.equal(await store.get(k), 'v2');
+    t.equal(await store.compareAndSet(k, '', 'v3'), false, 'an empty expected value is not the absent key');
+    const empty = `${k}:empty`;
+    await store.set(empty, '');
+    t.equal(await store.compareAndSet(empty, null, 'x'), false, 'an empty string is present');
+    t.equal(await store.compareAndSet(empty, '', 'x'), true, 'and matches the empty expected value');
+  });
+
   void t.test('epoch queue: jobs reach the consumer, a job id is queued once, a rejected job comes again', async (t) => {
     const source = await client(t);
     const replica = await client(t);
