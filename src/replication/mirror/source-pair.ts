@@ -293,9 +293,11 @@ export class SourcePair {
       return;
     }
     const payload = epoch.slab ? encodeSlabPayload(epoch.extents, epoch.slab, epoch.slabUsed) : encodePayload(epoch.extents);
-    this.ship(epoch.epoch, payload, epoch.firstWriteAt, 0)
-      .catch((err: Error) => this.goAhead(`ship failed: ${err.message}`))
-      .finally(() => capture.releaseSlab(epoch.slab));
+    // The slab goes back to the pool only once stored: after a failure the connection may still be sending it.
+    this.ship(epoch.epoch, payload, epoch.firstWriteAt, 0).then(
+      () => capture.releaseSlab(epoch.slab),
+      (err: Error) => this.goAhead(`ship failed: ${err.message}`),
+    );
   }
 
   private async ship(epoch: number, payload: Buffer, firstWriteAt: number, resyncGrains: number): Promise<void> {

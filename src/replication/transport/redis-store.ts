@@ -9,6 +9,10 @@
 import type { ChainableCommander } from 'ioredis';
 import { isCluster, type RedisClient } from '../../util/redis-endpoint.ts';
 import type { BatchWrite, KeyValueStore, SetOptions } from './transport.ts';
+import { UncopiedSet } from './uncopied-set.ts';
+
+/** Binary values from this size on are written to the socket as they are (uncopied-set.ts). */
+const UNCOPIED_FROM_BYTES = 64 * 1024;
 
 /** KEYS[1]; ARGV: expected value, '1' when the key must be absent instead, new value. */
 const COMPARE_AND_SET = `
@@ -33,6 +37,10 @@ export class RedisStore implements KeyValueStore {
 
   async set(key: string, value: string | Buffer, options: SetOptions = {}): Promise<boolean> {
     const { ttlMs, ifAbsent } = options;
+    if (Buffer.isBuffer(value) && value.length >= UNCOPIED_FROM_BYTES) {
+      const extra = [...(ttlMs === undefined ? [] : ['PX', String(ttlMs)]), ...(ifAbsent ? ['NX'] : [])];
+      return (await this.redis.sendCommand(new UncopiedSet(key, value, extra))) === 'OK';
+    }
     let reply: string | null;
     if (ttlMs !== undefined) reply = ifAbsent ? await this.redis.set(key, value, 'PX', ttlMs, 'NX') : await this.redis.set(key, value, 'PX', ttlMs);
     else reply = ifAbsent ? await this.redis.set(key, value, 'NX') : await this.redis.set(key, value);

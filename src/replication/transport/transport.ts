@@ -47,7 +47,11 @@ export type BatchWrite =
 export interface KeyValueStore {
   get(key: string): Promise<string | null>;
   getBuffer(key: string): Promise<Buffer | null>;
-  /** Resolves false when `ifAbsent` found the key present. */
+  /**
+   * Resolves false when `ifAbsent` found the key present. A Buffer value may be sent as it is (not
+   * copied): keep it unchanged until this settles, and after a rejection do not reuse it (the
+   * connection may still be sending it).
+   */
   set(key: string, value: string | Buffer, options?: SetOptions): Promise<boolean>;
   /** Removes the keys (at least one); resolves how many existed. */
   del(...keys: string[]): Promise<number>;

@@ -36,6 +36,26 @@ export function transportContract(t: Tap, connect: () => Promise<ReplicationTran
     t.equal(await store.exists(k), false);
   });
 
+  void t.test('large binary values (epoch payloads): byte-exact, with expiry and NX, in order with other commands', async (t) => {
+    const { store } = await client(t);
+    const k = `iscsi-sim:{${unique()}}:payload`;
+    const big = Buffer.alloc(3 * 1024 * 1024 + 17);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7 + (i >> 12)) & 0xff;
+    // Issued together with small commands in one tick: each is answered in the order sent.
+    const [stored, small, refused] = await Promise.all([
+      store.set(k, big, { ttlMs: 60_000 }),
+      store.set(`${k}:small`, 'x'),
+      store.set(k, Buffer.alloc(100 * 1024, 1), { ifAbsent: true }),
+    ]);
+    t.same([stored, small, refused], [true, true, false], 'SET answered OK, OK, then NX refused');
+    t.ok((await store.getBuffer(k))?.equals(big), 'the large value round-trips byte for byte');
+    t.equal(await store.get(`${k}:small`), 'x');
+    const empty = Buffer.alloc(0);
+    await store.set(`${k}:empty`, empty);
+    t.same(await store.getBuffer(`${k}:empty`), empty, 'an empty buffer too');
+    await store.del(k, `${k}:small`, `${k}:empty`);
+  });
+
   void t.test('sets and hashes', async (t) => {
     const { store } = await client(t);
     const k = `iscsi-sim:${unique()}`;
