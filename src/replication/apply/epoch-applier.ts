@@ -14,7 +14,7 @@ import type { EpochConsumer, EpochJob, KeyValueStore, ReplicationTransport } fro
 import { withTimeout } from '../transport/with-timeout.ts';
 import { payloadVerifyRequest } from '../pipeline/payload.ts';
 import { chunkDigests } from '../sync/digests.ts';
-import { ApplyJournal } from './apply-journal.ts';
+import { ApplyJournal, type PreparedEpoch } from './apply-journal.ts';
 import { ReorderBuffer } from './reorder-buffer.ts';
 
 export type { EpochJobData } from '../transport/transport.ts';
@@ -22,6 +22,11 @@ export type { EpochJobData } from '../transport/transport.ts';
 const VERIFY_RESULT_TTL_MS = 10 * 60_000;
 /** An idle replica looks for epochs it was not told about at every this-many probes. */
 const IDLE_SEARCH_EVERY = 4;
+/** Group commit bounds: epochs and payload bytes applied as one journal batch (at least one epoch). */
+const MAX_BATCH_EPOCHS = 64;
+const MAX_BATCH_BYTES = 16 * 1024 * 1024;
+/** Epochs past the announced ones looked for in the same round trip (their announcement may trail). */
+const LOOKAHEAD_EPOCHS = 2;
 /** How long shutdown waits for the queue consumer before going on without it. */
 const WORKER_CLOSE_BOUND_MS = 2000;
 
@@ -57,6 +62,10 @@ export class EpochApplier {
   /** Position (generation:applied) at the last search that found nothing; undefined: search next probe. */
   private searchedAt: string | undefined;
   private idleProbes = 0;
+  /** Position (generation:applied) last acknowledged to the source. */
+  private ackedAt: string | undefined;
+  /** Payload keys of recorded epochs not deleted yet (Redis failed right after the apply). */
+  private unacked: string[] = [];
   private readonly log = logger.child({ component: 'replication', role: 'replica' });
 
   constructor(private readonly settings: EpochApplierSettings) {
@@ -124,7 +133,7 @@ export class EpochApplier {
       this.log.warn({ jobId: job.id }, 'dropping malformed epoch job');
       return;
     }
-    const result = this.reorder.offer(generation, epoch);
+    const result = this.reorder.offer(generation, epoch, job.data?.bytes);
     if (result === 'stale') {
       // Redelivery of something already recorded (or superseded): exactly-once effect, just tidy up.
       await this.store.del(this.keys.payload(generation, epoch)).catch(() => undefined);
@@ -138,28 +147,35 @@ export class EpochApplier {
     if (!this.draining && !this.paused && !this.closed) void this.drain();
   }
 
+  /**
+   * Applies what is ready, a batch at a time (group commit): the payloads of the ready run of epochs
+   * (and a few not announced yet: the payload key is written before its announcement) fetched in one
+   * round trip, applied as one journal batch, then one ack for its last epoch and one DEL of its keys.
+   */
   private async drain(): Promise<void> {
     this.draining = true;
     try {
-      for (let next = this.reorder.next(); next !== undefined && !this.paused && !this.closed; next = this.reorder.next()) {
+      while (!this.paused && !this.closed) {
         const generation = this.reorder.generation;
-        const key = this.keys.payload(generation, next);
-        const payload = await this.store.getBuffer(key);
-        if (!payload) { this.reorder.drop(next); break; }
+        const batch = await this.fetchBatch(generation);
+        if (batch.length === 0) break;
+        if (this.closed || generation !== this.reorder.generation) break;
+        const keys = batch.map((e) => this.keys.payload(generation, e.epoch));
         try {
-          await this.journal!.apply(this.settings.backstore, generation, next, payload);
+          await this.journal!.applyBatch(this.settings.backstore, generation, batch);
         } catch (err) {
-          // A payload we cannot apply stalls the stream; the source notices and starts a resync.
-          this.log.error({ err, generation, epoch: next }, 'cannot apply epoch');
-          this.reorder.drop(next);
-          await this.store.del(key).catch(() => undefined);
+          // Payloads we cannot apply stall the stream; the source notices and starts a resync.
+          this.log.error({ err, generation, epochs: `${batch[0]!.epoch}-${batch.at(-1)!.epoch}` }, 'cannot apply epochs');
+          for (const e of batch) this.reorder.drop(e.epoch);
+          await this.store.del(...keys).catch(() => undefined);
           break;
         }
-        this.reorder.recorded(generation, next);
-        this.appliedBytes += payload.length;
-        await this.answerVerify(payload);
-        await this.acknowledge(generation, next);
-        await this.store.del(key);
+        let bytes = 0;
+        for (const e of batch) { this.reorder.recorded(generation, e.epoch); bytes += e.payload.length; }
+        this.appliedBytes += bytes;
+        this.unacked.push(...keys);
+        await this.answerVerify(batch.at(-1)!.payload);
+        await this.acknowledgeApplied();
       }
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'replica drain interrupted');
@@ -168,12 +184,68 @@ export class EpochApplier {
     }
   }
 
+  /**
+   * The next batch: consecutive epochs from the one after the recorded position whose payloads are in
+   * the store and decode to writes that fit the replica. A missing payload ends the batch (and is
+   * forgotten until re-offered); an epoch with a verify request ends it too (it is answered at its
+   * epoch boundary). An unusable payload is reported once it is first in line.
+   */
+  private async fetchBatch(generation: number): Promise<PreparedEpoch[]> {
+    const ready = this.reorder.ready(MAX_BATCH_EPOCHS, MAX_BATCH_BYTES);
+    if (ready.epochs.length === 0) return [];
+    const first = ready.epochs[0]!;
+    const lookahead = ready.bytes < MAX_BATCH_BYTES ? Math.min(LOOKAHEAD_EPOCHS, MAX_BATCH_EPOCHS - ready.epochs.length) : 0;
+    const wanted = [...ready.epochs];
+    for (let i = 1; i <= lookahead; i++) wanted.push(first + ready.epochs.length - 1 + i);
+    // Issued in one tick: the transport pipelines them into one round trip.
+    const payloads = await Promise.all(wanted.map((epoch) => this.store.getBuffer(this.keys.payload(generation, epoch))));
+    const batch: PreparedEpoch[] = [];
+    let bytes = 0;
+    for (const [i, epoch] of wanted.entries()) {
+      const payload = payloads[i];
+      if (!payload) { this.reorder.drop(epoch); break; }
+      if (batch.length > 0 && bytes + payload.length > MAX_BATCH_BYTES) break;
+      let prepared: PreparedEpoch;
+      try {
+        prepared = ApplyJournal.prepare(this.settings.backstore, epoch, payload);
+      } catch (err) {
+        if (batch.length > 0) break;
+        this.log.error({ err, generation, epoch }, 'cannot apply epoch');
+        this.reorder.drop(epoch);
+        await this.store.del(this.keys.payload(generation, epoch)).catch(() => undefined);
+        break;
+      }
+      batch.push(prepared);
+      bytes += payload.length;
+      if (payloadVerifyRequest(payload)) break;
+    }
+    return batch;
+  }
+
   /** Verify requests are answered at their epoch boundary: nothing later is applied meanwhile. */
   private async answerVerify(payload: Buffer): Promise<void> {
     const request = payloadVerifyRequest(payload);
     if (!request) return;
     const digests = await chunkDigests(this.settings.backstore, request.chunkBytes);
     await this.store.set(this.keys.verifyDigests(request.id), JSON.stringify(digests), { ttlMs: VERIFY_RESULT_TTL_MS });
+  }
+
+  /**
+   * Tells the source how far this side got and removes the applied payloads, in one round trip. If
+   * Redis fails here the next batch or probe tries again (the ack is cumulative; an idle pair must not
+   * be left with an old ack, nor Redis with applied payloads).
+   */
+  private async acknowledgeApplied(): Promise<void> {
+    const generation = this.reorder.generation;
+    const applied = this.reorder.applied;
+    const keys = this.unacked.splice(0);
+    try {
+      await Promise.all([this.acknowledge(generation, applied), keys.length > 0 ? this.store.del(...keys) : undefined]);
+      this.ackedAt = `${generation}:${applied}`;
+    } catch (err) {
+      this.unacked.unshift(...keys);
+      throw err;
+    }
   }
 
   private async acknowledge(generation: number, applied: number): Promise<void> {
@@ -205,7 +277,7 @@ export class EpochApplier {
       if (found) this.reorder.offer(this.reorder.generation, next);
       if (this.reorder.applied > 0 || this.reorder.generation > 0) {
         const ack = await store.get(this.keys.ack);
-        if (!ack) await this.acknowledge(this.reorder.generation, this.reorder.applied);
+        if (!ack || this.ackedAt !== `${this.reorder.generation}:${this.reorder.applied}`) await this.acknowledgeApplied();
       }
       // Nothing new since the last search: search again only after a few probes.
       this.searchedAt = found || newGeneration ? undefined : position;

@@ -8,7 +8,8 @@
 export type OfferResult = 'stale' | 'buffered' | 'new-generation';
 
 export class ReorderBuffer {
-  private readonly available = new Set<number>();
+  /** Offered epochs not recorded yet, with their announced payload size when known. */
+  private readonly available = new Map<number, number | undefined>();
 
   constructor(private currentGeneration: number, private lastApplied: number) {}
 
@@ -16,17 +17,19 @@ export class ReorderBuffer {
   get applied(): number { return this.lastApplied; }
   get buffered(): number { return this.available.size; }
 
-  offer(generation: number, epoch: number): OfferResult {
+  /** `bytes`: the payload size the announcement gave (a hint for batching; absent when found by a probe). */
+  offer(generation: number, epoch: number, bytes?: number): OfferResult {
     if (generation < this.currentGeneration) return 'stale';
+    const size = bytes !== undefined && Number.isSafeInteger(bytes) && bytes >= 0 ? bytes : undefined;
     if (generation > this.currentGeneration) {
       this.currentGeneration = generation;
       this.lastApplied = 0;
       this.available.clear();
-      this.available.add(epoch);
+      this.available.set(epoch, size);
       return 'new-generation';
     }
     if (epoch <= this.lastApplied) return 'stale';
-    this.available.add(epoch);
+    if (size !== undefined || !this.available.has(epoch)) this.available.set(epoch, size);
     return 'buffered';
   }
 
@@ -36,7 +39,23 @@ export class ReorderBuffer {
     return this.available.has(candidate) ? candidate : undefined;
   }
 
-  /** `epoch` of `generation` is on stable storage on the replica. */
+  /**
+   * The run of consecutive offered epochs that may be applied now, at most `maxEpochs` and, by their
+   * announced sizes, about `maxBytes` (always the first one; an epoch of unknown size counts as `maxBytes`).
+   */
+  ready(maxEpochs: number, maxBytes: number): { epochs: number[]; bytes: number } {
+    const epochs: number[] = [];
+    let bytes = 0;
+    for (let candidate = this.lastApplied + 1; epochs.length < maxEpochs && this.available.has(candidate); candidate++) {
+      const size = this.available.get(candidate) ?? maxBytes;
+      if (epochs.length > 0 && bytes + size > maxBytes) break;
+      epochs.push(candidate);
+      bytes += size;
+    }
+    return { epochs, bytes };
+  }
+
+  /** `epoch` of `generation` is on stable storage on the replica (offered or not). */
   recorded(generation: number, epoch: number): void {
     if (generation !== this.currentGeneration || epoch !== this.lastApplied + 1) return;
     this.lastApplied = epoch;

@@ -42,3 +42,21 @@ t.test('a dropped epoch can be offered again', async (t) => {
   buffer.offer(1, 1);
   t.equal(buffer.next(), 1);
 });
+
+t.test('ready() gives the consecutive run after the recorded epoch, bounded by count and announced bytes', async (t) => {
+  const buffer = new ReorderBuffer(5, 2);
+  for (const epoch of [3, 4, 5, 7]) buffer.offer(5, epoch, 100);
+  t.same(buffer.ready(10, 1000), { epochs: [3, 4, 5], bytes: 300 }, 'stops at the gap (6)');
+  t.same(buffer.ready(2, 1000).epochs, [3, 4], 'count bound');
+  t.same(buffer.ready(10, 250).epochs, [3, 4], 'byte bound');
+  t.same(buffer.ready(10, 50).epochs, [3], 'the first epoch even when larger than the bound');
+  buffer.offer(5, 6);
+  t.same(buffer.ready(10, 1000), { epochs: [3, 4, 5], bytes: 300 }, 'an epoch of unknown size counts as the whole bound');
+  buffer.offer(5, 6, 'junk' as unknown as number);
+  t.same(buffer.ready(10, 1000).epochs, [3, 4, 5], 'a malformed size hint is no size');
+  for (const epoch of [3, 4, 5]) buffer.recorded(5, epoch);
+  t.same(buffer.ready(10, 1000), { epochs: [6], bytes: 1000 }, 'first in line, it is released alone');
+  buffer.offer(5, 6, 100);
+  t.same(buffer.ready(10, 1000).epochs, [6, 7], 'a later announcement gives the size');
+  t.same(new ReorderBuffer(5, 2).ready(10, 1000), { epochs: [], bytes: 0 });
+});
