@@ -139,6 +139,7 @@ latency_count() { awk -v s="$scale" 'BEGIN{v=int(2000*s); if (v<200) v=200; prin
 workloads=(
   "seq-write 64 KiB qd16|qemu_bench URL 16384 16 65536 65536 -w"
   "write 4 KiB qd32 (1 MiB stride)|qemu_bench URL 50000 32 4096 1048576 -w"
+  "seq-write 4 KiB qd32|qemu_bench URL 100000 32 4096 4096 -w"
   "seq-read 64 KiB qd16|qemu_bench URL 16384 16 65536 65536"
   "seq-read 4 KiB qd32|qemu_bench URL 100000 32 4096 4096"
   "rand-read 4 KiB qd32 (iscsi-perf)|perf_randread URL"

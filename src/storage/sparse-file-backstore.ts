@@ -4,7 +4,7 @@
  * native-file-ops.ts; zero-fill and "all mapped" are the fallbacks). The first handle holds an exclusive
  * flock for as long as the LUN is open, so a second process cannot open the same file (file-lock.ts).
  */
-import { read as fsRead, writev as fsWritev } from 'node:fs';
+import { read as fsRead, writev as fsWritev, writevSync } from 'node:fs';
 import { constants, type FileHandle, open, stat } from 'node:fs/promises';
 import type { AllocationExtent, Backstore, BackstoreCapabilities, WriteOptions } from './backstore.ts';
 import { readCached } from './cached-read.ts';
@@ -23,10 +23,27 @@ export interface SparseFileOpenOptions {
 }
 
 const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
+/** Largest write that may run inline on the event loop (see write()). */
+const INLINE_WRITE_MAX_BYTES = 64 * 1024;
+/** An inline write slower than this turns inline writes off for INLINE_BACKOFF_MS. */
+const INLINE_WRITE_SLOW_MS = 2;
+const INLINE_BACKOFF_MS = 1000;
+const DONE = Promise.resolve();
 
 export class SparseFileBackstore implements Backstore {
   readonly capabilities: BackstoreCapabilities;
   private closed = false;
+  /** Writes handed to the thread pool and not yet completed. */
+  private poolWrites = 0;
+  /** performance.now() before which small writes go to the pool too (after a slow inline write). */
+  private inlineAgainAt = 0;
+  private readonly poolWriteDone = (): void => {
+    this.poolWrites -= 1;
+  };
+  private readonly poolWriteFailed = (error: unknown): never => {
+    this.poolWrites -= 1;
+    throw error;
+  };
 
   private constructor(
     readonly path: string,
@@ -98,13 +115,44 @@ export class SparseFileBackstore implements Backstore {
     return out;
   }
 
-  async write(offset: number, chunks: readonly Buffer[], options: WriteOptions): Promise<void> {
+  /**
+   * A small write while none of this LUN's writes is in the thread pool runs right here, on the event
+   * loop (pwritev into the page cache: tens of µs): the pool's two thread hand-offs cost a queue-depth-1
+   * write about as much as the write itself. Everything else (FUA, large writes, writes while others
+   * are in flight, which the pool then overlaps with the protocol work) goes to the pool. An inline
+   * write that took long (the kernel throttling dirty pages, a stalled disk) blocks every session, so
+   * after one the LUN writes through the pool only for a while.
+   */
+  write(offset: number, chunks: readonly Buffer[], options: WriteOptions): Promise<void> {
     let length = 0;
     for (const chunk of chunks) length += chunk.length;
-    this.checkRange(offset, length);
     const handle = options.fua ? this.syncHandle : this.handle;
-    if (!handle) throw new Error(`${this.path} is read-only`);
-    await writeAll(handle, offset, chunks, length);
+    try {
+      this.checkRange(offset, length);
+      // Opened read-only: no O_DSYNC handle, and the plain one would answer EBADF.
+      if (!this.syncHandle || !handle) throw new Error(`${this.path} is read-only`);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    if (options.fua || length > INLINE_WRITE_MAX_BYTES || this.poolWrites > 0 || length === 0) return this.poolWrite(handle.fd, offset, chunks, length);
+    const started = performance.now();
+    if (started < this.inlineAgainAt) return this.poolWrite(handle.fd, offset, chunks, length);
+    let written: number;
+    try {
+      written = writevSync(handle.fd, chunks as Buffer[], offset);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    const took = performance.now() - started;
+    if (took > INLINE_WRITE_SLOW_MS) this.inlineAgainAt = started + took + INLINE_BACKOFF_MS;
+    if (written >= length) return DONE;
+    if (written <= 0) return Promise.reject(new Error('short write made no progress'));
+    return this.poolWrite(handle.fd, offset + written, remainingChunks(chunks, written), length - written);
+  }
+
+  private poolWrite(fd: number, offset: number, chunks: readonly Buffer[], length: number): Promise<void> {
+    this.poolWrites += 1;
+    return writeAll(fd, offset, chunks, length).then(this.poolWriteDone, this.poolWriteFailed);
   }
 
   async flush(): Promise<void> {
@@ -116,7 +164,7 @@ export class SparseFileBackstore implements Backstore {
     if (length === 0) return;
     if (!this.syncHandle) throw new Error(`${this.path} is read-only`);
     const punched = await punchHole(this.handle.fd, offset, length).catch(() => false);
-    if (!punched) await writeAll(this.handle, offset, zeroChunks(length), length);
+    if (!punched) await writeAll(this.handle.fd, offset, zeroChunks(length), length);
   }
 
   async allocation(offset: number, length: number): Promise<AllocationExtent[]> {
@@ -179,23 +227,19 @@ function readAt(fd: number, target: Buffer, at: number, length: number, position
   });
 }
 
-function writevAt(fd: number, chunks: readonly Buffer[], position: number): Promise<number> {
+/** pwritev in the thread pool until every byte is written (a short write continues from where it stopped). */
+function writeAll(fd: number, offset: number, chunks: readonly Buffer[], length: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    fsWritev(fd, chunks as Buffer[], position, (error, bytesWritten) => (error ? reject(error) : resolve(bytesWritten)));
+    let written = 0;
+    const next = (error: Error | null, bytesWritten: number): void => {
+      if (error) return reject(error);
+      if (bytesWritten <= 0 && length > 0) return reject(new Error('short write made no progress'));
+      written += bytesWritten;
+      if (written >= length) return resolve();
+      fsWritev(fd, remainingChunks(chunks, written), offset + written, next);
+    };
+    fsWritev(fd, chunks as Buffer[], offset, next);
   });
-}
-
-/** pwritev until every byte is written (a short write continues from where it stopped). */
-async function writeAll(handle: FileHandle, offset: number, chunks: readonly Buffer[], length: number): Promise<void> {
-  let written = await writevAt(handle.fd, chunks, offset);
-  let position = offset + written;
-  while (written < length) {
-    const remaining = remainingChunks(chunks, written);
-    const bytesWritten = await writevAt(handle.fd, remaining, position);
-    if (bytesWritten <= 0) throw new Error('short write made no progress');
-    written += bytesWritten;
-    position += bytesWritten;
-  }
 }
 
 function remainingChunks(chunks: readonly Buffer[], skip: number): Buffer[] {

@@ -1,3 +1,4 @@
+import { closeSync, openSync, readSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,4 +69,45 @@ t.test('an existing smaller file is grown; bad sizes are refused', async (t) => 
   await grown.close();
   await t.rejects(SparseFileBackstore.open({ path: join(dir, 'x.img'), sizeBytes: 1000 }), /multiple of 512/);
   await t.rejects(SparseFileBackstore.open({ path: join(dir, 'missing.img'), sizeBytes: 1 << 20, create: false }), /ENOENT/);
+});
+
+t.test('a small write with nothing in flight lands before write() returns; mixed writes in flight all land', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'i.img');
+  const b = await SparseFileBackstore.open({ path, sizeBytes: 8 << 20 });
+  t.teardown(() => b.close());
+  const fd = openSync(path, 'r');
+  t.teardown(() => closeSync(fd));
+  const peek = (offset: number, length: number): Buffer => {
+    const out = Buffer.alloc(length);
+    readSync(fd, out, 0, length, offset);
+    return out;
+  };
+
+  const lone = b.write(8192, [Buffer.alloc(4096, 7)], { fua: false });
+  t.same(peek(8192, 4096), Buffer.alloc(4096, 7), 'written inline, on the event loop');
+  await lone;
+
+  // A large write goes to the thread pool; small writes issued while it is in flight follow it there.
+  const writes = [b.write(1 << 20, [Buffer.alloc(2 << 20, 1)], { fua: false })];
+  for (let i = 0; i < 16; i++) writes.push(b.write(i * 4096, [Buffer.alloc(2048, i + 10), Buffer.alloc(2048, i + 100)], { fua: i % 4 === 0 }));
+  await Promise.all(writes);
+  t.same(await b.read(1 << 20, 2 << 20), Buffer.alloc(2 << 20, 1));
+  for (let i = 0; i < 16; i++) t.same(await b.read(i * 4096, 4096), Buffer.concat([Buffer.alloc(2048, i + 10), Buffer.alloc(2048, i + 100)]), `block ${i}`);
+
+  const after = b.write(4 << 20, [Buffer.alloc(4096, 3)], { fua: false });
+  t.same(peek(4 << 20, 4096), Buffer.alloc(4096, 3), 'inline again once the pool writes are done');
+  await after;
+});
+
+t.test('write refusals are rejections, never synchronous throws', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'r.img');
+  const rw = await SparseFileBackstore.open({ path, sizeBytes: 1 << 20 });
+  await rw.close();
+  const ro = await SparseFileBackstore.open({ path, readOnly: true });
+  t.teardown(() => ro.close());
+  await t.rejects(ro.write(0, [Buffer.alloc(512)], { fua: false }), /read-only/);
+  await t.rejects(ro.write(-512, [Buffer.alloc(512)], { fua: false }), RangeError);
+  await t.rejects(rw.write(0, [Buffer.alloc(512)], { fua: false }), /closed/);
 });
