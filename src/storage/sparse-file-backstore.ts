@@ -37,6 +37,11 @@ export class SparseFileBackstore implements Backstore {
   private poolWrites = 0;
   /** performance.now() before which small writes go to the pool too (after a slow inline write). */
   private inlineAgainAt = 0;
+  /** A write ran inline during this turn of the event loop (reset by a microtask). */
+  private inlineThisTurn = false;
+  private readonly endTurn = (): void => {
+    this.inlineThisTurn = false;
+  };
   private readonly poolWriteDone = (): void => {
     this.poolWrites -= 1;
   };
@@ -118,10 +123,11 @@ export class SparseFileBackstore implements Backstore {
   /**
    * A small write while none of this LUN's writes is in the thread pool runs right here, on the event
    * loop (pwritev into the page cache: tens of µs): the pool's two thread hand-offs cost a queue-depth-1
-   * write about as much as the write itself. Everything else (FUA, large writes, writes while others
-   * are in flight, which the pool then overlaps with the protocol work) goes to the pool. An inline
-   * write that took long (the kernel throttling dirty pages, a stalled disk) blocks every session, so
-   * after one the LUN writes through the pool only for a while.
+   * write about as much as the write itself. At most one a turn of the event loop, so the loop is never
+   * held for more than one small write per LUN; everything else (FUA, large writes, the rest of a burst,
+   * writes while others are in flight, which the pool overlaps with the protocol work) goes to the
+   * pool. An inline write that took long (the kernel throttling dirty pages, a stalled disk) held every
+   * session, so after one the LUN writes through the pool only for a while.
    */
   write(offset: number, chunks: readonly Buffer[], options: WriteOptions): Promise<void> {
     let length = 0;
@@ -134,7 +140,7 @@ export class SparseFileBackstore implements Backstore {
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    if (options.fua || length > INLINE_WRITE_MAX_BYTES || this.poolWrites > 0 || length === 0) return this.poolWrite(handle.fd, offset, chunks, length);
+    if (options.fua || length > INLINE_WRITE_MAX_BYTES || this.poolWrites > 0 || length === 0 || this.inlineThisTurn) return this.poolWrite(handle.fd, offset, chunks, length);
     const started = performance.now();
     if (started < this.inlineAgainAt) return this.poolWrite(handle.fd, offset, chunks, length);
     let written: number;
@@ -143,6 +149,8 @@ export class SparseFileBackstore implements Backstore {
     } catch (error) {
       return Promise.reject(error as Error);
     }
+    this.inlineThisTurn = true;
+    queueMicrotask(this.endTurn);
     const took = performance.now() - started;
     if (took > INLINE_WRITE_SLOW_MS) this.inlineAgainAt = started + took + INLINE_BACKOFF_MS;
     if (written >= length) return DONE;

@@ -88,6 +88,13 @@ t.test('a small write with nothing in flight lands before write() returns; mixed
   t.same(peek(8192, 4096), Buffer.alloc(4096, 7), 'written inline, on the event loop');
   await lone;
 
+  // One inline write a turn: the rest of a burst goes to the pool.
+  const burst = [];
+  for (let i = 0; i < 8; i++) burst.push(b.write((6 << 20) + i * 4096, [Buffer.alloc(4096, 40 + i)], { fua: false }));
+  t.same(peek(6 << 20, 4096), Buffer.alloc(4096, 40), 'the first of a burst inline');
+  await Promise.all(burst);
+  for (let i = 0; i < 8; i++) t.same(await b.read((6 << 20) + i * 4096, 4096), Buffer.alloc(4096, 40 + i), `burst block ${i}`);
+
   // A large write goes to the thread pool; small writes issued while it is in flight follow it there.
   const writes = [b.write(1 << 20, [Buffer.alloc(2 << 20, 1)], { fua: false })];
   for (let i = 0; i < 16; i++) writes.push(b.write(i * 4096, [Buffer.alloc(2048, i + 10), Buffer.alloc(2048, i + 100)], { fua: i % 4 === 0 }));
