@@ -22,6 +22,7 @@ import type { ReplicaPair } from './mirror/replica-pair.ts';
 import type { SourcePair } from './mirror/source-pair.ts';
 import { replicationOptions, type ReplicationOptions } from './options.ts';
 import type { LunAddress, PairRecord, PairStatus, ReplicationMode } from './pair-types.ts';
+import { ReplicaLiveness } from './pipeline/replica-liveness.ts';
 import type { VerifyOptions, VerifyReport } from './sync/verify.ts';
 import type { ReplicationTransport, Subscription } from './transport/transport.ts';
 
@@ -58,14 +59,16 @@ export class ReplicationEngine {
   constructor(private readonly settings: ReplicationEngineSettings) {
     this.options = replicationOptions(settings.options);
     this.links = new LinkTable(settings.view.stateDir);
+    const clock = settings.clock ?? systemClock;
     this.state = new EngineState({
       view: settings.view,
       transport: settings.transport,
-      clock: settings.clock ?? systemClock,
+      clock,
       options: this.options,
       registry: new PairRegistry(settings.transport.store, settings.view.stateDir),
       links: this.links,
       reconcileMs: settings.reconcileMs ?? 2000,
+      liveness: new ReplicaLiveness(settings.transport.store, settings.view.name, clock, this.options.probeIntervalMs),
     });
     this.board = new StatusBoard(this.state);
     this.reconciler = new Reconciler(this.state, this.board);
@@ -238,6 +241,7 @@ export class ReplicationEngine {
     await this.reconciler.settled();
     for (const pair of state.sources.values()) await pair.close();
     for (const pair of state.replicas.values()) await pair.close();
+    state.services.liveness.close();
     state.sources.clear();
     state.replicas.clear();
     await this.subscription?.close();

@@ -16,8 +16,8 @@ export interface PairKeys {
   /** JSON {generation, applied} last recorded by the replica. */
   readonly ack: string;
   readonly ackChannel: string;
-  /** Present (with a TTL) while the replica's applier runs. */
-  readonly replicaAlive: string;
+  /** The instance id of the process on `system` running this pair's replica (pipeline/replica-liveness.ts). */
+  replicaOn(system: string): string;
   /** JSON status snapshot written by the source for other processes (CLI, CIM on the peer). */
   readonly status: string;
   /** Set of grain numbers a side changed while it was not the source (failover, reverse): resync them. */
@@ -37,12 +37,22 @@ export function pairKeys(pairId: string): PairKeys {
     generation: `${base}:generation`,
     ack: `${base}:ack`,
     ackChannel: `${base}:ack-channel`,
-    replicaAlive: `${base}:replica-alive`,
     status: `${base}:status`,
     handoverGrains: `${base}:handover-grains`,
     payload: (generation, epoch) => `${base}:payload:g${generation}:e${epoch}`,
     // BullMQ: custom ids must not contain ':' nor be all digits.
     jobId: (generation, epoch) => `${pairId}-g${generation}-e${epoch}`,
     verifyDigests: (requestId) => `${base}:verify:${requestId}`,
+    replicaOn: (system) => `${base}:replica-on:${system}`,
   };
+}
+
+export interface SystemKeys {
+  /** The instance id of the system's running process, with a TTL refreshed while it runs replicas. */
+  readonly alive: string;
+}
+
+/** Keys of one system (single-key commands only, so the tag only keeps them together). */
+export function systemKeys(system: string): SystemKeys {
+  return { alive: `iscsi-sim:system:{${system}}:alive` };
 }

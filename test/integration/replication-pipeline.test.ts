@@ -9,6 +9,8 @@ import { Redis } from 'ioredis';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../src/lab/embedded-redis.ts';
 import { EpochApplier } from '../../src/replication/apply/epoch-applier.ts';
 import { SourcePair } from '../../src/replication/mirror/source-pair.ts';
+import { ReplicaLiveness } from '../../src/replication/pipeline/replica-liveness.ts';
+import { systemClock } from '../../src/replication/clock.ts';
 import { RedisTransport } from '../../src/replication/transport/redis-transport.ts';
 import { pairKeys } from '../../src/replication/keys.ts';
 import { replicationOptions, type ReplicationOptions } from '../../src/replication/options.ts';
@@ -67,9 +69,13 @@ async function rig(t: TapLike, options: Partial<ReplicationOptions> = {}, mode: 
   if (prepare) await prepare(source);
   const opts = replicationOptions({ probeIntervalMs: 100, stallTimeoutMs: 2000, syncTimeoutMs: 60_000, ...options });
   const pairId = `p${Math.random().toString(16).slice(2, 10)}`;
-  const applier = new EpochApplier({ pairId, backstore: replica, journalBase: join(dir, 'replica'), transport: await transport(t, redis.url), options: opts });
+  const replicaTransport = await transport(t, redis.url);
+  const applier = new EpochApplier({ pairId, backstore: replica, journalBase: join(dir, 'replica'), transport: replicaTransport, options: opts });
   await applier.start();
-  t.teardown(() => applier.close());
+  // The peer system's heartbeat, as its engine keeps it (the source's probe reads it while ahead).
+  const liveness = new ReplicaLiveness(replicaTransport.store, 'peer', systemClock, opts.probeIntervalMs);
+  await liveness.mark(pairId);
+  t.teardown(async () => { liveness.close(); await applier.close(); });
   const pair = new SourcePair({ record: record(pairId, mode), backstore: source, dirtyMapPath: join(dir, 'source.dirty'), transport: await transport(t, redis.url), options: opts });
   await pair.start(true);
   t.teardown(() => pair.close());

@@ -105,9 +105,6 @@ export class EpochApplier {
     this.stopProbing?.();
     await this.closeWorker();
     while (this.draining) await new Promise((resolve) => setTimeout(resolve, 5));
-    // No longer applying: a source probing the link must not take this side for alive (failover).
-    // Best effort: without Redis the key cannot be deleted, but it expires after 4 probe intervals.
-    await this.store.del(this.keys.replicaAlive).catch(() => undefined);
     await this.journal?.close();
   }
 
@@ -257,15 +254,14 @@ export class EpochApplier {
   }
 
   /**
-   * Keeps the heartbeat up (every probe) and finds epochs whose job we never saw (crash, lost
-   * notification): at every probe while epochs arrive, at every IDLE_SEARCH_EVERY-th once the pair is
-   * idle — many idle pairs then cost one SET each per probe, not four commands.
+   * Finds epochs whose job we never saw (crash, lost notification): at every probe while epochs
+   * arrive, at every IDLE_SEARCH_EVERY-th once the pair is idle. (That the replica runs is told once
+   * per system, not here: pipeline/replica-liveness.ts.)
    */
   private async probe(): Promise<void> {
     if (this.closed) return;
     const store = this.store;
     try {
-      await store.set(this.keys.replicaAlive, String(Date.now()), { ttlMs: this.settings.options.probeIntervalMs * 4 });
       const position = `${this.reorder.generation}:${this.reorder.applied}`;
       if (position === this.searchedAt && ++this.idleProbes < IDLE_SEARCH_EVERY) { this.kick(); return; }
       this.idleProbes = 0;

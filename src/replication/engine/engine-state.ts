@@ -12,6 +12,7 @@ import type { ReplicaPair } from '../mirror/replica-pair.ts';
 import type { SourcePair } from '../mirror/source-pair.ts';
 import type { ReplicationOptions } from '../options.ts';
 import type { LunAddress } from '../pair-types.ts';
+import type { ReplicaLiveness } from '../pipeline/replica-liveness.ts';
 import type { KeyValueStore, ReplicationTransport } from '../transport/transport.ts';
 
 export interface EngineServices {
@@ -23,6 +24,8 @@ export interface EngineServices {
   readonly links: LinkTable;
   /** How often every pair is reconciled even without an announcement. */
   readonly reconcileMs: number;
+  /** The system's one heartbeat for all its replicas. */
+  readonly liveness: ReplicaLiveness;
 }
 
 export class EngineState {

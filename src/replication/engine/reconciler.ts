@@ -118,8 +118,8 @@ export class Reconciler {
     if (!lun) { state.log.warn({ pair: record.pairId }, 'replica LUN not found on this system'); return; }
     let replica = state.replicas.get(record.pairId);
     if (!replica) {
-      const { view, transport, clock, options } = state.services;
-      replica = new ReplicaPair({ record, lun, stateDir: view.stateDir, transport, clock, options });
+      const { view, transport, clock, options, liveness } = state.services;
+      replica = new ReplicaPair({ record, lun, stateDir: view.stateDir, transport, clock, options, liveness });
       state.replicas.set(record.pairId, replica);
     }
     await replica.reconcile(targetDuty(admin));

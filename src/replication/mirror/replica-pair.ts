@@ -10,6 +10,7 @@ import { EpochApplier } from '../apply/epoch-applier.ts';
 import type { Clock } from '../clock.ts';
 import type { ReplicationOptions } from '../options.ts';
 import type { PairRecord } from '../pair-types.ts';
+import type { ReplicaLiveness } from '../pipeline/replica-liveness.ts';
 import type { ReplicationTransport } from '../transport/transport.ts';
 import type { TargetDuty } from './admin-transitions.ts';
 
@@ -20,6 +21,8 @@ export interface ReplicaPairSettings {
   readonly transport: ReplicationTransport;
   readonly clock?: Clock;
   readonly options: ReplicationOptions;
+  /** Tells sources probing the link that this replica runs (one heartbeat per system). */
+  readonly liveness: ReplicaLiveness;
 }
 
 export class ReplicaPair {
@@ -77,11 +80,15 @@ export class ReplicaPair {
       options,
     });
     await this.applier.start();
+    await this.settings.liveness.mark(record.pairId);
   }
 
   private async stopApplier(): Promise<void> {
     const applier = this.applier;
+    if (!applier) return;
     this.applier = undefined;
-    await applier?.close();
+    // No longer applying: a source probing the link must not take this side for alive (failover).
+    await this.settings.liveness.unmark(this.settings.record.pairId);
+    await applier.close();
   }
 }

@@ -75,7 +75,7 @@ export class SourcePair {
   constructor(private readonly settings: SourcePairSettings) {
     this.clock = settings.clock ?? systemClock;
     this.lastProgressAt = this.clock.now();
-    const direct = new EpochShipper(settings.record.pairId, settings.transport, settings.options);
+    const direct = new EpochShipper(settings.record.pairId, settings.record.target.system, settings.transport, settings.options);
     this.shipper = settings.link ? shapedShipper(direct, settings.link) : direct;
     this.acks = new AckListener(settings.record.pairId, settings.transport, (ack) => this.onAck(ack), this.clock);
     this.record = settings.record;

@@ -8,6 +8,7 @@ import { pairKeys, type PairKeys } from '../keys.ts';
 import type { ReplicationOptions } from '../options.ts';
 import type { EpochJobData, EpochProducer, KeyValueStore, ReplicationTransport } from '../transport/transport.ts';
 import { withTimeout } from '../transport/with-timeout.ts';
+import { replicaAlive } from './replica-liveness.ts';
 
 export class EpochShipper {
   private readonly keys: PairKeys;
@@ -16,6 +17,8 @@ export class EpochShipper {
 
   constructor(
     private readonly pairId: string,
+    /** The system the replica side runs on. */
+    private readonly targetSystem: string,
     transport: ReplicationTransport,
     private readonly options: Pick<ReplicationOptions, 'payloadTtlMs'>,
   ) {
@@ -45,7 +48,7 @@ export class EpochShipper {
   /** Whether the store answers and the replica's applier is alive. */
   async linkUp(): Promise<boolean> {
     try {
-      return await withTimeout(this.store.exists(this.keys.replicaAlive), 'probe');
+      return await withTimeout(replicaAlive(this.store, this.pairId, this.targetSystem), 'probe');
     } catch {
       return false;
     }

@@ -7,6 +7,7 @@ import { EventEmitter, once } from 'node:events';
 import { join } from 'node:path';
 import { EpochApplier } from '../../../../src/replication/apply/epoch-applier.ts';
 import { SourcePair } from '../../../../src/replication/mirror/source-pair.ts';
+import { ReplicaLiveness } from '../../../../src/replication/pipeline/replica-liveness.ts';
 import { replicationOptions, type ReplicationOptions } from '../../../../src/replication/options.ts';
 import type { PairPhase, PairRecord, ReplicationMode } from '../../../../src/replication/pair-types.ts';
 import type { ObservedBackstore } from '../../../../src/storage/observed-backstore.ts';
@@ -59,7 +60,10 @@ export async function sourceRig(t: TapLike, overrides: Partial<ReplicationOption
   const replicaLink = store.connect();
   const applier = new EpochApplier({ pairId, backstore: replica, journalBase: join(dir, 'replica'), transport: replicaLink, clock, options });
   await applier.start();
-  t.teardown(() => applier.close());
+  // System b's heartbeat, as its engine keeps it (the source's probe reads it while ahead).
+  const liveness = new ReplicaLiveness(replicaLink.store, 'b', clock, options.probeIntervalMs);
+  await liveness.mark(pairId);
+  t.teardown(async () => { liveness.close(); await applier.close(); });
   const phases: PairPhase[] = [];
   const events = new EventEmitter();
   const record = (mode: ReplicationMode): PairRecord => ({
