@@ -15,6 +15,12 @@ import type { StatusBoard } from './status-board.ts';
 
 export class Reconciler {
   private readonly running = new Map<string, Promise<void>>();
+  /**
+   * Pairs between two other systems. A pair's two systems never change (failover and reverse swap
+   * them), so the periodic pass leaves these alone: without that every system read every pair's entry
+   * every pass, a cost growing with pairs × systems. Their announcements still reach reconcile().
+   */
+  private readonly strangers = new Set<string>();
   private readonly handover: Handover;
   private readonly splitBrain: SplitBrainGuard;
 
@@ -54,7 +60,9 @@ export class Reconciler {
       for (const entry of state.registry.localEntries()) {
         if (!ids.includes(entry.record.pairId) && entry.record.source.system === state.systemName) await state.registry.restore(entry);
       }
-      for (const id of ids) await this.queue(id);
+      const known = new Set(ids);
+      for (const id of this.strangers) if (!known.has(id)) this.strangers.delete(id);
+      for (const id of ids) if (!this.strangers.has(id)) await this.queue(id);
       await this.board.exchange();
     } catch (err) {
       state.log.debug({ err: (err as Error).message }, 'periodic reconcile failed');
@@ -72,7 +80,10 @@ export class Reconciler {
     const { record, admin } = entry;
     const isSource = record.source.system === me;
     const isTarget = record.target.system === me;
-    if (!isSource && !isTarget) return;
+    if (!isSource && !isTarget) {
+      if (fromRedis) this.strangers.add(pairId);
+      return;
+    }
     if (!fromRedis && isSource && !state.sources.has(pairId) && !mayWriteWithoutRedis(admin)) {
       state.log.warn({ pair: pairId, admin }, 'Redis unreachable and the local record says the writer role was moving: the LUN stays write protected until Redis is back');
       return;
