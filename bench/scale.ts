@@ -107,21 +107,35 @@ async function connectionsPerSystem(ports: readonly number[]): Promise<Map<strin
   return counts;
 }
 
-/** Sum over the nodes of INFO fields (total_commands_processed, used_memory). */
-async function redisInfo(ports: readonly number[]): Promise<{ commands: number; memoryMiB: number }> {
+interface RedisInfo { commands: number; memoryMiB: number; perCommand: Map<string, number> }
+
+/** Sum over the nodes of INFO fields (total_commands_processed, used_memory, calls per command). */
+async function redisInfo(ports: readonly number[]): Promise<RedisInfo> {
   let commands = 0;
   let memory = 0;
+  const perCommand = new Map<string, number>();
   for (const port of ports) {
     const node = connectRedis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: 1 });
-    const text = String(await node.call('INFO'));
+    const text = String(await node.call('INFO', 'all'));
     node.disconnect();
     commands += Number(/total_commands_processed:(\d+)/.exec(text)?.[1] ?? 0);
     memory += Number(/used_memory:(\d+)/.exec(text)?.[1] ?? 0);
+    for (const [, name, calls] of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) perCommand.set(name!, (perCommand.get(name!) ?? 0) + Number(calls));
   }
-  return { commands, memoryMiB: memory / MiB };
+  return { commands, memoryMiB: memory / MiB, perCommand };
 }
 
-interface Measure { cpuPercent: number[]; rss: number[]; commandsPerSecond: number; memoryMiB: number }
+/** Commands per second by name between two INFO readings, busiest first ("get 12.3, set 4.0, …"). */
+function commandMix(before: RedisInfo, after: RedisInfo, seconds: number): string {
+  return [...after.perCommand]
+    .map(([name, calls]) => [name, (calls - (before.perCommand.get(name) ?? 0)) / seconds] as const)
+    .filter(([name, rate]) => rate > 0.05 && name !== 'info')
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, rate]) => `${name} ${rate.toFixed(1)}`)
+    .join(', ');
+}
+
+interface Measure { cpuPercent: number[]; rss: number[]; commandsPerSecond: number; memoryMiB: number; mix: string }
 
 /** IDLE_S seconds with nothing written: CPU % and RSS per system, Redis commands/s. */
 async function idle(systems: readonly SystemChild[], ports: readonly number[]): Promise<Measure> {
@@ -136,6 +150,7 @@ async function idle(systems: readonly SystemChild[], ports: readonly number[]): 
     rss: systems.map((s) => rssMiB(s.process.pid)),
     commandsPerSecond: (after.commands - info.commands) / seconds - 2 / seconds, // minus our own INFO calls
     memoryMiB: after.memoryMiB,
+    mix: commandMix(info, after, seconds),
   };
 }
 
@@ -186,6 +201,7 @@ async function main(): Promise<void> {
     await sleep(3000); // past start-up
     say('idle, no pairs');
     const empty = await idle(children, ports);
+    say(`idle commands/s, no pairs: ${empty.mix}`);
 
     // Pairs through CIM, like an SMI-S client: a collection per source→target, then one mirror per LUN.
     const cims = children.map((c) => new CimClient({ url: c.summary.cimUrl!, timeoutMs: 60_000 }));
@@ -211,6 +227,7 @@ async function main(): Promise<void> {
     const atAll = await connectionsPerSystem(ports);
     say('idle, all pairs');
     const full = await idle(children, ports);
+    say(`idle commands/s, ${PAIRS} pairs: ${full.mix}`);
 
     // Mixed write load over all source LUNs.
     say(`mixed write load for ${LOAD_S} s`);
