@@ -11,11 +11,15 @@
  * - RSS and idle CPU per system before any pair and with all pairs (10 s idle windows), Redis
  *   commands per second at idle and Redis memory;
  * - a mixed write load (4, 16 and 64 KiB writes at random offsets of random source LUNs, WORKERS
- *   raw-initiator sessions per system, queue depth 1 each) for LOAD_S seconds: aggregate throughput
- *   and RPO p50/p99 sampled every 250 ms over all pairs;
+ *   raw-initiator sessions per system, queue depth 1 each) in phases of LOAD_S seconds: first unpaced
+ *   (the most this machine takes), then paced to each of LOAD_FRACTIONS of that rate (a "moderate
+ *   load" defined against the machine), or one phase paced to RATE_MIBS in all; per phase the
+ *   aggregate throughput, RPO p50/p99 sampled every 250 ms over all pairs (each source's /metrics), and whether the replicas
+ *   keep up (the RPO does not grow over the phase, every pair drains within 5 s after it);
  * - a table extrapolating the measured per-system and per-pair costs to 1,000 pairs.
  *
- *   env: SYSTEMS=4 LUNS=32 LUN_MIB=8 LOAD_S=20 WORKERS=4 IDLE_S=10 REDIS_CLUSTER=0 KEEP_TMP=1
+ *   env: SYSTEMS=4 LUNS=32 LUN_MIB=8 LOAD_S=20 WORKERS=4 IDLE_S=10 REDIS_CLUSTER=0 RATE_MIBS=0
+ *        LOAD_FRACTIONS=0.25,0.5 KEEP_TMP=1
  * Needs redis-server (and redis-cli for REDIS_CLUSTER).
  */
 import { randomBytes, randomInt } from 'node:crypto';
@@ -43,6 +47,9 @@ const LOAD_S = env('LOAD_S', 20);
 const WORKERS = env('WORKERS', 4);
 const IDLE_S = env('IDLE_S', 10);
 const CLUSTER_MASTERS = env('REDIS_CLUSTER', 0);
+/** Total write rate of a single paced phase (MiB/s over all sessions); 0: an unpaced phase, then LOAD_FRACTIONS of its rate. */
+const RATE_MIBS = env('RATE_MIBS', 0);
+const LOAD_FRACTIONS = (process.env.LOAD_FRACTIONS ?? '0.25,0.5').split(',').map(Number);
 const PAIRS_PER_SOURCE = LUNS / 2;
 const PAIRS = SYSTEMS * PAIRS_PER_SOURCE;
 
@@ -167,9 +174,110 @@ async function allStreaming(redis: RedisClient, count: number, timeoutMs: number
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
 
+interface LoadPhase {
+  readonly name: string;
+  /** Total MiB/s asked for (undefined: as fast as the sessions go). */
+  readonly offered: number | undefined;
+  readonly mibPerSecond: number;
+  readonly writesPerSecond: number;
+  readonly failed: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly firstHalfP99: number;
+  readonly secondHalfP99: number;
+  readonly drainSeconds: number | undefined;
+  readonly keepsUp: boolean;
+}
+
+const DRAIN_BOUND_S = 120;
+
+/**
+ * Each source pair's RPO and epochs behind as its system computes them now (its /metrics, role
+ * "source"). The published status (readPairReports) is up to a reconcile period old and aged to now,
+ * which overstates a short lag by up to that period.
+ */
+async function sourceLag(metricsUrls: readonly string[]): Promise<Array<{ rpo: number; behind: number }>> {
+  const pairs = new Map<string, { rpo: number; behind: number }>();
+  await Promise.all(metricsUrls.map(async (url) => {
+    const text = await fetch(url).then((r) => r.text()).catch(() => '');
+    for (const [, name, pair, value] of text.matchAll(/^iscsi_sim_replication_(rpo_seconds|epochs_behind)\{pair="([^"]+)",role="source"[^}]*\} (\S+)$/gm)) {
+      const lag = pairs.get(pair!) ?? { rpo: NaN, behind: NaN };
+      if (name === 'rpo_seconds') lag.rpo = Number(value); else lag.behind = Number(value);
+      pairs.set(pair!, lag);
+    }
+  }));
+  return [...pairs.values()];
+}
+
+/** Seconds until no source pair has anything unreplicated, undefined if not within `boundS`. */
+async function drained(metricsUrls: readonly string[], boundS: number): Promise<number | undefined> {
+  const started = performance.now();
+  while (performance.now() - started < boundS * 1000) {
+    const lags = await sourceLag(metricsUrls);
+    if (lags.length >= PAIRS && lags.every((l) => l.rpo === 0 && l.behind === 0)) return (performance.now() - started) / 1000;
+    await sleep(100);
+  }
+  return undefined;
+}
+
+/** LOAD_S seconds of 4/16/64 KiB random writes over the source LUNs, paced to `rateMiBs` in all (undefined: unpaced). */
+async function loadPhase(name: string, sessions: readonly TestSession[], metricsUrls: readonly string[], rateMiBs: number | undefined): Promise<LoadPhase> {
+  say(`load: ${name} for ${LOAD_S} s`);
+  const sizes = [4096, 16384, 65536];
+  let bytes = 0;
+  let issued = 0;
+  let writes = 0;
+  let failed = 0;
+  let running = true;
+  const samples: Array<{ at: number; rpo: number }> = [];
+  const started = performance.now();
+  const workers = sessions.map(async (session) => {
+    while (running) {
+      const size = sizes[randomInt(sizes.length)]!;
+      if (rateMiBs !== undefined) {
+        // One schedule for all sessions: the write that brings the total to `issued` is due at issued / rate.
+        issued += size;
+        const due = started + (issued / (rateMiBs * MiB)) * 1000;
+        const wait = due - performance.now();
+        if (wait > 0) await sleep(wait);
+        if (!running) break;
+      }
+      const lun = randomInt(PAIRS_PER_SOURCE);
+      const lba = randomInt((LUN_MIB * MiB - size) / 512);
+      const result = await session.command(write10(lba, size / 512), { out: randomBytes(size), lun });
+      if (result.status === 0) { bytes += size; writes++; } else failed++;
+    }
+  });
+  const sampler = (async () => {
+    while (running) {
+      const at = performance.now() - started;
+      for (const lag of await sourceLag(metricsUrls)) if (Number.isFinite(lag.rpo)) samples.push({ at, rpo: lag.rpo });
+      await sleep(250);
+    }
+  })();
+  await sleep(LOAD_S * 1000);
+  running = false;
+  await Promise.all(workers);
+  await sampler;
+  const seconds = (performance.now() - started) / 1000;
+  const drainSeconds = await drained(metricsUrls, DRAIN_BOUND_S);
+  const half = (LOAD_S * 1000) / 2;
+  const firstHalfP99 = percentile(samples.filter((s) => s.at < half).map((s) => s.rpo), 99);
+  const secondHalfP99 = percentile(samples.filter((s) => s.at >= half).map((s) => s.rpo), 99);
+  const phase: LoadPhase = {
+    name, offered: rateMiBs, mibPerSecond: bytes / MiB / seconds, writesPerSecond: writes / seconds, failed,
+    p50: percentile(samples.map((s) => s.rpo), 50), p99: percentile(samples.map((s) => s.rpo), 99), firstHalfP99, secondHalfP99,
+    drainSeconds, keepsUp: drainSeconds !== undefined && drainSeconds <= 5 && secondHalfP99 <= 1.5 * firstHalfP99 + 0.25,
+  };
+  say(`load: ${name}: ${fmt(phase.mibPerSecond)} MiB/s, RPO p50/p99 ${fmt(phase.p50, 2)}/${fmt(phase.p99, 2)} s, drained after ${drainSeconds === undefined ? 'never' : fmt(drainSeconds)} s`);
+  return phase;
+}
+
 async function main(): Promise<void> {
   if (!Number.isInteger(PAIRS_PER_SOURCE) || SYSTEMS < 2) throw new Error('LUNS must be even and SYSTEMS at least 2');
+  if (!(RATE_MIBS >= 0) || LOAD_FRACTIONS.some((f) => !(f > 0 && f <= 1))) throw new Error('RATE_MIBS must be 0 or more, LOAD_FRACTIONS numbers in (0, 1] separated by commas');
   const dir = await mkdtemp(join(tmpdir(), 'iscsi-sim-scale-'));
+  const loadAtStart = os.loadavg().map((l) => l.toFixed(1)).join(' ');
   const children: SystemChild[] = [];
   let redisSide: RedisSide | undefined;
   let admin: RedisClient | undefined;
@@ -229,8 +337,8 @@ async function main(): Promise<void> {
     const full = await idle(children, ports);
     say(`idle commands/s, ${PAIRS} pairs: ${full.mix}`);
 
-    // Mixed write load over all source LUNs.
-    say(`mixed write load for ${LOAD_S} s`);
+    // Mixed write load over all source LUNs: first as fast as the sessions go (the machine's maximum
+    // here), then at fractions of that rate (or at RATE_MIBS), each phase from drained pairs.
     const sessions = await Promise.all(children.flatMap((child) => Array.from({ length: WORKERS }, async () => {
       const session = await TestSession.login('127.0.0.1', child.summary.portals[0]!.port, { targetName: child.summary.targets[0]!.iqn, timeoutMs: 30_000 });
       // Each LUN reports its power-on unit attention once to a new session: taken here, not counted.
@@ -239,33 +347,17 @@ async function main(): Promise<void> {
       }
       return session;
     })));
-    const sizes = [4096, 16384, 65536];
-    let bytes = 0;
-    let writes = 0;
-    let failed = 0;
-    let running = true;
-    const rpo: number[] = [];
-    const loadStarted = performance.now();
-    const workers = sessions.map(async (session) => {
-      while (running) {
-        const size = sizes[randomInt(sizes.length)]!;
-        const lun = randomInt(PAIRS_PER_SOURCE);
-        const lba = randomInt((LUN_MIB * MiB - size) / 512);
-        const result = await session.command(write10(lba, size / 512), { out: randomBytes(size), lun });
-        if (result.status === 0) { bytes += size; writes++; } else failed++;
+    const metricsUrls = children.map((_, i) => `http://127.0.0.1:${base + 2 * SYSTEMS + i}/metrics`);
+    const phases: LoadPhase[] = [];
+    if (RATE_MIBS > 0) {
+      phases.push(await loadPhase(`${fmt(RATE_MIBS)} MiB/s (RATE_MIBS)`, sessions, metricsUrls, RATE_MIBS));
+    } else {
+      const max = await loadPhase('unlimited (the maximum here)', sessions, metricsUrls, undefined);
+      phases.push(max);
+      for (const fraction of LOAD_FRACTIONS) {
+        phases.push(await loadPhase(`${fmt(fraction * 100, 0)} % of the maximum`, sessions, metricsUrls, fraction * max.mibPerSecond));
       }
-    });
-    const sampler = (async () => {
-      while (running) {
-        for (const report of await readPairReports(admin!).catch(() => [])) if (report.status) rpo.push(report.status.rpoSeconds);
-        await sleep(250);
-      }
-    })();
-    await sleep(LOAD_S * 1000);
-    running = false;
-    await Promise.all(workers);
-    await sampler;
-    const loadSeconds = (performance.now() - loadStarted) / 1000;
+    }
     await Promise.all(sessions.map((s) => s.logout().catch(() => undefined)));
     const memoryAfterLoad = (await redisInfo(ports)).memoryMiB;
 
@@ -275,9 +367,13 @@ async function main(): Promise<void> {
     const commandsPerPair = (full.commandsPerSecond - empty.commandsPerSecond) / PAIRS;
     const memoryPerPair = (full.memoryMiB - empty.memoryMiB) / PAIRS;
     const connections = Math.max(...atAll.values());
+    // The moderate load: the fastest paced phase the replicas kept up with (else the slowest paced one).
+    const paced = phases.filter((p) => p.offered !== undefined).sort((a, b) => a.offered! - b.offered!);
+    const moderate = [...paced].reverse().find((p) => p.keepsUp) ?? paced[0] ?? phases[0]!;
     const lines: string[] = [];
     lines.push(`${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${os.cpus().length} CPUs, Node ${process.version}, ${CLUSTER_MASTERS ? `Redis Cluster of ${CLUSTER_MASTERS} masters` : 'one redis-server'}; `
-      + `${SYSTEMS} systems × ${LUNS} LUNs of ${LUN_MIB} MiB, ${PAIRS} async pairs made through CIM (each system the source of ${PAIRS_PER_SOURCE} and the target of ${PAIRS_PER_SOURCE}); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}.`);
+      + `${SYSTEMS} systems × ${LUNS} LUNs of ${LUN_MIB} MiB, ${PAIRS} async pairs made through CIM (each system the source of ${PAIRS_PER_SOURCE} and the target of ${PAIRS_PER_SOURCE}); `
+      + `${sessions.length} initiator sessions; load average ${loadAtStart} at the start, ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at the end.`);
     lines.push('');
     lines.push('| measure | figure |');
     lines.push('|---|---:|');
@@ -288,19 +384,30 @@ async function main(): Promise<void> {
     lines.push(`| RSS per system, no pairs → ${PAIRS} pairs | ${fmt(mean(empty.rss), 0)} → ${fmt(mean(full.rss), 0)} MiB (${fmt(rssPerPair * 1024, 0)} KiB per pair-side) |`);
     lines.push(`| idle CPU per system, no pairs → ${PAIRS} pairs | ${fmt(mean(empty.cpuPercent), 2)} → ${fmt(mean(full.cpuPercent), 2)} % of one CPU (${fmt(cpuPerPair, 3)} % per pair-side) |`);
     lines.push(`| Redis commands/s at idle, no pairs → ${PAIRS} pairs | ${fmt(empty.commandsPerSecond, 0)} → ${fmt(full.commandsPerSecond, 0)} (${fmt(commandsPerPair, 2)} per pair) |`);
-    lines.push(`| Redis memory, no pairs → ${PAIRS} pairs idle → after the load | ${fmt(empty.memoryMiB)} → ${fmt(full.memoryMiB)} → ${fmt(memoryAfterLoad)} MiB |`);
-    lines.push(`| mixed write load: ${sessions.length} sessions, 4/16/64 KiB random writes | ${fmt(bytes / MiB / loadSeconds)} MiB/s, ${fmt(writes / loadSeconds, 0)} writes/s, ${failed} failed |`);
-    lines.push(`| RPO over all pairs during the load, p50 / p99 | ${fmt(percentile(rpo, 50), 2)} / ${fmt(percentile(rpo, 99), 2)} s (${rpo.length} samples) |`);
+    lines.push(`| Redis memory, no pairs → ${PAIRS} pairs idle → after the load | ${fmt(empty.memoryMiB)} → ${fmt(full.memoryMiB)} → ${fmt(memoryAfterLoad)} MiB (${fmt(memoryPerPair * 1024, 0)} KiB per idle pair) |`);
     lines.push('');
-    lines.push(`Extrapolated linearly from the figures above (systems of ${LUNS} LUNs, each the source of ${PAIRS_PER_SOURCE} pairs; the same write rate per pair):`);
+    lines.push(`Mixed write load (4/16/64 KiB random writes over the ${PAIRS} source LUNs, ${sessions.length} sessions at queue depth 1, ${LOAD_S} s a phase; RPO of every pair as its source computes it (/metrics) every 250 ms; `
+      + '"keeps up": the RPO p99 of the second half of the phase is at most 1.5 × that of the first half + 0.25 s, and every pair drains within 5 s after the writes stop):');
     lines.push('');
-    lines.push('| pairs | systems | Redis connections (all systems) | RSS (all systems) | idle CPU (all systems) | Redis commands/s idle | Redis memory idle | write load at this run\'s rate per pair |');
+    lines.push('| offered load | achieved | failed writes | RPO p50 / p99 | RPO p99 1st / 2nd half | drained after the load | keeps up |');
+    lines.push('|---|---:|---:|---:|---:|---:|:---:|');
+    for (const phase of phases) {
+      lines.push(`| ${phase.name} | ${fmt(phase.mibPerSecond)} MiB/s, ${fmt(phase.writesPerSecond, 0)} writes/s | ${phase.failed} | ${fmt(phase.p50, 2)} / ${fmt(phase.p99, 2)} s | `
+        + `${fmt(phase.firstHalfP99, 2)} / ${fmt(phase.secondHalfP99, 2)} s | ${phase.drainSeconds === undefined ? `not within ${DRAIN_BOUND_S} s` : `${fmt(phase.drainSeconds)} s`} | ${phase.keepsUp ? 'yes' : 'no'} |`);
+    }
+    lines.push('');
+    lines.push(`Per pair (measured at ${PAIRS} idle pairs): ${fmt(rssPerPair * 1024, 0)} KiB RSS and ${fmt(cpuPerPair, 3)} % of a CPU per pair-side (a pair has two), `
+      + `${fmt(commandsPerPair, 2)} Redis commands/s and ${fmt(memoryPerPair * 1024, 0)} KiB of Redis memory per idle pair; ${connections} Redis connections per system whatever its pairs. `
+      + `Extrapolated linearly (systems of ${LUNS} LUNs, each the source of ${PAIRS_PER_SOURCE} pairs; the write rate per pair of the "${moderate.name}" phase):`);
+    lines.push('');
+    lines.push('| pairs | systems | Redis connections per system / all | RSS (all systems) | idle CPU (all systems) | Redis commands/s idle | Redis memory idle | write load at that rate per pair |');
     lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const pairs of [PAIRS, 250, 500, 1000]) {
       const systems = Math.ceil(pairs / PAIRS_PER_SOURCE);
       const rss = systems * mean(empty.rss) + 2 * pairs * rssPerPair;
       const cpu = systems * mean(empty.cpuPercent) + 2 * pairs * cpuPerPair;
-      lines.push(`| ${pairs}${pairs === PAIRS ? ' (measured)' : ''} | ${systems} | ${systems * connections} | ${fmt(rss / 1024, 2)} GiB | ${fmt(cpu / 100, 2)} CPUs | ${fmt(empty.commandsPerSecond + pairs * commandsPerPair, 0)} | ${fmt(empty.memoryMiB + pairs * memoryPerPair, 0)} MiB | ${fmt((bytes / MiB / loadSeconds) * (pairs / PAIRS), 0)} MiB/s |`);
+      lines.push(`| ${pairs}${pairs === PAIRS ? ' (measured)' : ''} | ${systems} | ${connections} / ${systems * connections} | ${fmt(rss / 1024, 2)} GiB | ${fmt(cpu / 100, 2)} CPUs | `
+        + `${fmt(empty.commandsPerSecond * (systems / SYSTEMS) + pairs * commandsPerPair, 0)} | ${fmt(empty.memoryMiB + pairs * memoryPerPair, 0)} MiB | ${fmt(moderate.mibPerSecond * (pairs / PAIRS), 0)} MiB/s |`);
     }
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
