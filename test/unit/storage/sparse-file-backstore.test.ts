@@ -118,3 +118,26 @@ t.test('write refusals are rejections, never synchronous throws', async (t) => {
   await t.rejects(ro.write(-512, [Buffer.alloc(512)], { fua: false }), RangeError);
   await t.rejects(rw.write(0, [Buffer.alloc(512)], { fua: false }), /closed/);
 });
+
+t.test('LBA-contiguous writes queued in one turn leave as one pwritev; others each alone', async (t) => {
+  const dir = await tempDir(t);
+  const b = await SparseFileBackstore.open({ path: join(dir, 'c.img'), sizeBytes: 8 << 20 });
+  t.teardown(() => b.close());
+  const block = (i: number): Buffer => Buffer.alloc(4096, i + 1);
+  const first = b.write(0, [block(0)], { fua: false }); // inline: the first of the turn
+  const run = [1, 2, 3, 4].map((i) => b.write(i * 4096, [block(i)], { fua: false }));
+  t.equal(new Set(run).size, 1, 'blocks 1-4 share one pool write');
+  const strided = [10, 20].map((i) => b.write(i * 4096, [block(i)], { fua: false }));
+  t.not(strided[0], strided[1], 'non-contiguous writes are separate');
+  t.not(strided[0], run[0]);
+  const fua = b.write(21 * 4096, [block(21)], { fua: true });
+  t.not(fua, strided[1], 'a FUA write (the O_DSYNC descriptor) never joins a plain one');
+  await Promise.all([first, ...run, ...strided, fua]);
+  for (const i of [0, 1, 2, 3, 4, 10, 20, 21]) t.same(await b.read(i * 4096, 4096), block(i), `block ${i}`);
+  t.same(await b.read(5 * 4096, 4096), Buffer.alloc(4096), 'nothing beyond the run');
+
+  const next = b.write(5 * 4096, [block(5)], { fua: false });
+  const later = await Promise.resolve().then(() => b.write(6 * 4096, [block(6)], { fua: false }));
+  await Promise.all([next, later]);
+  t.same(await b.read(5 * 4096, 8192), Buffer.concat([block(5), block(6)]), 'writes of later turns land too');
+});
