@@ -3,15 +3,16 @@
 // `prepack`). A git checkout (src/ present) runs the TypeScript through tsx, a devDependency, so
 // tests and development never run a stale build; with tsx absent it falls back to dist/.
 // The libuv thread pool runs the backstores' pwrite (and the reads the page cache cannot answer):
-// size it before anything uses it (hence the dynamic imports below, which run after this line;
-// static ones would be hoisted). One thread per CPU, at least 2 (a flush or a cache miss must not
-// stall every write): more only contend for the pool's mutex, the file's inode lock and the CPUs.
-// Measured on 2 CPUs (bench/RESULTS.md): 2 threads against 4, target CPU-seconds per GiB 64 KiB
-// writes 1.66 vs 2.08, 4 KiB writes 9.5 vs 11.7; earlier 4 threads did 4 KiB writes ~1.3x faster than 16.
+// one thread per CPU, at least 2 (a flush or a cache miss must not stall every write); more only
+// contend for the pool's mutex, the file's inode lock and the CPUs. Measured on 2 CPUs
+// (bench/RESULTS.md): 2 threads against 4, 4 KiB writes ~10% less target CPU per GiB. Node's ESM
+// loader has started the pool (4 threads) before this file runs, so the variable set here reaches
+// only child processes; `serve` re-executes itself with it (below) when it was not given.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { URL } from 'node:url';
+const POOL_SIZE_GIVEN = process.env.UV_THREADPOOL_SIZE !== undefined;
 process.env.UV_THREADPOOL_SIZE ??= String(Math.min(16, Math.max(2, availableParallelism())));
 
 // ISCSI_SIM_NODE_FLAGS="--single-threaded-gc ...": node/V8 flags that V8 accepts only on the node
@@ -26,12 +27,14 @@ if (notFlag !== undefined) {
   process.stderr.write(`iscsi-sim: ISCSI_SIM_NODE_FLAGS: ${JSON.stringify(notFlag)} is not a node flag (expected --name or --name=value)\n`);
   process.exit(1);
 }
-reexecWithNodeFlags();
+reexecForNodeSetup();
 
-function reexecWithNodeFlags() {
+function reexecForNodeSetup() {
   const missing = NODE_FLAGS.filter((flag) => !process.execArgv.includes(flag));
+  // The I/O server only: the pool size takes effect in a new image (see the top of this file).
+  const poolUnsized = !POOL_SIZE_GIVEN && process.argv.slice(2).includes('serve');
   // NODE_CHANNEL_FD: an IPC child (fork) holds a channel descriptor node has marked close-on-exec.
-  if (missing.length === 0 || process.platform !== 'linux' || process.env.NODE_CHANNEL_FD) return;
+  if ((missing.length === 0 && !poolUnsized) || process.platform !== 'linux' || process.env.NODE_CHANNEL_FD) return;
   let koffi;
   try {
     koffi = createRequire(import.meta.url)('koffi');

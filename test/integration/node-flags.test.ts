@@ -7,6 +7,7 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { cliPath, startSystem } from './support/system-process.ts';
 
@@ -58,4 +59,29 @@ t.test('under --cpu-prof the replaced process lives on and writes its profile', 
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'stopped cleanly');
   t.ok(readdirSync(join(dir, 'prof')).some((name) => name.endsWith('.cpuprofile')), 'profile written');
+});
+
+function environment(pid: number): Map<string, string> {
+  const entries = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter((e) => e !== '');
+  return new Map(entries.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+}
+
+// /proc/PID/environ is the environment the running image started with: node reads UV_THREADPOOL_SIZE
+// when it starts the pool, which its ESM loader does before bin/iscsi-sim.js runs.
+t.test('serve starts its node with the thread pool sized (UV_THREADPOOL_SIZE in the environment it was started with)', { skip: process.platform !== 'linux' && 'needs /proc' }, async (t) => {
+  const given = process.env.UV_THREADPOOL_SIZE;
+  delete process.env.UV_THREADPOOL_SIZE; // startSystem passes this process's environment on
+  t.teardown(() => {
+    if (given !== undefined) process.env.UV_THREADPOOL_SIZE = given;
+  });
+  const system = await startSystem({ luns: ['16M'] });
+  t.teardown(() => system.stop());
+  t.equal(environment(system.pid).get('UV_THREADPOOL_SIZE'), String(Math.min(16, Math.max(2, availableParallelism()))));
+  t.ok(commandLine(system.pid).includes('serve'), 'the same pid, the same arguments');
+});
+
+t.test('a UV_THREADPOOL_SIZE given is kept', { skip: process.platform !== 'linux' && 'needs /proc' }, async (t) => {
+  const system = await startSystem({ luns: ['16M'], env: { UV_THREADPOOL_SIZE: '3' } });
+  t.teardown(() => system.stop());
+  t.equal(environment(system.pid).get('UV_THREADPOOL_SIZE'), '3');
 });
