@@ -13,6 +13,13 @@ import { Handover } from './handover.ts';
 import { SplitBrainGuard } from './split-brain.ts';
 import type { StatusBoard } from './status-board.ts';
 
+/**
+ * A source looks for grains handed over to it at every reconcile an announcement or an entry change
+ * brings (the side giving them announces the pair), and at every this-many periodic passes otherwise
+ * (an announcement lost in an outage): an idle pair's pass then reads nothing for it.
+ */
+const HANDOVER_SWEEP_EVERY = 5;
+
 export class Reconciler {
   private readonly running = new Map<string, Promise<void>>();
   /**
@@ -21,6 +28,7 @@ export class Reconciler {
    * every pass, a cost growing with pairs × systems. Their announcements still reach reconcile().
    */
   private readonly strangers = new Set<string>();
+  private passes = 0;
   private readonly handover: Handover;
   private readonly splitBrain: SplitBrainGuard;
 
@@ -30,9 +38,13 @@ export class Reconciler {
     this.splitBrain = new SplitBrainGuard(state, this.handover, requeue);
   }
 
-  queue(pairId: string): Promise<void> {
+  /**
+   * Reconciles the pair after any reconcile of it under way. `handover`: whether its source looks for
+   * handed-over grains even when the entry did not change (false only for most periodic passes).
+   */
+  queue(pairId: string, handover = true): Promise<void> {
     const previous = this.running.get(pairId) ?? Promise.resolve();
-    const run = previous.then(() => this.reconcile(pairId)).catch((err: Error) => {
+    const run = previous.then(() => this.reconcile(pairId, handover)).catch((err: Error) => {
       this.state.log.warn({ pair: pairId, err: err.message }, 'reconcile failed');
     });
     this.running.set(pairId, run);
@@ -51,6 +63,7 @@ export class Reconciler {
     if (state.closed) return;
     try {
       if (!state.connected) return;
+      const sweep = ++this.passes % HANDOVER_SWEEP_EVERY === 0;
       const view = state.services.view;
       await state.registry.registerVolumes(state.systemName, view.targets.flatMap((t) => t.luns.map((l) => ({
         targetIqn: t.iqn, lun: l.lun, sizeBytes: l.sizeBytes, naa: l.naa, persistent: l.backstore.capabilities.persistent,
@@ -62,19 +75,21 @@ export class Reconciler {
       }
       const known = new Set(ids);
       for (const id of this.strangers) if (!known.has(id)) this.strangers.delete(id);
-      for (const id of ids) if (!this.strangers.has(id)) await this.queue(id);
+      for (const id of ids) if (!this.strangers.has(id)) await this.queue(id, sweep);
       await this.board.exchange();
     } catch (err) {
       state.log.debug({ err: (err as Error).message }, 'periodic reconcile failed');
     }
   }
 
-  private async reconcile(pairId: string): Promise<void> {
+  private async reconcile(pairId: string, handover: boolean): Promise<void> {
     const { state } = this;
     if (state.closed) return;
     const fromRedis = state.connected ? await state.registry.fetch(pairId).catch(() => undefined) : undefined;
-    const entry = fromRedis ?? state.entries.get(pairId);
+    const known = state.entries.get(pairId);
+    const entry = fromRedis ?? known;
     if (!entry) return;
+    const lookForHandover = handover || known?.revision !== entry.revision;
     state.entries.set(pairId, entry);
     const me = state.systemName;
     const { record, admin } = entry;
@@ -101,7 +116,7 @@ export class Reconciler {
     }
     await state.registry.remember(entry);
     if (isTarget) await this.reconcileTarget(entry);
-    else await this.reconcileSource(entry, previous === undefined);
+    else await this.reconcileSource(entry, previous === undefined, lookForHandover);
     await this.board.publish(pairId);
   }
 
@@ -136,7 +151,7 @@ export class Reconciler {
     await replica.reconcile(targetDuty(admin));
   }
 
-  private async reconcileSource(entry: PairEntry, firstSeen: boolean): Promise<void> {
+  private async reconcileSource(entry: PairEntry, firstSeen: boolean, lookForHandover: boolean): Promise<void> {
     const { state } = this;
     const { record, admin } = entry;
     const duty = sourceDuty(admin);
@@ -172,7 +187,7 @@ export class Reconciler {
         void this.queue(record.pairId);
         return;
       }
-      const grains = await this.handover.take(record.pairId);
+      const grains = lookForHandover ? await this.handover.take(record.pairId) : [];
       if (grains.length > 0) await pair.resyncGrains(grains);
     }
     const stopped = pair.phase === 'fractured' || pair.phase === 'suspended' || pair.phase === 'failed-over';

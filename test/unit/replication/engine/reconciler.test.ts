@@ -52,3 +52,34 @@ t.test('a system with no part in a pair stops reading its entry at every pass', 
   t.equal(watched.gets.filter((k) => k === config).length, readsAfterFirstPass, '5 more passes: no read of the pair\'s entry');
   t.ok(bystander.status(pairId) === undefined || bystander.status(pairId)?.role !== 'source', 'the bystander has no side of the pair');
 });
+
+t.test('an idle source reads its hand-over set every 5th pass, and still takes grains left without an announcement', async (t) => {
+  const rig = await engineRig(t);
+  const pairId = await rig.mirror();
+  const key = pairKeys(pairId).handoverGrains;
+  let reads = 0;
+  let passes = 0;
+  const live = rig.store.live.bind(rig.store);
+  rig.store.live = (k) => {
+    if (k === key) reads++;
+    return live(k);
+  };
+  const statusKey = pairKeys(pairId).status;
+  const write = rig.store.write.bind(rig.store);
+  rig.store.write = (k, data, ttlMs) => {
+    if (k === statusKey) passes++; // the pass's reconcile of the pair ends by publishing its status
+    write(k, data, ttlMs);
+  };
+  const pass = async (): Promise<void> => {
+    const before = passes;
+    rig.tick();
+    await rig.until(() => passes > before, 'a periodic pass reconciled the pair');
+  };
+  for (let i = 0; i < 10; i++) await pass();
+  t.ok(reads <= 3, `${reads} reads of the hand-over set in 10 passes (one every pass before)`);
+  // Grains handed over whose announcement was lost: the sweep pass takes them (the set is emptied).
+  await rig.store.connect().store.sadd(key, '3');
+  for (let i = 0; i < 5 && rig.store.live(key) !== undefined; i++) await pass();
+  await rig.until(() => rig.store.live(key) === undefined, 'the grains taken');
+  t.pass('taken within 5 passes');
+});
