@@ -64,6 +64,8 @@ export class EpochApplier {
   private idleProbes = 0;
   /** Position (generation:applied) last acknowledged to the source. */
   private ackedAt: string | undefined;
+  private acking: Promise<void> = Promise.resolve();
+  private ackQueued = false;
   /** Payload keys of recorded epochs not deleted yet (Redis failed right after the apply). */
   private unacked: string[] = [];
   private readonly log = logger.child({ component: 'replication', role: 'replica' });
@@ -105,6 +107,7 @@ export class EpochApplier {
     this.stopProbing?.();
     await this.closeWorker();
     while (this.draining) await new Promise((resolve) => setTimeout(resolve, 5));
+    await this.acking;
     await this.journal?.close();
   }
 
@@ -172,7 +175,7 @@ export class EpochApplier {
         this.appliedBytes += bytes;
         this.unacked.push(...keys);
         await this.answerVerify(batch.at(-1)!.payload);
-        await this.acknowledgeApplied();
+        this.queueAck();
       }
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'replica drain interrupted');
@@ -225,6 +228,21 @@ export class EpochApplier {
     if (!request) return;
     const digests = await chunkDigests(this.settings.backstore, request.chunkBytes);
     await this.store.set(this.keys.verifyDigests(request.id), JSON.stringify(digests), { ttlMs: VERIFY_RESULT_TTL_MS });
+  }
+
+  /**
+   * The ack goes out behind the record without holding up the next batch (one round trip less per
+   * batch); acks leave in order and one waiting ack covers every batch recorded before it is sent.
+   */
+  private queueAck(): void {
+    if (this.ackQueued) return;
+    this.ackQueued = true;
+    this.acking = this.acking.then(async () => {
+      this.ackQueued = false;
+      await this.acknowledgeApplied().catch((err: Error) => {
+        this.log.debug({ err: err.message }, 'ack failed; the next batch or probe sends it again');
+      });
+    });
   }
 
   /**
