@@ -69,14 +69,10 @@ export class PolledEpochConsumer implements EpochConsumer {
       do {
         this.again = false;
         for (;;) {
-          const taken: Array<{ job: Job<EpochJobData>; token: string }> = [];
-          while (taken.length < this.options.concurrency && !this.closed) {
-            const token = `${this.worker.id}:${++this.sequence}`;
-            const job = await this.worker.getNextJob(token, { block: false }) as Job<EpochJobData> | undefined;
-            if (!job) break;
-            taken.push({ job, token });
-          }
+          const taken = await this.take(1);
           if (taken.length === 0) break;
+          // One waiting means more may wait (a backlog): take the rest of a pass in one round trip.
+          if (this.options.concurrency > 1) taken.push(...await this.take(this.options.concurrency - 1));
           await Promise.all(taken.map(({ job, token }) => this.process(job, token)));
         }
       } while (this.again && !this.closed);
@@ -84,6 +80,14 @@ export class PolledEpochConsumer implements EpochConsumer {
       // Redis unreachable: the next notification, reconnect or sweep takes the jobs.
       this.options.onError(err as Error);
     }
+  }
+
+  /** Up to `count` waiting jobs, asked for at once (the shared connection pipelines the calls). */
+  private async take(count: number): Promise<Array<{ job: Job<EpochJobData>; token: string }>> {
+    if (this.closed) return [];
+    const tokens = Array.from({ length: count }, () => `${this.worker.id}:${++this.sequence}`);
+    const jobs = await Promise.all(tokens.map((token) => this.worker.getNextJob(token, { block: false }) as Promise<Job<EpochJobData> | undefined>));
+    return jobs.flatMap((job, i) => (job ? [{ job, token: tokens[i]! }] : []));
   }
 
   private async process(job: Job<EpochJobData>, token: string): Promise<void> {
