@@ -192,23 +192,26 @@ export class FullFeaturePhase {
     if (!target || !nexus) return;
     task.executing = true;
     const command = new TaskCommand(task, nexus);
-    let pending: Promise<ScsiResponse>;
+    let result: ScsiResponse | Promise<ScsiResponse>;
     try {
-      pending = target.device.execute(command);
+      result = target.device.execute(command);
     } catch (error) {
-      pending = Promise.reject(error);
+      return this.deviceFailed(task, error);
     }
-    void pending.then(
-      (response) => {
-        task.releaseData();
-        this.settle(task, response);
-      },
-      (error: unknown) => {
-        task.releaseData();
-        this.log.error({ err: error, itt: task.itt, opcode: task.cdb[0] }, 'SCSI device failed a command');
-        this.settle(task, { status: ScsiStatus.CheckCondition, sense: INTERNAL_FAILURE_SENSE });
-      },
-    );
+    // A command the device answered at once (a READ from the page cache) is answered in this turn.
+    if (result instanceof Promise) void result.then((response) => this.executed(task, response), (error: unknown) => this.deviceFailed(task, error));
+    else this.executed(task, result);
+  }
+
+  private executed(task: ScsiTask, response: ScsiResponse): void {
+    task.releaseData();
+    this.settle(task, response);
+  }
+
+  private deviceFailed(task: ScsiTask, error: unknown): void {
+    task.releaseData();
+    this.log.error({ err: error, itt: task.itt, opcode: task.cdb[0] }, 'SCSI device failed a command');
+    this.settle(task, { status: ScsiStatus.CheckCondition, sense: INTERNAL_FAILURE_SENSE });
   }
 
   /** complete() that never throws: a failure here must not become an unhandled rejection. */

@@ -96,7 +96,11 @@ export const enum TaskManagementFunction {
 export interface ScsiTargetDevice {
   /** LUNs this target exposes, in order. */
   readonly luns: readonly number[];
-  execute(command: ScsiCommand): Promise<ScsiResponse>;
+  /**
+   * The response, or a promise of it when the command must wait: a command served from memory (a
+   * READ from the page cache) is answered in the same turn. Never throws or rejects.
+   */
+  execute(command: ScsiCommand): ScsiResponse | Promise<ScsiResponse>;
   /** Reset side effects in the SCSI layer (unit attentions, reservations) for LU or target resets. */
   reset(kind: 'lun' | 'target-warm' | 'target-cold', lun: number | undefined, nexus: ItNexus): void;
   /** A nexus appeared (login) / went away (logout, connection lost). */

@@ -8,11 +8,12 @@ import { MediumError, SpaceAllocationError, WriteRecordError } from '../storage/
 import { logger } from '../util/log.ts';
 import { ScsiStatus, type ItNexus, type ScsiCommand, type ScsiResponse, type ScsiTargetDevice } from './command.ts';
 import { injectFault } from './faults/inject.ts';
+import type { LunFaults } from './faults/lun-faults.ts';
 import { TargetIoCounters, type IoKind } from './io-counters.ts';
 import type { LogicalUnit } from './logical-unit.ts';
 import {
   checkCondition, goodData, hasServiceActions, offeredAction, offeredEntry, RESERVATION_CONFLICT,
-  type CommandOutcome, type ExecutionContext, type OpcodeDescriptor, type OpcodeEntry, type TargetContext,
+  type CommandOutcome, type ExecutionContext, type OpcodeDescriptor, type OpcodeEntry, type ParsedCommand, type TargetContext,
 } from './opcode.ts';
 import { DEFAULT_OPCODE_TABLE } from './opcode-table.ts';
 import { buildSense, invalidCdbField, isSenseFailure, senseFailure, type SenseFailure } from './sense.ts';
@@ -84,17 +85,29 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
     return this.nexuses.keys();
   }
 
-  async execute(command: ScsiCommand): Promise<ScsiResponse> {
+  /**
+   * The response, or a promise of it when the command had to wait (I/O not in the page cache, a
+   * lock, a listener): a READ served from memory is answered in the same turn, without a promise.
+   * Never throws or rejects: every failure is a CHECK CONDITION.
+   */
+  execute(command: ScsiCommand): ScsiResponse | Promise<ScsiResponse> {
+    let result: ScsiResponse | Promise<ScsiResponse>;
     try {
-      return await this.dispatch(command);
+      result = this.dispatch(command);
     } catch (error) {
-      // An injected bad block (logged and counted where it fired).
-      if (error instanceof MediumError) return checkCondition(senseFailure('unrecovered-read-error', { information: error.lba }));
-      scsiLog().error({ err: error, lun: command.lun, opcode: command.cdb[0] }, 'SCSI command failed');
-      if (error instanceof WriteRecordError) return checkCondition(senseFailure('hardware-write-error'));
-      if (error instanceof SpaceAllocationError) return checkCondition(senseFailure('space-allocation-failed-write-protect'));
-      return checkCondition(senseFailure('internal-target-failure'));
+      return this.failed(command, error);
     }
+    if (result instanceof Promise) return result.catch((error: unknown) => this.failed(command, error));
+    return result;
+  }
+
+  private failed(command: ScsiCommand, error: unknown): ScsiResponse {
+    // An injected bad block (logged and counted where it fired).
+    if (error instanceof MediumError) return checkCondition(senseFailure('unrecovered-read-error', { information: error.lba }));
+    scsiLog().error({ err: error, lun: command.lun, opcode: command.cdb[0] }, 'SCSI command failed');
+    if (error instanceof WriteRecordError) return checkCondition(senseFailure('hardware-write-error'));
+    if (error instanceof SpaceAllocationError) return checkCondition(senseFailure('space-allocation-failed-write-protect'));
+    return checkCondition(senseFailure('internal-target-failure'));
   }
 
   reset(kind: 'lun' | 'target-warm' | 'target-cold', lun: number | undefined, _nexus: ItNexus): void {
@@ -128,7 +141,8 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
     }
   }
 
-  private async dispatch(command: ScsiCommand): Promise<ScsiResponse> {
+  /** Synchronous up to the command's own work; may throw (execute() turns that into a sense). */
+  private dispatch(command: ScsiCommand): ScsiResponse | Promise<ScsiResponse> {
     const { cdb } = command;
     if (cdb.length < 6) return checkCondition(senseFailure('invalid-opcode'));
     const unit = this.units.get(command.lun);
@@ -166,29 +180,39 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
       return withTransfer(checkCondition(senseFailure('invalid-field-in-information-unit')), transferLength);
     }
     const kind: IoKind | undefined = parsed.writesMedium ? 'write' : parsed.readsMedium ? 'read' : undefined;
-    const range = parsed.range;
-    if (unit.faults?.active === true) {
-      const injected = await injectFault(unit.faults, { command, kind, range, raiseAll: (reason) => unit.unitAttentions.raiseAll(this.nexuses.keys(), reason) });
-      if (injected !== undefined) return withTransfer(injected, transferLength);
-    }
+    if (unit.faults?.active === true) return this.runWithFaults(command, unit, parsed, kind, transferLength);
+    return this.run(command, unit, parsed, kind, transferLength);
+  }
+
+  private async runWithFaults(command: ScsiCommand, unit: LogicalUnit, parsed: ParsedCommand, kind: IoKind | undefined, transferLength: number | undefined): Promise<ScsiResponse> {
+    const faults = unit.faults as LunFaults;
+    const injected = await injectFault(faults, { command, kind, range: parsed.range, raiseAll: (reason) => unit.unitAttentions.raiseAll(this.nexuses.keys(), reason) });
+    if (injected !== undefined) return withTransfer(injected, transferLength);
+    return this.run(command, unit, parsed, kind, transferLength);
+  }
+
+  /** Runs a command that passed every check; reads and writes are counted in `io` when they end. */
+  private run(command: ScsiCommand, unit: LogicalUnit, parsed: ParsedCommand, kind: IoKind | undefined, transferLength: number | undefined): ScsiResponse | Promise<ScsiResponse> {
     // Aborted by task management while queued: never touch the medium (SAM-5 §5.6, TAS=1).
     if (command.aborted ?? command.signal.aborted) return { status: ScsiStatus.TaskAborted };
-    if (kind === undefined || range === undefined) return withTransfer(toResponse(await parsed.run({ command, unit, target: this })), transferLength);
+    const range = parsed.range;
+    if (kind === undefined || range === undefined) {
+      const outcome = parsed.run({ command, unit, target: this });
+      if (outcome instanceof Promise) return outcome.then((o) => withTransfer(toResponse(o), transferLength));
+      return withTransfer(toResponse(outcome), transferLength);
+    }
     // Only a latency observer (metrics) needs the clock: two clock reads cost a cached 4 KiB read ~2%.
     const started = this.io.observed ? performance.now() : 0;
-    let response: ScsiResponse | undefined;
+    const io = new IoRecord(this.io, command.lun, kind, range.blocks * unit.blockSize, started);
+    let outcome: CommandOutcome | Promise<CommandOutcome>;
     try {
-      response = withTransfer(toResponse(await parsed.run({ command, unit, target: this })), transferLength);
-      return response;
-    } finally {
-      this.io.record({
-        lun: command.lun,
-        kind,
-        bytes: range.blocks * unit.blockSize,
-        seconds: started === 0 ? 0 : (performance.now() - started) / 1000,
-        ok: response?.status === ScsiStatus.Good,
-      });
+      outcome = parsed.run({ command, unit, target: this });
+    } catch (error) {
+      io.failed();
+      throw error;
     }
+    if (outcome instanceof Promise) return outcome.then((o) => io.ended(withTransfer(toResponse(o), transferLength)), (error: unknown) => io.failedWith(error));
+    return io.ended(withTransfer(toResponse(outcome), transferLength));
   }
 
   /** LUN not present: INQUIRY says so with qualifier 3, REPORT LUNS and REQUEST SENSE still work. */
@@ -217,6 +241,37 @@ export class ScsiTarget implements ScsiTargetDevice, TargetContext {
     const holder = unit.reservationHolder;
     if (holder !== undefined && holder !== command.nexus.id && descriptor.reservation === 'conflict') return true;
     return unit.persistentReservations.conflicts(command.nexus.id, descriptor, command.cdb);
+  }
+}
+
+/** One read or write being counted: recorded in the target's totals (and observers) when it ends. */
+class IoRecord {
+  constructor(
+    private readonly counters: TargetIoCounters,
+    private readonly lun: number,
+    private readonly kind: IoKind,
+    private readonly bytes: number,
+    /** performance.now() at dispatch; 0 when nobody observes latencies. */
+    private readonly started: number,
+  ) {}
+
+  ended(response: ScsiResponse): ScsiResponse {
+    this.record(response.status === ScsiStatus.Good);
+    return response;
+  }
+
+  failed(): void {
+    this.record(false);
+  }
+
+  failedWith(error: unknown): never {
+    this.record(false);
+    throw error;
+  }
+
+  private record(ok: boolean): void {
+    const seconds = this.started === 0 ? 0 : (performance.now() - this.started) / 1000;
+    this.counters.record({ lun: this.lun, kind: this.kind, bytes: this.bytes, seconds, ok });
   }
 }
 

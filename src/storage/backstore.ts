@@ -83,6 +83,13 @@ export interface Backstore {
 
   /** Reads `length` bytes at `offset` into `target` (or a new buffer); holes read as zeros. */
   read(offset: number, length: number, target?: Buffer): Promise<Buffer>;
+  /**
+   * The same bytes as read(), returned at once when every one of them can be had without waiting
+   * (the page cache, memory); undefined when not (then read() it). Throws what read() would reject
+   * with for a bad range. Optional: the SCSI core answers a READ served this way in the same turn,
+   * without a promise.
+   */
+  readNow?(offset: number, length: number, target?: Buffer): Buffer | undefined;
   /** Writes the chunks back to back starting at `offset` (pwritev); the chunks are reused once the promise settles (copy what is kept). */
   write(offset: number, chunks: readonly Buffer[], options: WriteOptions): Promise<void>;
   /** Makes every completed write stable (fdatasync). */

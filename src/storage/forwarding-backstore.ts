@@ -16,6 +16,10 @@ export class ForwardingBackstore<Inner extends Backstore = Backstore> implements
     return this.inner.read(offset, length, target);
   }
 
+  readNow(offset: number, length: number, target?: Buffer): Buffer | undefined {
+    return this.inner.readNow?.(offset, length, target);
+  }
+
   write(offset: number, chunks: readonly Buffer[], options: WriteOptions): Promise<void> {
     return this.inner.write(offset, chunks, options);
   }

@@ -59,6 +59,11 @@ export class MemoryBackstore implements Backstore {
   }
 
   async read(offset: number, length: number, target?: Buffer): Promise<Buffer> {
+    return this.readNow(offset, length, target);
+  }
+
+  /** Memory never waits: always the bytes. */
+  readNow(offset: number, length: number, target?: Buffer): Buffer {
     this.checkRange(offset, length);
     const out = target ? target.subarray(0, length) : Buffer.allocUnsafe(length);
     this.forEachPiece(offset, length, (index, within, at, count) => {

@@ -106,9 +106,15 @@ export class SparseFileBackstore implements Backstore {
     this.size = sizeBytes;
   }
 
+  readNow(offset: number, length: number, target?: Buffer): Buffer | undefined {
+    this.checkRange(offset, length);
+    const out = outputBuffer(length, target);
+    return readCached(this.handle.fd, out, offset) === length ? out : undefined;
+  }
+
   async read(offset: number, length: number, target?: Buffer): Promise<Buffer> {
     this.checkRange(offset, length);
-    const out = target ? target.subarray(0, length) : Buffer.allocUnsafe(length);
+    const out = outputBuffer(length, target);
     let done = readCached(this.handle.fd, out, offset);
     while (done < length) {
       const bytesRead = await readAt(this.handle.fd, out, done, length - done, offset + done);
@@ -253,6 +259,12 @@ export class SparseFileBackstore implements Backstore {
       throw new RangeError(`range ${offset}+${length} outside ${this.path} (${this.sizeBytes} bytes)`);
     }
   }
+}
+
+/** `target` itself when it has the length (no new view per read), else its first `length` bytes or a new buffer. */
+function outputBuffer(length: number, target: Buffer | undefined): Buffer {
+  if (target === undefined) return Buffer.allocUnsafe(length);
+  return target.length === length ? target : target.subarray(0, length);
 }
 
 /** One pwritev for the thread pool: one or more LBA-contiguous writes, settled together. */

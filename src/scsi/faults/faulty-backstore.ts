@@ -22,6 +22,12 @@ export class FaultyBackstore extends ForwardingBackstore {
     return this.inner.read(offset, length, target);
   }
 
+  override readNow(offset: number, length: number, target?: Buffer): Buffer | undefined {
+    // A bad block fails in read() (a rejected promise, as without the fast path).
+    if (this.faults.hasStorageRules && length > 0) return undefined;
+    return this.inner.readNow?.(offset, length, target);
+  }
+
   override write(offset: number, chunks: readonly Buffer[], options: WriteOptions): Promise<void> {
     if (this.faults.hasStorageRules) {
       const { lba, blocks } = this.blocksOf(offset, chunks.reduce((sum, chunk) => sum + chunk.length, 0));

@@ -3,7 +3,9 @@
  * Parsing decodes LBA, length and flags; the target's shared check has already refused ranges
  * beyond the capacity and write-protected units before `run`.
  */
+import type { PooledBuffer } from '../../storage/buffer-pool.ts';
 import { lba21, u16, u32, u64 } from '../cdb.ts';
+import type { ScsiResponse } from '../command.ts';
 import { dataOutBuffer, dataOutChunks } from '../data-out.ts';
 import type { LogicalUnit } from '../logical-unit.ts';
 import { defineOpcode, good, type ExecutionContext, type OpcodeDescriptor, type ParsedCommand } from '../opcode.ts';
@@ -37,12 +39,26 @@ function checkTransfer(unit: LogicalUnit | undefined, blocks: number, lengthByte
 
 const LENGTH_BYTE: Record<Size, number> = { 6: 4, 10: 7, 12: 6, 16: 10 };
 
-async function readBlocks({ unit }: ExecutionContext, lba: number, blocks: number) {
+/** Data-In in a pooled buffer: at once when the backstore has it without waiting (readNow), else read. */
+function readBlocks({ unit }: ExecutionContext, lba: number, blocks: number): ScsiResponse | Promise<ScsiResponse> {
   if (blocks === 0) return good();
   const bytes = blocks * unit.blockSize;
+  const offset = lba * unit.blockSize;
   const pooled = unit.readBuffers.acquire(bytes);
+  let data: Buffer | undefined;
   try {
-    const data = await unit.backstore.read(lba * unit.blockSize, bytes, pooled.buffer);
+    data = unit.backstore.readNow?.(offset, bytes, pooled.buffer);
+  } catch (error) {
+    pooled.release();
+    throw error;
+  }
+  if (data !== undefined) return good([data], pooled.release);
+  return readWaiting(unit, offset, bytes, pooled);
+}
+
+async function readWaiting(unit: LogicalUnit, offset: number, bytes: number, pooled: PooledBuffer): Promise<ScsiResponse> {
+  try {
+    const data = await unit.backstore.read(offset, bytes, pooled.buffer);
     return good([data], pooled.release);
   } catch (error) {
     pooled.release();

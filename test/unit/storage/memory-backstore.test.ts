@@ -35,6 +35,13 @@ t.test('writes across chunk edges from several buffers; reads into a target', as
   await t.rejects(b.read(-512, 512), RangeError);
 });
 
+t.test('readNow: memory always has the bytes at once', async (t) => {
+  const b = new MemoryBackstore({ sizeBytes: 1 * MIB });
+  await b.write(4096, [Buffer.alloc(4096, 4)], { fua: false });
+  t.same(b.readNow(0, 8192), Buffer.concat([Buffer.alloc(4096), Buffer.alloc(4096, 4)]));
+  t.throws(() => b.readNow(MIB, 512), RangeError);
+});
+
 t.test('UNMAP frees whole chunks and a chunk it leaves all zeros; partial unmaps zero the range', async (t) => {
   const b = new MemoryBackstore({ sizeBytes: 1 * MIB });
   await b.write(0, [Buffer.alloc(64 * KIB, 7)], { fua: false });

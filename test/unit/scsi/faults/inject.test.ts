@@ -31,10 +31,10 @@ async function rig(t: Test) {
     await backstore.close();
     await rm(dir, { recursive: true, force: true });
   });
-  const run = (cdb: Buffer, dataOut: Buffer[] = [], signal = new AbortController().signal) => target.execute({
+  const run = (cdb: Buffer, dataOut: Buffer[] = [], signal = new AbortController().signal) => Promise.resolve(target.execute({
     cdb, lun: 0, nexus: main, taskAttribute: 1, expectedLength: dataOut.reduce((n, b) => n + b.length, 0) || 512 * (cdb.readUInt16BE(7) || 1),
     readFlag: dataOut.length === 0, writeFlag: dataOut.length > 0, dataOut, dataOutLength: dataOut.reduce((n, b) => n + b.length, 0), signal,
-  });
+  }));
   return { board, run, file, unit, main };
 }
 

@@ -50,10 +50,10 @@ export async function harness(t: TapLike, options: { blocks?: number; blockSize?
     run(cdb, o = {}) {
       const dataOut = o.dataOut ?? [];
       const expectedLength = o.expectedLength ?? dataOut.reduce((n, b) => n + b.length, 0);
-      return target.execute({
+      return Promise.resolve(target.execute({
         cdb, lun: o.lun ?? 0, nexus: o.from ?? main, taskAttribute: 1, expectedLength,
         readFlag: dataOut.length === 0, writeFlag: dataOut.length > 0, dataOut, dataOutLength: dataOut.reduce((n, b) => n + b.length, 0), signal: new AbortController().signal,
-      });
+      }));
     },
     data(response) {
       const out = Buffer.concat((response.dataIn ?? []).map((b) => Buffer.from(b)));
