@@ -14,15 +14,34 @@ const RWF_NOWAIT = 0x08;
 /** Above this a cached copy costs the event loop more than the thread pool round trip saves. */
 export const MAX_CACHED_READ_BYTES = 1024 * 1024;
 
-let preadv2: KoffiFunction | null | undefined;
+interface PreadNowait {
+  readonly call: KoffiFunction;
+  readonly address: (buffer: Buffer) => bigint;
+  /**
+   * The one struct iovec every call passes (the event loop makes one call at a time), filled in
+   * place: koffi marshalling a JS object { base, len } per call cost ~0.5 µs (property lookups by
+   * name), a tenth of a whole 4 KiB READ's CPU.
+   */
+  readonly iov: Buffer;
+  readonly iovBase: BigUint64Array;
+  readonly iovLength: BigUint64Array;
+}
 
-function load(): KoffiFunction | null {
+let preadv2: PreadNowait | null | undefined;
+
+function load(): PreadNowait | null {
   if (preadv2 !== undefined) return preadv2;
   try {
     const libc = loadLibc();
     if (!libc) throw new Error('libc unavailable');
-    libc.koffi.struct('iscsi_sim_iovec', { base: 'void *', len: 'size_t' });
-    preadv2 = libc.lib.func('long preadv2(int fd, iscsi_sim_iovec *iov, int iovcnt, int64_t offset, int flags)');
+    const iov = Buffer.allocUnsafeSlow(16); // struct iovec on LP64: void *iov_base; size_t iov_len
+    preadv2 = {
+      call: libc.lib.func('long preadv2(int fd, void *iov, int iovcnt, int64_t offset, int flags)'),
+      address: (buffer) => libc.koffi.address(buffer),
+      iov,
+      iovBase: new BigUint64Array(iov.buffer, iov.byteOffset, 1),
+      iovLength: new BigUint64Array(iov.buffer, iov.byteOffset + 8, 1),
+    };
   } catch {
     preadv2 = null;
   }
@@ -36,10 +55,13 @@ function load(): KoffiFunction | null {
  */
 export function readCached(fd: number, target: Buffer, offset: number): number {
   if (target.length === 0 || target.length > MAX_CACHED_READ_BYTES) return 0;
-  const call = load();
-  if (!call) return 0;
+  const native = load();
+  if (!native) return 0;
   try {
-    const result = Number(call(fd, [{ base: target, len: target.length }], 1, offset, RWF_NOWAIT));
+    // Nothing runs between filling the iovec and the call: `target`'s address stays valid.
+    native.iovBase[0] = native.address(target);
+    native.iovLength[0] = BigInt(target.length);
+    const result = Number(native.call(fd, native.iov, 1, offset, RWF_NOWAIT));
     return result > 0 ? result : 0;
   } catch {
     preadv2 = null; // a marshalling failure will not go away: stop trying

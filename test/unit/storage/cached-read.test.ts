@@ -20,6 +20,16 @@ t.test('cached data is copied synchronously; nothing is claimed that was not rea
   t.ok(n === 0 || n === 8192, `all or nothing here (got ${n})`);
   if (n > 0) t.same(target, content.subarray(4096, 4096 + 8192), 'the bytes at the offset');
 
+  const whole = Buffer.alloc(8192, 0xee);
+  const view = whole.subarray(100, 100 + 4096);
+  const m = readCached(fd, view, 0);
+  t.ok(m === 0 || m === 4096, `all or nothing into a view (got ${m})`);
+  if (m > 0) {
+    t.same(view, content.subarray(0, 4096), 'a view is filled at its own offset');
+    t.same(whole.subarray(0, 100), Buffer.alloc(100, 0xee), 'nothing before the view is touched');
+    t.same(whole.subarray(4196), Buffer.alloc(8192 - 4196, 0xee), 'nothing after it');
+  }
+
   const past = Buffer.alloc(4096, 0xee);
   t.equal(readCached(fd, past, content.length), 0, 'past the end: nothing read');
   t.equal(readCached(fd, Buffer.alloc(0), 0), 0, 'empty target');
