@@ -9,12 +9,14 @@ import { join, resolve } from 'node:path';
 import { CimClient } from '../cim/client/client.ts';
 import { TARGET_NAMESPACE, type ObjectPath } from '../cim/types.ts';
 import type { AdminState } from '../replication/mirror/admin-transitions.ts';
+import { volumesKey } from '../replication/mirror/pair-registry.ts';
 import { readPairReports, type PairReport } from '../replication/status-reader.ts';
+import { StoreConnection } from '../replication/transport/store-connection.ts';
+import type { KeyValueStore } from '../replication/transport/transport.ts';
 import { lockStateDir } from '../storage/file-lock.ts';
 import type { SystemSummary } from '../system/system.ts';
 import { ensureFolder } from '../util/directories.ts';
 import { assertRedisReachable } from '../util/redis-reachable.ts';
-import { connectRedis, type RedisClient } from '../util/redis-endpoint.ts';
 import { clusterNodes, clusterUrlOf, formCluster, launchClusterNode } from './embedded-cluster.ts';
 import { launchRedisServer } from './embedded-redis.ts';
 import { createMirror, ensureCollection, setMirrorMode, waitForJob } from './lab-cim-setup.ts';
@@ -90,13 +92,13 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
   const ports = labPorts(options.basePort);
   if (!tiedToParent()) options.print('note: setpriv (util-linux) not found: if the lab is killed with SIGKILL, its redis-server and systems keep running');
   const supervisor = new Supervisor(options.onPartEvent ?? (() => undefined));
-  let client: RedisClient | undefined;
+  let client: StoreConnection | undefined;
   let control: { close(): Promise<void> } | undefined;
   let dashboard: LabDashboard | undefined;
   const stop = async (): Promise<void> => {
     await control?.close();
     await dashboard?.close();
-    client?.disconnect();
+    client?.close();
     try {
       await supervisor.stop();
     } finally {
@@ -135,8 +137,7 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
       });
       redisUrl = `redis://127.0.0.1:${ports.redis}`;
     }
-    client = connectRedis(redisUrl, { maxRetriesPerRequest: 2, retryStrategy: (times) => Math.min(times * 100, 1000) });
-    client.on('error', () => undefined);
+    client = new StoreConnection(redisUrl, { retries: 2, reconnectMs: (times) => Math.min(times * 100, 1000), queueWhileConnecting: true });
     const files = await writeLabConfigs(stateDir, ports, redisUrl, options.lunSize, options.luns ?? 1);
     const summaries: SystemSummary[] = [];
     for (const file of files) {
@@ -174,7 +175,7 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
     const labNaas = (primary.targets[0]?.luns ?? []).map((l) => l.naa);
     const mine = (report: PairReport, naa: string) => report.entry.record.source.naa === naa || report.entry.record.target.naa === naa;
     const labReports = async () => {
-      const all = await readPairReports(client!);
+      const all = await readPairReports(client!.store);
       return labNaas.flatMap((naa) => all.find((r) => mine(r, naa)) ?? []);
     };
     const existing = await labReports();
@@ -195,7 +196,7 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
       const what = missing.length === 1 ? 'the mirror' : `${missing.length} mirrors`;
       options.print(`creating the remote replication collection and ${what} through CIM (CreateRemoteReplicationCollection, CreateElementReplica)`);
       const collection = await ensureCollection(cim, primary, peer);
-      await waitForPeerVolume(client, peer.name, 30_000);
+      await waitForPeerVolume(client.store, peer.name, 30_000);
       const started = Date.now();
       for (const index of missing) {
         const job = await createMirror(cim, primary, peer, collection, options.mode, index);
@@ -215,7 +216,7 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
       }
       throw new Error(`the mirrors were not in sync within ${syncTimeoutMs / 1000} s`);
     });
-    const pairs = (await readPairReports(client)).map((r) => ({
+    const pairs = (await readPairReports(client.store)).map((r) => ({
       pairId: r.entry.record.pairId,
       source: `${r.entry.record.source.system}:${r.entry.record.source.targetIqn}/${r.entry.record.source.lun}`,
       target: `${r.entry.record.target.system}:${r.entry.record.target.targetIqn}/${r.entry.record.target.lun}`,
@@ -279,10 +280,10 @@ async function followSync(options: LabOptions, reports: () => Promise<PairReport
   options.print('');
 }
 
-async function waitForPeerVolume(redis: RedisClient, peer: string, timeoutMs: number): Promise<void> {
+async function waitForPeerVolume(store: KeyValueStore, peer: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if ((await redis.hlen(`iscsi-sim:volumes:${peer}`).catch(() => 0)) > 0) return;
+    if (Object.keys(await store.hgetall(volumesKey(peer)).catch(() => ({}))).length > 0) return;
     await sleep(100);
   }
   throw new Error(`peer ${peer} did not register its volumes in Redis`);
@@ -323,13 +324,12 @@ export function connectHints(ready: LabReady): string {
  */
 export async function liveStatus(ready: LabReady, parts: () => PartStatus[], rewrite: (text: string) => void, stopped: () => boolean): Promise<void> {
   // Commands fail fast while disconnected and time out on a Redis that accepts but never answers.
-  const redis = connectRedis(ready.redisUrl, { connectTimeout: 2000, commandTimeout: 2000, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 500 });
-  redis.on('error', () => undefined);
+  const redis = new StoreConnection(ready.redisUrl, { deadlineMs: 2000, reconnectMs: () => 500 });
   try {
     while (!stopped()) {
       let pairs: string;
       try {
-        pairs = (await readPairReports(redis)).map(statusLine).join(' | ') || 'no mirror pairs';
+        pairs = (await readPairReports(redis.store)).map(statusLine).join(' | ') || 'no mirror pairs';
       } catch {
         pairs = [`Redis unreachable (${ready.redisUrl})`, ...localStatusLines(await readLocalStatus(labSystems(ready)))].join(' | ');
       }
@@ -338,7 +338,7 @@ export async function liveStatus(ready: LabReady, parts: () => PartStatus[], rew
       await sleep(1000);
     }
   } finally {
-    redis.disconnect();
+    redis.close();
   }
 }
 

@@ -1,11 +1,12 @@
 /**
- * Reads every pair's entry and latest published status straight from Redis: what `iscsi-sim status`
- * and the lab's live line show, without asking either system process.
+ * Reads every pair's entry and latest published status straight from the shared store (one Redis or a
+ * cluster: transport/store-connection.ts): what `iscsi-sim status` and the lab's live line show,
+ * without asking either system process.
  */
-import type { RedisClient } from '../util/redis-endpoint.ts';
 import { pairKeys } from './keys.ts';
 import { ALL_PAIRS_KEY, type PairEntry } from './mirror/pair-registry.ts';
 import { agedStatus, type PairStatus } from './pair-types.ts';
+import type { KeyValueStore } from './transport/transport.ts';
 
 export interface PairReport {
   readonly entry: PairEntry;
@@ -13,12 +14,12 @@ export interface PairReport {
   readonly status?: PairStatus;
 }
 
-export async function readPairReports(redis: RedisClient): Promise<PairReport[]> {
-  const ids = (await redis.smembers(ALL_PAIRS_KEY)).sort();
+export async function readPairReports(store: Pick<KeyValueStore, 'get' | 'smembers'>): Promise<PairReport[]> {
+  const ids = (await store.smembers(ALL_PAIRS_KEY)).sort();
   const reports: PairReport[] = [];
   for (const id of ids) {
     const keys = pairKeys(id);
-    const [entryText, statusText] = await Promise.all([redis.get(keys.config), redis.get(keys.status)]);
+    const [entryText, statusText] = await Promise.all([store.get(keys.config), store.get(keys.status)]);
     if (!entryText) continue;
     try {
       const entry = JSON.parse(entryText) as PairEntry;

@@ -12,7 +12,7 @@ import { labSystems, type LabReady } from '../../lab/lab-runner.ts';
 import { localStatusLines, readLocalStatus, type LocalSystem } from '../../lab/local-status.ts';
 import { statusTable } from '../../lab/status-format.ts';
 import { readPairReports, type PairReport } from '../../replication/status-reader.ts';
-import { connectRedis } from '../../util/redis-endpoint.ts';
+import { isDeadlineError, StoreConnection } from '../../replication/transport/store-connection.ts';
 import { exitSoon, fail } from '../lifecycle.ts';
 import { faultLines, readFaults, type SystemFaults } from '../fault-listing.ts';
 import { httpBaseOf, readSessions, SESSIONS_DEADLINE_MS, sessionsLines, type SystemSessions } from '../system-sessions.ts';
@@ -66,21 +66,19 @@ async function status(flags: StatusFlags): Promise<void> {
   // A dead Redis (refused) or a hung one (accepts, never answers) is said in seconds: connecting (with
   // the ready check) within the deadline, then each command within it — many pairs on a healthy Redis
   // take what they take, a Redis that stops answering midway is still caught.
-  const redis = connectRedis(url, { lazyConnect: true, connectTimeout: REDIS_DEADLINE_MS, commandTimeout: REDIS_DEADLINE_MS, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
-  let lastError: string | undefined;
-  redis.on('error', (err: Error) => { lastError = err.message; });
+  const redis = new StoreConnection(url, { lazy: true, deadlineMs: REDIS_DEADLINE_MS });
   let reports: PairReport[];
   try {
     await withDeadline(redis.connect(), REDIS_DEADLINE_MS);
-    reports = await readPairReports(redis);
+    reports = await readPairReports(redis.store);
   } catch (err) {
-    redis.disconnect();
-    const timedOut = err instanceof DeadlineError || (err as Error).message === 'Command timed out';
-    const reason = timedOut ? `no answer within ${REDIS_DEADLINE_MS / 1000} s` : lastError ?? (err as Error).message;
+    redis.close();
+    const timedOut = err instanceof DeadlineError || isDeadlineError(err);
+    const reason = timedOut ? `no answer within ${REDIS_DEADLINE_MS / 1000} s` : redis.lastError ?? (err as Error).message;
     await unreachable(flags, url, reason, systems);
     return;
   }
-  redis.disconnect();
+  redis.close();
   const [sessions, faults] = await Promise.all([systemSessions(systems), systemFaults(systems)]);
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ redis: url, pairs: reports.map((r) => ({ ...r.entry, status: r.status ?? null })), ...(sessions ? { sessions } : {}), ...faultsJson(faults) }, null, 2)}\n`);

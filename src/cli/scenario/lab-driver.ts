@@ -7,7 +7,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { CimClient } from '../../cim/client/client.ts';
 import { CLS, servicePath } from '../../cim/model/paths.ts';
 import { TARGET_NAMESPACE } from '../../cim/types.ts';
@@ -17,6 +16,7 @@ import type { LabReady } from '../../lab/lab-runner.ts';
 import type { LinkChange } from '../../replication/link/link-conditions.ts';
 import type { PairStatus } from '../../replication/pair-types.ts';
 import { readPairReports } from '../../replication/status-reader.ts';
+import { StoreConnection } from '../../replication/transport/store-connection.ts';
 import { cimEndpoints, connectCim, jobOutcome, OPERATIONS, pairView, reasonOf, RETURN_TEXT, type PairView } from '../cim-pairs.ts';
 import { changeLinks, choosePairs, outcomeLines, readLinks } from '../link-control.ts';
 import { httpBaseOf } from '../system-sessions.ts';
@@ -25,7 +25,7 @@ import { requestJson } from '../system-http.ts';
 type LabSystem = LabReady['systems'][number];
 
 export class LabDriver {
-  private redis: Redis | undefined;
+  private redis: StoreConnection | undefined;
 
   private constructor(readonly stateDir: string, readonly lab: LabReady) {}
 
@@ -41,7 +41,7 @@ export class LabDriver {
   }
 
   close(): void {
-    this.redis?.disconnect();
+    this.redis?.close();
   }
 
   system(name: string): LabSystem {
@@ -52,17 +52,14 @@ export class LabDriver {
 
   /** The pair's status as `iscsi-sim status` reads it (Redis); rejects while Redis does not answer. */
   async status(pairId?: string): Promise<PairStatus | undefined> {
-    if (!this.redis) {
-      this.redis = new Redis(this.lab.redisUrl, { lazyConnect: true, connectTimeout: 2000, commandTimeout: 2000, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
-      this.redis.on('error', () => undefined);
-    }
+    this.redis ??= new StoreConnection(this.lab.redisUrl, { lazy: true, deadlineMs: 2000 });
     try {
-      if (this.redis.status !== 'ready') await this.redis.connect();
-      const reports = await readPairReports(this.redis);
+      await this.redis.connect();
+      const reports = await readPairReports(this.redis.store);
       const report = pairId === undefined ? reports[0] : reports.find((r) => r.entry.record.pairId === pairId);
       return report?.status;
     } catch (error) {
-      this.redis.disconnect();
+      this.redis.close();
       this.redis = undefined;
       throw new Error(`Redis (${this.lab.redisUrl}) does not answer: ${(error as Error).message}`);
     }
