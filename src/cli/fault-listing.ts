@@ -2,7 +2,7 @@
  * Fault rules as the systems' HTTP APIs list them (GET /api/faults, src/app/fault-api.ts), read from
  * several systems and printed one line a rule: used by `iscsi-sim fault list` and `iscsi-sim status`.
  */
-import { requestJson, type SystemEndpoint } from './system-http.ts';
+import { readListings, type SystemEndpoint, type SystemListing } from './system-http.ts';
 
 /** One rule as GET /api/faults lists it (the JSON rule plus id, LUN and counters). */
 export interface FaultRuleView {
@@ -15,22 +15,10 @@ export interface FaultRuleView {
   readonly [field: string]: unknown;
 }
 
-export interface SystemFaults {
-  readonly endpoint: SystemEndpoint;
-  readonly system?: string;
-  readonly rules?: readonly FaultRuleView[];
-  readonly error?: string;
-}
+export type SystemFaults = SystemListing<'rules', FaultRuleView>;
 
-export async function readFaults(endpoints: readonly SystemEndpoint[], timeoutMs?: number): Promise<SystemFaults[]> {
-  return Promise.all(endpoints.map(async (endpoint): Promise<SystemFaults> => {
-    try {
-      const answer = await requestJson<{ system: string; rules: FaultRuleView[] }>(endpoint, 'GET', '/api/faults', undefined, undefined, timeoutMs);
-      return { endpoint, system: answer.system, rules: answer.rules };
-    } catch (error) {
-      return { endpoint, error: (error as Error).message };
-    }
-  }));
+export function readFaults(endpoints: readonly SystemEndpoint[], timeoutMs?: number): Promise<SystemFaults[]> {
+  return readListings(endpoints, '/api/faults', 'rules', timeoutMs);
 }
 
 const SHOWN_ELSEWHERE = new Set(['id', 'target', 'lun', 'action', 'seen', 'fired', 'addedAt', 'senseCodes']);

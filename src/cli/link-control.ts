@@ -6,7 +6,7 @@
  */
 import type { LinkChange, LinkConditions } from '../replication/link/link-conditions.ts';
 import type { LinkCounters } from '../replication/link/link-shaper.ts';
-import { requestJson, type SystemEndpoint } from './system-http.ts';
+import { readListings, requestJson, type SystemEndpoint, type SystemListing } from './system-http.ts';
 
 export interface LinkView {
   readonly pairId: string;
@@ -17,22 +17,10 @@ export interface LinkView {
   readonly counters: LinkCounters;
 }
 
-export interface SystemLinks {
-  readonly endpoint: SystemEndpoint;
-  readonly system?: string;
-  readonly links?: readonly LinkView[];
-  readonly error?: string;
-}
+export type SystemLinks = SystemListing<'links', LinkView>;
 
-export async function readLinks(endpoints: readonly SystemEndpoint[], timeoutMs?: number): Promise<SystemLinks[]> {
-  return Promise.all(endpoints.map(async (endpoint): Promise<SystemLinks> => {
-    try {
-      const answer = await requestJson<{ system: string; links: LinkView[] }>(endpoint, 'GET', '/api/links', undefined, undefined, timeoutMs);
-      return { endpoint, system: answer.system, links: answer.links };
-    } catch (error) {
-      return { endpoint, error: (error as Error).message };
-    }
-  }));
+export function readLinks(endpoints: readonly SystemEndpoint[], timeoutMs?: number): Promise<SystemLinks[]> {
+  return readListings(endpoints, '/api/links', 'links', timeoutMs);
 }
 
 /**

@@ -67,3 +67,28 @@ export async function requestJson<T>(endpoint: SystemEndpoint, method: 'GET' | '
   }
   return parsed as T;
 }
+
+/** One system's answer to a GET, or why there is none. */
+export type SystemAnswer<T> = { readonly endpoint: SystemEndpoint; readonly answer: T } | { readonly endpoint: SystemEndpoint; readonly error: string };
+
+/** GET `path` from every system at once; a system that fails is an error in its row, not a rejection. */
+export async function getFromEach<T>(endpoints: readonly SystemEndpoint[], path: string, timeoutMs?: number): Promise<Array<SystemAnswer<T>>> {
+  return Promise.all(endpoints.map(async (endpoint): Promise<SystemAnswer<T>> => {
+    try {
+      return { endpoint, answer: await requestJson<T>(endpoint, 'GET', path, undefined, undefined, timeoutMs) };
+    } catch (error) {
+      return { endpoint, error: (error as Error).message };
+    }
+  }));
+}
+
+/** A system's list of `key` (GET /api/faults: rules, /api/links: links), or why there is none. */
+export type SystemListing<K extends string, T> = { readonly endpoint: SystemEndpoint; readonly system?: string; readonly error?: string } & { readonly [key in K]?: readonly T[] };
+
+/** Every system's `{system, [key]: [...]}` answer to GET `path`, as rows (a failure is its row's error). */
+export async function readListings<K extends string, T>(endpoints: readonly SystemEndpoint[], path: string, key: K, timeoutMs?: number): Promise<Array<SystemListing<K, T>>> {
+  const answers = await getFromEach<{ system: string } & Record<K, T[]>>(endpoints, path, timeoutMs);
+  return answers.map((row): SystemListing<K, T> => ('answer' in row
+    ? { endpoint: row.endpoint, system: row.answer.system, [key]: row.answer[key] } as SystemListing<K, T>
+    : { endpoint: row.endpoint, error: row.error } as SystemListing<K, T>));
+}

@@ -4,28 +4,16 @@
  * printed on stdout. The layout checks behind them have unit tests; this runs the real CLI.
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, tempDir } from '../unit/replication/helpers.ts';
+import { tempDir } from '../unit/replication/helpers.ts';
+import { runCli, type CliRun } from './support/run-cli.ts';
 
 /** Generous for a loaded machine (a refusal takes ≈ 1 s on a quiet one, 5 s at load average 8). */
 const BOUND_MS = 30_000;
 
-interface Run { code: number | null; stdout: string; stderr: string; ms: number }
-
-async function lab(stateDir: string, args: readonly string[]): Promise<Run> {
-  const started = Date.now();
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'iscsi-sim.js'), 'lab', '--state-dir', stateDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
-  const timer = setTimeout(() => child.kill('SIGKILL'), BOUND_MS);
-  const [code] = (await once(child, 'close')) as [number | null];
-  clearTimeout(timer);
-  return { code, stdout, stderr, ms: Date.now() - started };
+function lab(stateDir: string, args: readonly string[]): Promise<CliRun> {
+  return runCli(['lab', '--state-dir', stateDir, ...args], BOUND_MS);
 }
 
 const cases: ReadonlyArray<{ args: readonly string[]; message: RegExp }> = [
@@ -47,7 +35,7 @@ t.test('bad cluster flags: exit 2 naming the flag, within seconds, nothing start
   const dir = await tempDir(t, 'iscsi-sim-cluster-flags-');
   // Three at a time: each run loads the CLI through tsx (seconds on a loaded machine).
   const pending = cases.map((c, i) => ({ ...c, stateDir: join(dir, `lab-${i}`) }));
-  const results: Array<{ args: readonly string[]; message: RegExp; stateDir: string; run: Run }> = [];
+  const results: Array<{ args: readonly string[]; message: RegExp; stateDir: string; run: CliRun }> = [];
   while (pending.length > 0) {
     const batch = pending.splice(0, 3);
     results.push(...await Promise.all(batch.map(async (c) => ({ ...c, run: await lab(c.stateDir, c.args) }))));

@@ -4,23 +4,13 @@
  * showed only "primary exited (1)". Both now say what is wrong, within seconds.
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { freeLabBasePort, repoRoot, tempDir } from '../unit/replication/helpers.ts';
+import { freeLabBasePort, tempDir } from '../unit/replication/helpers.ts';
+import { runCli, type CliRun } from './support/run-cli.ts';
 
-async function runLab(args: readonly string[], timeoutMs: number): Promise<{ code: number | null; stderr: string; stdout: string; ms: number }> {
-  const started = Date.now();
-  const lab = spawn(process.execPath, [join(repoRoot, 'bin', 'iscsi-sim.js'), 'lab', '--size', '16M', '--exit-when-ready', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  lab.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
-  lab.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
-  const timer = setTimeout(() => lab.kill('SIGKILL'), timeoutMs);
-  const [code] = (await once(lab, 'close')) as [number | null];
-  clearTimeout(timer);
-  return { code, stderr, stdout, ms: Date.now() - started };
+function runLab(args: readonly string[], timeoutMs: number): Promise<CliRun> {
+  return runCli(['lab', '--size', '16M', '--exit-when-ready', ...args], timeoutMs);
 }
 
 async function listen(port: number): Promise<Server> {

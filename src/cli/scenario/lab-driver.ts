@@ -144,9 +144,8 @@ export class LabDriver {
   }
 
   /** sha256 of a system's whole LUN 0, read through its portal with the project's initiator. */
-  async lunSha256(systemName: string): Promise<string> {
-    const session = await this.session(systemName);
-    try {
+  lunSha256(systemName: string): Promise<string> {
+    return this.inSession(systemName, async (session) => {
       const hash = createHash('sha256');
       const total = session.blocks * session.blockSize;
       for (let at = 0; at < total; at += 8 * 1024 * 1024) {
@@ -155,24 +154,22 @@ export class LabDriver {
         hash.update(piece.data);
       }
       return hash.digest('hex');
-    } finally {
-      await session.logout();
-    }
+    });
   }
 
-  async write(systemName: string, offset: number, data: Buffer): Promise<BlockResult> {
-    const session = await this.session(systemName);
-    try {
-      return await session.write(offset, data);
-    } finally {
-      await session.logout();
-    }
+  write(systemName: string, offset: number, data: Buffer): Promise<BlockResult> {
+    return this.inSession(systemName, (session) => session.write(offset, data));
   }
 
-  async read(systemName: string, offset: number, size: number): Promise<BlockResult> {
+  read(systemName: string, offset: number, size: number): Promise<BlockResult> {
+    return this.inSession(systemName, (session) => session.read(offset, size));
+  }
+
+  /** One login to the system's LUN 0 for `work`, logged out after it (also when it fails). */
+  private async inSession<T>(systemName: string, work: (session: BlockSession) => Promise<T>): Promise<T> {
     const session = await this.session(systemName);
     try {
-      return await session.read(offset, size);
+      return await work(session);
     } finally {
       await session.logout();
     }

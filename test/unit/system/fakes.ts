@@ -40,6 +40,11 @@ function fakeDevice(luns: readonly number[]): ScsiTargetDevice {
   };
 }
 
+/** The world's components, each backstore opened through `open` (`opened` is the fake's own): a test's fault for one LUN. */
+export function withBackstores(world: FakeWorld, open: (lun: LunConfig, opened: () => Promise<Backstore>) => Promise<Backstore>): SystemComponents {
+  return { ...world.components, openBackstore: (lun, context) => open(lun, () => world.components.openBackstore(lun, context)) };
+}
+
 export function fakeWorld(): FakeWorld {
   const events: string[] = [];
   const world: FakeWorld = {

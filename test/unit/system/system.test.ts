@@ -1,11 +1,9 @@
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LunConfig } from '../../../src/config/types.ts';
 import { validateConfig } from '../../../src/config/validate.ts';
 import { System } from '../../../src/system/system.ts';
-import type { BackstoreOpenContext } from '../../../src/system/backstore-registry.ts';
-import { fakeWorld } from './fakes.ts';
+import { fakeWorld, withBackstores } from './fakes.ts';
 
 function config(dir: string, extra: Record<string, unknown> = {}) {
   return validateConfig({
@@ -133,13 +131,10 @@ t.test('a CIM state file that cannot be saved makes the system not ready, naming
 t.test('stop runs every step, then rejects naming each LUN whose flush failed', async (t) => {
   const dir = t.testdir();
   const world = fakeWorld();
-  const components = {
-    ...world.components,
-    openBackstore: async (lun: LunConfig, context: BackstoreOpenContext) => {
-      const backstore = await world.components.openBackstore(lun, context);
-      return lun.sizeBytes === 2 * 1024 * 1024 ? { ...backstore, flush: async () => { throw new Error('EIO: i/o error, fdatasync'); } } : backstore;
-    },
-  };
+  const components = withBackstores(world, async (lun, opened) => {
+    const backstore = await opened();
+    return lun.sizeBytes === 2 * 1024 * 1024 ? { ...backstore, flush: async () => { throw new Error('EIO: i/o error, fdatasync'); } } : backstore;
+  });
   const system = new System(config(dir), components);
   await system.start();
   await t.rejects(system.stop(), { name: 'ShutdownError', message: /system sim stopped with errors: flushing .*: EIO: i\/o error, fdatasync/ });
@@ -170,13 +165,10 @@ t.test('a LUN folder outside the state dir must exist unless createParents; erro
 t.test('an open error (EACCES) names the LUN', async (t) => {
   const dir = t.testdir();
   const world = fakeWorld();
-  const components = {
-    ...world.components,
-    openBackstore: async (lun: LunConfig, context: BackstoreOpenContext) => {
-      if (lun.lun === 5) throw Object.assign(new Error(`EACCES: permission denied, open '${lun.file}'`), { code: 'EACCES' });
-      return world.components.openBackstore(lun, context);
-    },
-  };
+  const components = withBackstores(world, async (lun, opened) => {
+    if (lun.lun === 5) throw Object.assign(new Error(`EACCES: permission denied, open '${lun.file}'`), { code: 'EACCES' });
+    return opened();
+  });
   const system = new System(config(dir), components);
   await t.rejects(system.start(), { message: /^LUN 5 of iqn\.2026-11\.org\.example:a \(\S+lun5\.img\): EACCES: permission denied/ });
   t.equal(world.events.filter((e) => e.startsWith('close')).length, 1, 'the LUN opened before is closed again');

@@ -30,6 +30,20 @@ function blockToBlock(o: { source: number; destination: number; blocks: number; 
   return d;
 }
 
+/** An EXTENDED COPY (LID1) parameter list and its CDB; `listId` is byte 0 of the header, `usage` byte 1. */
+function extendedCopy(targets: Buffer, segments: Buffer, head: { listId?: number; usage?: number }): { list: Buffer; cdb: Buffer } {
+  const header = Buffer.alloc(16);
+  header[0] = head.listId ?? 0;
+  header[1] = head.usage ?? 0;
+  header.writeUInt16BE(targets.length, 2);
+  header.writeUInt32BE(segments.length, 8);
+  const list = Buffer.concat([header, targets, segments]);
+  const cdb = Buffer.alloc(16);
+  cdb[0] = 0x83;
+  cdb.writeUInt32BE(list.length, 10);
+  return { list, cdb };
+}
+
 t.test('EXTENDED COPY copies between two LUNs identified by their NAA designators', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'xcopy-test-'));
   const stores = await Promise.all([0, 1].map((i) => SparseFileBackstore.open({ path: join(dir, `lun${i}.img`), sizeBytes: 4 << 20 })));
@@ -48,14 +62,7 @@ t.test('EXTENDED COPY copies between two LUNs identified by their NAA designator
 
   const targets = Buffer.concat([identificationDescriptor(units[0].naa), identificationDescriptor(units[1].naa)]);
   const segments = blockToBlock({ source: 0, destination: 1, blocks: 64, sourceLba: 0, destinationLba: 100 });
-  const header = Buffer.alloc(16);
-  header[0] = 7; // list id; usage 00b: keep results
-  header.writeUInt16BE(targets.length, 2);
-  header.writeUInt32BE(segments.length, 8);
-  const list = Buffer.concat([header, targets, segments]);
-  const cdb = Buffer.alloc(16);
-  cdb[0] = 0x83;
-  cdb.writeUInt32BE(list.length, 10);
+  const { list, cdb } = extendedCopy(targets, segments, { listId: 7 }); // usage 00b: keep results
   const run = (c: Buffer, dataOut: Buffer[] = []) => target.execute({
     cdb: c, lun: 0, nexus: who, taskAttribute: 1, expectedLength: list.length, readFlag: dataOut.length === 0,
     writeFlag: dataOut.length > 0, dataOut, dataOutLength: dataOut.reduce((n, b) => n + b.length, 0), signal: new AbortController().signal,
@@ -74,7 +81,7 @@ t.test('EXTENDED COPY copies between two LUNs identified by their NAA designator
   t.equal(result.dataIn![0][4], 0x01, 'copy completed without error');
 
   const badSegment = blockToBlock({ source: 0, destination: 5, blocks: 1, sourceLba: 0, destinationLba: 0 });
-  const badList = Buffer.concat([header, targets, badSegment]);
+  const { list: badList } = extendedCopy(targets, badSegment, { listId: 7 });
   const aborted = await run(cdb, [badList]);
   t.equal(aborted.status, 2);
   t.equal(aborted.sense![2] & 0x0f, 0x0a, 'COPY ABORTED');
@@ -126,15 +133,7 @@ t.test('segment descriptor 0x0A (byte count, byte offsets) copies whole blocks; 
   for (let i = 0; i < pattern.length; i++) pattern[i] = (i * 13) % 251;
   await backstore.write(0, [pattern], { fua: false });
   const copy = (segment: Buffer) => {
-    const targets = identificationDescriptor(unit.naa);
-    const header = Buffer.alloc(16);
-    header[1] = 0x18; // LIST ID USAGE 11b: no results kept
-    header.writeUInt16BE(targets.length, 2);
-    header.writeUInt32BE(segment.length, 8);
-    const list = Buffer.concat([header, targets, segment]);
-    const cdb = Buffer.alloc(16);
-    cdb[0] = 0x83;
-    cdb.writeUInt32BE(list.length, 10);
+    const { list, cdb } = extendedCopy(identificationDescriptor(unit.naa), segment, { usage: 0x18 }); // LIST ID USAGE 11b: no results kept
     return run(cdb, [list]);
   };
   const bytes = Math.min(pattern.length, maxSegment);
