@@ -105,18 +105,20 @@ export interface DashboardState {
   readonly pairs: readonly PairState[];
 }
 
-/** GET /api/dashboard and the stream's first message. */
-export interface DashboardSnapshot {
+/** What every message to the page carries: the state now and the events since the last message. */
+interface DashboardMessage {
   readonly state: DashboardState;
-  /** Oldest first; up to the last 15 minutes. */
-  readonly samples: readonly DashboardSample[];
   /** Oldest first. */
   readonly events: readonly DashboardEvent[];
 }
 
+/** GET /api/dashboard and the stream's first message. */
+export interface DashboardSnapshot extends DashboardMessage {
+  /** Oldest first; up to the last 15 minutes. */
+  readonly samples: readonly DashboardSample[];
+}
+
 /** Each later stream message. */
-export interface DashboardUpdate {
-  readonly state: DashboardState;
+export interface DashboardUpdate extends DashboardMessage {
   readonly sample: DashboardSample;
-  readonly events: readonly DashboardEvent[];
 }

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
@@ -9,10 +9,14 @@ import { fileBackstore, tempDir } from '../helpers.ts';
 
 const SIZE = 1024 * 1024;
 
-t.test('applies epochs and records the position durably', async (t) => {
+/** A replica LUN and a new journal (at <dir>/pair) in a temp dir. */
+async function journalRig(t: Test): Promise<{ dir: string; backstore: Backstore; journal: ApplyJournal }> {
   const dir = await tempDir(t);
-  const backstore = await fileBackstore(t, dir, 'replica.img', SIZE);
-  const journal = await ApplyJournal.open(join(dir, 'pair'));
+  return { dir, backstore: await fileBackstore(t, dir, 'replica.img', SIZE), journal: await ApplyJournal.open(join(dir, 'pair')) };
+}
+
+t.test('applies epochs and records the position durably', async (t) => {
+  const { backstore, journal } = await journalRig(t);
   t.same(await journal.position(), { generation: 0, epoch: 0 });
   await journal.apply(backstore, 1700000000000, 1, encodePayload([{ offset: 512, data: Buffer.from('abc') }]));
   await journal.apply(backstore, 1700000000000, 2, encodePayload([{ offset: 513, data: Buffer.from('X') }, { offset: 4096, zeroLength: 512 }]));
@@ -22,9 +26,7 @@ t.test('applies epochs and records the position durably', async (t) => {
 });
 
 t.test('a crash in the middle of writing an epoch recovers to the epoch boundary', async (t) => {
-  const dir = await tempDir(t);
-  const backstore = await fileBackstore(t, dir, 'replica.img', SIZE);
-  const journal = await ApplyJournal.open(join(dir, 'pair'));
+  const { dir, backstore, journal } = await journalRig(t);
   await journal.apply(backstore, 7, 1, encodePayload([{ offset: 0, data: Buffer.alloc(512, 1) }]));
   // A backstore that dies after the first extent of the next epoch: a torn epoch on disk.
   let writes = 0;
@@ -48,9 +50,7 @@ t.test('a crash in the middle of writing an epoch recovers to the epoch boundary
 });
 
 t.test('a torn journal record is ignored', async (t) => {
-  const dir = await tempDir(t);
-  const backstore = await fileBackstore(t, dir, 'replica.img', SIZE);
-  const journal = await ApplyJournal.open(join(dir, 'pair'));
+  const { dir, backstore, journal } = await journalRig(t);
   await journal.apply(backstore, 7, 1, encodePayload([{ offset: 0, data: Buffer.alloc(512, 1) }]));
   await journal.close();
   const { open } = await import('node:fs/promises');
@@ -63,9 +63,7 @@ t.test('a torn journal record is ignored', async (t) => {
 });
 
 t.test('payloads writing beyond the replica are refused before anything is written', async (t) => {
-  const dir = await tempDir(t);
-  const backstore = await fileBackstore(t, dir, 'replica.img', SIZE);
-  const journal = await ApplyJournal.open(join(dir, 'pair'));
+  const { backstore, journal } = await journalRig(t);
   await t.rejects(journal.apply(backstore, 1, 1, encodePayload([{ offset: SIZE - 1, data: Buffer.alloc(2) }])));
   await t.rejects(journal.apply(backstore, 1, 1, Buffer.from('not msgpack at all')));
   t.same(await journal.position(), { generation: 0, epoch: 0 });
@@ -108,9 +106,7 @@ function failing(backstore: Backstore, step: 'write' | 'flush', after = 0): Back
 }
 
 t.test('a batch applies its epochs in order with three fdatasyncs and records the last one', async (t) => {
-  const dir = await tempDir(t);
-  const backstore = await fileBackstore(t, dir, 'replica.img', SIZE);
-  const journal = await ApplyJournal.open(join(dir, 'pair'));
+  const { dir, backstore, journal } = await journalRig(t);
   const syncs = await countDatasyncs(t, dir);
   await journal.applyBatch(backstore, 7, threeEpochs(backstore, 1));
   t.equal(syncs.count, 3, 'journal, backstore, record: one each for the whole batch');
@@ -128,9 +124,7 @@ for (const crash of [
   { at: 'after the writes, before the flush', step: 'flush' as const, after: 0 },
 ]) {
   t.test(`a crash ${crash.at} replays the whole batch`, async (t) => {
-    const dir = await tempDir(t);
-    const backstore = await fileBackstore(t, dir, 'replica.img', SIZE);
-    const journal = await ApplyJournal.open(join(dir, 'pair'));
+    const { dir, backstore, journal } = await journalRig(t);
     await journal.applyBatch(backstore, 7, threeEpochs(backstore, 1));
     await t.rejects(journal.applyBatch(failing(backstore, crash.step, crash.after), 7, threeEpochs(backstore, 4)), /power cut/);
     t.same(await journal.position(), { generation: 7, epoch: 3 }, 'nothing of the batch recorded');
@@ -146,9 +140,7 @@ for (const crash of [
 }
 
 t.test('a crash after the flush, before the record, replays the batch (idempotent)', async (t) => {
-  const dir = await tempDir(t);
-  const backstore = await fileBackstore(t, dir, 'replica.img', SIZE);
-  const journal = await ApplyJournal.open(join(dir, 'pair'));
+  const { dir, backstore, journal } = await journalRig(t);
   await journal.applyBatch(backstore, 7, threeEpochs(backstore, 1));
   const recordBefore = await readFile(join(dir, 'pair.applied'));
   await journal.applyBatch(backstore, 7, threeEpochs(backstore, 4));
@@ -162,9 +154,7 @@ t.test('a crash after the flush, before the record, replays the batch (idempoten
 });
 
 t.test('a torn batch record or a damaged header is ignored (the batch before it stays recorded)', async (t) => {
-  const dir = await tempDir(t);
-  const backstore = await fileBackstore(t, dir, 'replica.img', SIZE);
-  const journal = await ApplyJournal.open(join(dir, 'pair'));
+  const { dir, backstore, journal } = await journalRig(t);
   await journal.applyBatch(backstore, 7, threeEpochs(backstore, 1));
   const recordBefore = await readFile(join(dir, 'pair.applied'));
   await t.rejects(journal.applyBatch(failing(backstore, 'write'), 7, threeEpochs(backstore, 4)));
@@ -188,9 +178,7 @@ t.test('a torn batch record or a damaged header is ignored (the batch before it 
 });
 
 t.test('a single-epoch journal record written before group commit is still replayed', async (t) => {
-  const dir = await tempDir(t);
-  const backstore = await fileBackstore(t, dir, 'replica.img', SIZE);
-  const journal = await ApplyJournal.open(join(dir, 'pair'));
+  const { dir, backstore, journal } = await journalRig(t);
   await journal.applyBatch(backstore, 7, threeEpochs(backstore, 1));
   await journal.close();
   // The layout of the older format: magic 'ISJL', generation, epoch, payload length, crc32c; payload.

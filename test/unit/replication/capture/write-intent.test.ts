@@ -5,6 +5,7 @@ import { DirtyMap, NEEDS_RESYNC } from '../../../../src/replication/capture/dirt
 import type { SealedEpoch } from '../../../../src/replication/capture/open-epoch.ts';
 import type { FlushListener, ObservableBackstore, WriteIntentListener, WriteListener } from '../../../../src/storage/backstore.ts';
 import { fileBackstore, tempDir } from '../helpers.ts';
+import { expectUnmapAsDeallocation } from './unmap-epoch.ts';
 
 const GRAIN = 4096;
 const EXTENT = 16 * GRAIN;
@@ -102,12 +103,7 @@ t.test('UNMAP reaches the epoch as a deallocation range, not zero bytes', async 
   const capture = new ChangeCapture(backstore, dirty, { epochMaxMs: 60_000, epochMaxBytes: 1 << 20 }, { sealed: (epoch) => sealed.push(epoch) });
   capture.attach();
   t.teardown(() => capture.detach());
-  capture.startGeneration();
-  await backstore.write(0, [Buffer.alloc(8192, 1)], { fua: false });
-  await backstore.unmap(4096, 2 * EXTENT);
-  await backstore.flush();
-  t.equal(sealed.length, 1);
-  t.same(sealed[0].extents.map((e) => [e.offset, e.data?.length, e.zeroLength]), [[0, 4096, undefined], [4096, undefined, 2 * EXTENT]]);
+  await expectUnmapAsDeallocation(t, backstore, capture, sealed, 2 * EXTENT);
   t.equal(sealed[0].bytes, 4096, 'only the written bytes count');
   t.equal(dirty.pendingEpoch(2 * EXTENT / GRAIN), 1);
 });
