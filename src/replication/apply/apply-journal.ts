@@ -11,6 +11,7 @@ import { crc32c } from '@node-rs/crc32';
 import type { Backstore } from '../../storage/backstore.ts';
 import { extentLength, type Extent } from '../capture/open-epoch.ts';
 import { decodePayload } from '../pipeline/payload.ts';
+import { StateFileError } from '../../util/state-file.ts';
 
 /** A journal record of one epoch (written before group commit; still replayed after an upgrade). */
 const SINGLE_MAGIC = 0x49534a4c; // 'ISJL'
@@ -37,17 +38,25 @@ export interface PreparedEpoch {
 }
 
 export class ApplyJournal {
-  private constructor(private readonly journal: FileHandle, private readonly appliedFile: FileHandle) {}
+  private constructor(private readonly journal: FileHandle, private readonly appliedFile: FileHandle, private readonly appliedPath: string) {}
 
   static async open(basePath: string): Promise<ApplyJournal> {
-    return new ApplyJournal(await openReadWrite(`${basePath}.journal`), await openReadWrite(`${basePath}.applied`));
+    const appliedPath = `${basePath}.applied`;
+    return new ApplyJournal(await openReadWrite(`${basePath}.journal`), await openReadWrite(appliedPath), appliedPath);
   }
 
+  /**
+   * The last applied epoch; an empty record file is a replica that applied nothing yet. A damaged
+   * one throws naming the file: starting from "nothing applied" would wait for epochs long gone
+   * and stall the pair with no reason given.
+   */
   async position(): Promise<AppliedPosition> {
     const record = Buffer.alloc(APPLIED_BYTES);
     const { bytesRead } = await this.appliedFile.read(record, 0, APPLIED_BYTES, 0);
-    if (bytesRead < APPLIED_BYTES || record.readUInt32BE(0) !== APPLIED_MAGIC) return { generation: 0, epoch: 0 };
-    if (crc32c(record.subarray(0, 16)) !== record.readUInt32BE(16)) return { generation: 0, epoch: 0 };
+    if (bytesRead === 0) return { generation: 0, epoch: 0 };
+    if (bytesRead < APPLIED_BYTES || record.readUInt32BE(0) !== APPLIED_MAGIC || crc32c(record.subarray(0, 16)) !== record.readUInt32BE(16)) {
+      throw new StateFileError(this.appliedPath, `not a valid applied-epoch record (${bytesRead} bytes, bad magic or checksum); the replica's position is unknown: remove the file, then 'iscsi-sim pair <pair> resync' sends what was not acknowledged again`);
+    }
     return { generation: record.readDoubleBE(4), epoch: record.readUInt32BE(12) };
   }
 

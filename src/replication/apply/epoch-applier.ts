@@ -82,8 +82,15 @@ export class EpochApplier {
   get idle(): boolean { return !this.draining; }
 
   async start(): Promise<void> {
-    this.journal = await ApplyJournal.open(this.settings.journalBase);
-    const position = await this.journal.recover(this.settings.backstore);
+    const journal = await ApplyJournal.open(this.settings.journalBase);
+    let position;
+    try {
+      position = await journal.recover(this.settings.backstore);
+    } catch (error) {
+      await journal.close();
+      throw error;
+    }
+    this.journal = journal;
     this.reorder = new ReorderBuffer(position.generation, position.epoch);
     this.log.info({ pair: this.settings.pairId, ...position }, 'replica applier starting');
     this.worker = this.settings.transport.epochConsumer(this.settings.pairId, (job) => this.onJob(job), {

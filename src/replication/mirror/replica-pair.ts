@@ -79,7 +79,13 @@ export class ReplicaPair {
       ...(clock ? { clock } : {}),
       options,
     });
-    await this.applier.start();
+    try {
+      await this.applier.start();
+    } catch (error) {
+      // Not running: the next reconcile tries again (and reports the same error until it is fixed).
+      this.applier = undefined;
+      throw error;
+    }
     await this.settings.liveness.mark(record.pairId);
   }
 

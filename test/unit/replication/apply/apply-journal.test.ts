@@ -195,3 +195,24 @@ t.test('a single-epoch journal record written before group commit is still repla
   t.equal((await backstore.read(0, 1))[0], 4);
   await restarted.close();
 });
+
+// A damaged applied-epoch record was read as "nothing applied yet": the replica then waited for
+// epochs long gone and the pair stalled with no reason given.
+t.test('a damaged applied-epoch record stops the replica naming the file; an empty one is a fresh replica', async (t) => {
+  const dir = await tempDir(t);
+  const backstore = await fileBackstore(t, dir, 'replica.img', SIZE);
+  const journal = await ApplyJournal.open(join(dir, 'pair'));
+  await journal.apply(backstore, 7, 1, encodePayload([{ offset: 0, data: Buffer.alloc(512, 1) }]));
+  await journal.close();
+  const record = await readFile(join(dir, 'pair.applied'));
+  for (const [what, bytes] of [['flipped bit', Buffer.from(record.map((b, i) => (i === 13 ? b ^ 1 : b)))], ['truncated', record.subarray(0, 11)], ['garbage', Buffer.from('not a record at all!')]] as const) {
+    await writeFile(join(dir, 'pair.applied'), bytes);
+    const reopened = await ApplyJournal.open(join(dir, 'pair'));
+    await t.rejects(reopened.recover(backstore), { name: 'StateFileError', message: /pair\.applied .*not a valid applied-epoch record.*resync/ }, what);
+    await reopened.close();
+  }
+  await writeFile(join(dir, 'pair.applied'), Buffer.alloc(0));
+  const fresh = await ApplyJournal.open(join(dir, 'pair'));
+  t.same(await fresh.position(), { generation: 0, epoch: 0 });
+  await fresh.close();
+});
