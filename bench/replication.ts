@@ -175,8 +175,16 @@ async function drainSeconds(url: string, limitS = 300, ack?: { client: Redis; ke
     const before = await appliedEpoch(ack.client, ack.key);
     const sample = await scrape(url);
     if (sample && (await appliedEpoch(ack.client, ack.key)) === before) {
+      // The source may learn of an ack after the key changed, so `last` can be too high: the wait also
+      // ends once the key stood still for 300 ms, and /metrics decides.
       const last = before + sample.epochsBehind;
-      while (performance.now() - started < limitS * 1000 && (await appliedEpoch(ack.client, ack.key)) < last) await sleep(20);
+      let applied = before;
+      let movedAt = performance.now();
+      while (performance.now() - started < limitS * 1000 && applied < last && performance.now() - movedAt < 300) {
+        await sleep(20);
+        const now = await appliedEpoch(ack.client, ack.key);
+        if (now !== applied) { applied = now; movedAt = performance.now(); }
+      }
     }
   }
   while (performance.now() - started < limitS * 1000) {
