@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import { pairKeys, systemKeys } from '../keys.ts';
 import type { KeyValueStore } from '../transport/transport.ts';
+import { withTimeout } from '../transport/with-timeout.ts';
 
 /** The system key outlives this many missed beats. */
 const ALIVE_BEATS = 4;
@@ -81,8 +82,9 @@ export class ReplicaLiveness {
   }
 
   private serially(write: () => Promise<void>): Promise<void> {
-    // A failed write (Redis unreachable) stays owed and is retried at the next beat.
-    this.writes = this.writes.then(write).catch(() => undefined);
+    // A failed write (Redis unreachable) stays owed and is retried at the next beat; a store that does
+    // not answer holds up the writes after it for a bounded time only.
+    this.writes = this.writes.then(() => withTimeout(write(), 'replica liveness')).catch(() => undefined);
     return this.writes;
   }
 }

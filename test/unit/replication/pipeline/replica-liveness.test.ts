@@ -5,7 +5,7 @@
  * its data gets the marks back at the next beat.
  */
 import t from 'tap';
-import { systemKeys } from '../../../../src/replication/keys.ts';
+import { pairKeys, systemKeys } from '../../../../src/replication/keys.ts';
 import { ReplicaLiveness, replicaAlive } from '../../../../src/replication/pipeline/replica-liveness.ts';
 import type { KeyValueStore } from '../../../../src/replication/transport/transport.ts';
 import { ManualClock } from '../manual-clock.ts';
@@ -116,3 +116,30 @@ t.test('marks and unmarks that fail while the store is down are written at a lat
   t.equal(await alive('a'), false, 'unmark written at the next beat');
   t.equal(await alive('b'), true, 'mark written at the next beat');
 });
+
+t.test('a store that does not answer holds the writes up for a bounded time only', async (t) => {
+  const clock = new ManualClock();
+  const server = new MemoryStore(() => clock.now());
+  const real = server.connect().store;
+  let hang = true;
+  const store = new Proxy(real, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => (hang ? new Promise(() => undefined) : (value as (...a: unknown[]) => unknown).apply(target, args));
+    },
+  });
+  const liveness = new ReplicaLiveness(store, 'peer', clock, INTERVAL);
+  t.teardown(() => liveness.close());
+  const started = Date.now();
+  await liveness.mark('a'); // its SET never answers
+  t.ok(Date.now() - started < 10_000, `mark returned after ${Date.now() - started} ms`);
+  hang = false;
+  clock.advance(INTERVAL);
+  await server.until(() => server.live(pairKeysOf('a')) !== undefined, 5000, 'the mark written at a later beat');
+  t.equal(await replicaAlive(real, 'a', 'peer'), true);
+});
+
+function pairKeysOf(pairId: string): string {
+  return pairKeys(pairId).replicaOn('peer');
+}
