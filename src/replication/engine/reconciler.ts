@@ -75,8 +75,14 @@ export class Reconciler {
       }
       const known = new Set(ids);
       for (const id of this.strangers) if (!known.has(id)) this.strangers.delete(id);
-      for (const id of ids) if (!this.strangers.has(id)) await this.queue(id, sweep);
-      await this.board.exchange();
+      const reconciled = new Set<string>();
+      for (const id of ids) {
+        if (this.strangers.has(id)) continue;
+        await this.queue(id, sweep);
+        reconciled.add(id);
+      }
+      // The sources reconciled above published their status as they ended.
+      await this.board.exchange(reconciled);
     } catch (err) {
       state.log.debug({ err: (err as Error).message }, 'periodic reconcile failed');
     }

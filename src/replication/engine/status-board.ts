@@ -15,8 +15,6 @@ const STATUS_TTL_MS = 10_000;
 export class StatusBoard {
   /** What the source of each pair replicated here last published. */
   private readonly remote = new Map<string, PairStatus>();
-  /** When this system last published each pair's status (clock ms). */
-  private readonly publishedAt = new Map<string, number>();
 
   constructor(private readonly state: EngineState) {}
 
@@ -30,10 +28,9 @@ export class StatusBoard {
   }
 
   /** Sources publish their status; replicas read it (CIM and the CLI on the peer show the same numbers). */
-  async exchange(): Promise<void> {
-    // A pair reconciled in this pass published its status already: once a pass is enough.
-    const recent = this.state.clock.now() - this.state.services.reconcileMs / 2;
-    for (const pairId of this.state.sources.keys()) if ((this.publishedAt.get(pairId) ?? -Infinity) < recent) await this.publish(pairId);
+  async exchange(reconciled: ReadonlySet<string> = new Set()): Promise<void> {
+    // A source reconciled in this pass published its status at the end of its reconcile: once a pass.
+    for (const pairId of this.state.sources.keys()) if (!reconciled.has(pairId)) await this.publish(pairId);
     for (const pairId of this.state.replicas.keys()) {
       const status = await this.published(pairId);
       // Silent source (status expired): the lag is unknown, not what it was when last heard of.
@@ -47,8 +44,7 @@ export class StatusBoard {
     // Only the current source speaks for the pair (an old source that just came back does not).
     if (status && state.sources.has(pairId) && state.entries.get(pairId)?.record.source.system === state.systemName && state.connected) {
       // A status not published expires: readers then report the lag as unknown, never a stale figure.
-      const published = await state.store.set(pairKeys(pairId).status, JSON.stringify(status), { ttlMs: STATUS_TTL_MS }).then(() => true, () => false);
-      if (published) this.publishedAt.set(pairId, state.clock.now()); else this.publishedAt.delete(pairId);
+      await state.store.set(pairKeys(pairId).status, JSON.stringify(status), { ttlMs: STATUS_TTL_MS }).catch(() => undefined);
     }
   }
 
