@@ -18,7 +18,6 @@
  *   env: PAIRS=4 EPOCHS=200 EPOCH_KIB=256 WRITE_KIB=64 FED_S=20 FED_MIBS=0 EPOCH_MS=25 LUN_MIB=256
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +30,7 @@ import { encodePayload } from '../src/replication/pipeline/payload.ts';
 import { RedisTransport } from '../src/replication/transport/redis-transport.ts';
 import type { EpochProducer, KeyValueStore } from '../src/replication/transport/transport.ts';
 import { SparseFileBackstore } from '../src/storage/sparse-file-backstore.ts';
+import { cpuSeconds, percentile } from './stats.ts';
 
 const MiB = 1024 * 1024;
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -46,22 +46,6 @@ const GENERATION = 1_700_000_000_000;
 
 function say(text: string): void { process.stderr.write(`bench: ${text}\n`); }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 /** Counts and times every FileHandle.datasync (journal, applied record, backstore flush). */
 async function instrumentDatasync(dir: string): Promise<{ count: number; ms: number }> {

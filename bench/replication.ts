@@ -24,7 +24,6 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -38,6 +37,7 @@ import { startSystemChild, type SystemChild } from '../src/lab/system-child.ts';
 import { pairKeys } from '../src/replication/keys.ts';
 import { ALL_PAIRS_KEY } from '../src/replication/mirror/pair-registry.ts';
 import { defaultReplicationOptions } from '../src/replication/options.ts';
+import { cpuSeconds, median, percentile } from './stats.ts';
 
 const MiB = 1024 * 1024;
 const sizeMiB = Number(process.env.SIZE_MIB ?? 256);
@@ -52,28 +52,6 @@ const placements: Placement[] = pinSetting === 'both' ? ['unpinned', 'pinned'] :
 
 function say(text: string): void { process.stderr.write(`bench: ${text}\n`); }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function median(values: number[]): number {
-  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
-  return sorted.length === 0 ? Number.NaN : sorted[Math.floor(sorted.length / 2)];
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-/** User + system CPU seconds a process (all its threads) used so far (Linux /proc). */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ ticks
-  } catch {
-    return 0;
-  }
-}
 
 /** Sets the CPU affinity of every thread of `pid` (threads it starts later inherit it). */
 function pin(pid: number | undefined, cpus: string): void {

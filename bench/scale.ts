@@ -23,7 +23,6 @@
  * Needs redis-server (and redis-cli for REDIS_CLUSTER).
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +36,7 @@ import { readPairReports } from '../src/replication/status-reader.ts';
 import { connectRedis, type RedisClient } from '../src/util/redis-endpoint.ts';
 import { read10, write10 } from '../test/support/cdbs.ts';
 import { TestSession } from '../test/support/iscsi-wire/session.ts';
+import { cpuSeconds, percentile, rssMiB } from './stats.ts';
 
 const MiB = 1024 * 1024;
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -55,31 +55,6 @@ const PAIRS = SYSTEMS * PAIRS_PER_SOURCE;
 
 function say(text: string): void { process.stderr.write(`bench: ${text}\n`); }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-function rssMiB(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
-}
-
-function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 interface RedisSide {
   readonly url: string;
