@@ -12,11 +12,11 @@ type KoffiFunction = ReturnType<Libc['lib']['func']>;
 // linux/fs.h
 const RWF_NOWAIT = 0x08;
 /**
- * Larger reads go to the thread pool even when cached: their copy then runs beside the event loop
- * (on the other CPU) instead of in it. 64 KiB reads qd16 A/B on 2 CPUs (bench/RESULTS.md): 1196 vs
- * 646 MB/s, better in 6 of 6 rounds, for 0.64 vs 0.46 CPU-s/GiB (tgtd ~0.6). 4 KiB reads stay here.
+ * Above this a cached copy costs the event loop more than the thread pool round trip saves. (32 KiB,
+ * sending 64 KiB reads to the pool, doubled their throughput on a loaded machine but not on a quiet
+ * one, and cost CPU on both: bench/RESULTS.md "Read path".)
  */
-export const MAX_CACHED_READ_BYTES = 32 * 1024;
+export const MAX_CACHED_READ_BYTES = 1024 * 1024;
 
 interface PreadNowait {
   readonly call: KoffiFunction;
