@@ -67,7 +67,7 @@ async function startRedis(dir: string): Promise<RedisSide> {
     const redis = await startEmbeddedRedis({ dir: join(dir, 'redis'), appendOnly: true });
     return { url: redis.url, ports: [redis.port], stop: () => redis.stop() };
   }
-  const layout = { masters: CLUSTER_MASTERS, replicasPerMaster: 0, basePort: await freeLoopbackPortRange(CLUSTER_MASTERS), dir: join(dir, 'redis-cluster') };
+  const layout = { masters: CLUSTER_MASTERS, replicasPerMaster: 0, basePort: await freeLoopbackPortRange(CLUSTER_MASTERS, { clusterBus: true }), dir: join(dir, 'redis-cluster') };
   const nodes = clusterNodes(layout);
   const processes = await Promise.all(nodes.map((node) => launchClusterNode(node, layout)));
   await formCluster(nodes, layout);

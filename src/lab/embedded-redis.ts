@@ -3,6 +3,7 @@
  * `iscsi-sim lab` and by the replication integration tests (which kill and restart it on purpose).
  */
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { spawnTied } from './tied-spawn.ts';
@@ -131,18 +132,43 @@ function waitReady(proc: ChildProcess, port: number, timeoutMs: number): Promise
   });
 }
 
-/** A base port N such that N..N+span-1 are all free on 127.0.0.1 right now (the lab uses 7). */
-export async function freeLoopbackPortRange(span: number, attempts = 50): Promise<number> {
+/** A Redis Cluster node also listens on its port + 10000 (the cluster bus). */
+export const CLUSTER_BUS_OFFSET = 10_000;
+
+/**
+ * A base port N such that N..N+span-1 are all free on 127.0.0.1 right now (the lab uses 7), and with
+ * `clusterBus` their cluster bus ports (+10000) too. Every port stays below the kernel's ephemeral
+ * range: a port in it can be taken by any outgoing connection between this check and the bind (a
+ * cluster test once lost its bus port 36386 that way).
+ */
+export async function freeLoopbackPortRange(span: number, options: { clusterBus?: boolean; attempts?: number } = {}): Promise<number> {
   const bindable = (port: number) => new Promise<boolean>((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(false));
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
+  const offsets = options.clusterBus ? [0, CLUSTER_BUS_OFFSET] : [0];
+  const lowest = 20_000;
+  const belowEphemeral = ephemeralPortsFrom() - span - offsets.at(-1)!;
+  // An ephemeral range that starts low leaves no room below it: then any free ports will do.
+  const highest = belowEphemeral > lowest + 1000 ? belowEphemeral : 65_535 - span - offsets.at(-1)!;
+  for (let attempt = 0; attempt < (options.attempts ?? 50); attempt++) {
+    const base = lowest + Math.floor(Math.random() * (highest - lowest));
     let free = true;
-    for (let port = base; port < base + span && free; port++) free = await bindable(port);
+    for (let port = base; port < base + span && free; port++) {
+      for (const offset of offsets) if (free) free = await bindable(port + offset);
+    }
     if (free) return base;
   }
   throw new Error(`no ${span} free consecutive loopback ports`);
+}
+
+/** The first port of the kernel's ephemeral range (net.ipv4.ip_local_port_range; Linux's default 32768). */
+function ephemeralPortsFrom(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 1024 ? low : 32_768;
+  } catch {
+    return 32_768; // not Linux: the IANA range starts at 49152, so this stays clear of it as well
+  }
 }

@@ -14,7 +14,7 @@ import { transportContract } from '../unit/replication/transport/transport-contr
 import { connectionsBySystem } from './support/cluster-probe.ts';
 
 const dir = await tempDir(t, 'iscsi-sim-cluster-transport-');
-const layout = { masters: 3, replicasPerMaster: 0, basePort: await freeLoopbackPortRange(3), dir: join(dir, 'cluster') };
+const layout = { masters: 3, replicasPerMaster: 0, basePort: await freeLoopbackPortRange(3, { clusterBus: true }), dir: join(dir, 'cluster') };
 const nodes = clusterNodes(layout);
 const processes = await Promise.all(nodes.map((node) => launchClusterNode(node, layout)));
 t.teardown(() => Promise.all(processes.map((p) => p.stop())));

@@ -91,7 +91,7 @@ t.test('16 pairs on a 3-master cluster: keys on several masters, 256 MiB converg
   const LUN_BYTES = 16 * MiB;
   const started = Date.now();
   const lab = await startLab(t, {
-    stateDir: join(dir, 'lab'), size: '16M', args: ['--redis-cluster', '3', '--luns', String(PAIRS)], portSpan: 8 + 3, readyTimeoutMs: 300_000,
+    stateDir: join(dir, 'lab'), size: '16M', args: ['--redis-cluster', '3', '--luns', String(PAIRS)], portSpan: 8 + 3, clusterBus: true, readyTimeoutMs: 300_000,
   });
   t.equal(lab.ready.pairs.length, PAIRS, `${PAIRS} mirrors created through CIM (lab ready in ${Date.now() - started} ms)`);
   const ports = clusterPorts(lab.ready.redisUrl);
@@ -147,7 +147,7 @@ t.test('a master with a replica is killed during writes: failover, replication g
   const stateDir = join(dir, 'lab');
   const started = Date.now();
   const lab = await startLab(t, {
-    stateDir, size: '16M', portSpan: 8 + 6, readyTimeoutMs: 300_000,
+    stateDir, size: '16M', portSpan: 8 + 6, clusterBus: true, readyTimeoutMs: 300_000,
     args: ['--redis-cluster', '3', '--redis-replicas', '1', '--redis-node-timeout', '2000', '--luns', String(PAIRS)],
   });
   const ports = clusterPorts(lab.ready.redisUrl);

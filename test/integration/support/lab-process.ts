@@ -30,10 +30,12 @@ export interface StartLabOptions {
   readonly args?: readonly string[];
   /** Consecutive free ports from the base port the lab needs (8, more with --redis-cluster). */
   readonly portSpan?: number;
+  /** The lab starts a Redis Cluster on some of those ports: their cluster bus ports (+10000) must be free too. */
+  readonly clusterBus?: boolean;
 }
 
 export async function startLab(t: TapLike, options: StartLabOptions): Promise<RunningLab> {
-  const basePort = options.portSpan === undefined ? await freeLabBasePort() : await freeLoopbackPortRange(options.portSpan);
+  const basePort = options.portSpan === undefined ? await freeLabBasePort() : await freeLoopbackPortRange(options.portSpan, { clusterBus: options.clusterBus ?? false });
   const lab = spawn(process.execPath, [cliPath, 'lab', '--state-dir', options.stateDir, '--base-port', String(basePort), '--size', options.size, ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
