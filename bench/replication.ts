@@ -47,7 +47,6 @@ const rounds = Math.max(1, Math.min(10, Number(process.env.ROUNDS ?? 3)));
 const durationS = Number(process.env.DURATION_S ?? 60);
 const sustainPct = Number(process.env.SUSTAIN_PCT ?? 50);
 const sustainOf = process.env.SUSTAIN_OF ?? 'replicated';
-if (sustainOf !== 'replicated' && sustainOf !== 'burst') throw new Error(`SUSTAIN_OF must be replicated or burst (got ${JSON.stringify(sustainOf)})`);
 const pinSetting = process.env.PIN ?? '0';
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -201,6 +200,7 @@ function emptyFigures(): PlacementFigures {
 
 async function main(): Promise<void> {
   if (placements.length === 0) { say(`PIN must be 0, 1 or both (got '${pinSetting}')`); process.exit(2); }
+  if (sustainOf !== 'replicated' && sustainOf !== 'burst') { say(`SUSTAIN_OF must be replicated or burst (got '${sustainOf}')`); process.exit(2); }
   for (const tool of ['qemu-img', 'redis-server', '/usr/bin/time', ...(placements.includes('pinned') ? ['taskset'] : [])]) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) { say(`${tool} missing`); process.exit(2); }
   }
