@@ -146,7 +146,13 @@ t.test('partition → ahead → heal resyncs the dirty grains only → identical
 
   // Loss with retransmissions: slower, still converges; losses counted.
   t.equal(cli(['link', '--latency', '0', '--loss', '50%', '--state-dir', stateDir]).status, 0);
-  await qemuIo(url, 'write -P 0x45 32M 32M');
+  // Writes until a loss is seen (bounded): how many transmissions a write becomes depends on the pair's
+  // phase and the load (one 32 MiB write once crossed this link unlost in a fresh-clone run, and with
+  // 1 loss under load: far fewer than its eight 4 MiB epochs would give; likely larger resync chunks
+  // after the pair went ahead).
+  for (let i = 0; i < 16 && await metric(metrics, 'iscsi_sim_link_lost_total') === 0; i++) {
+    await qemuIo(url, `write -P 0x45 ${32 + 2 * i}M 2M`);
+  }
   t.ok(await waitFor(converged, 60_000, 250), 'converges through a lossy link');
   t.ok(await metric(metrics, 'iscsi_sim_link_lost_total') > 0, `/metrics: lost transmissions counted (${await metric(metrics, 'iscsi_sim_link_lost_total')})`);
   t.ok(await metric(metrics, 'iscsi_sim_link_retransmitted_total') > 0, '/metrics: retransmissions counted');
